@@ -1,0 +1,2 @@
+pub mod par;
+pub mod rng;

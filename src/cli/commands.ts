@@ -1,0 +1,4 @@
+// Command groups beyond `config`, in the order they appear in `swt --help`.
+import type { Command } from 'commander';
+
+export const registerers: Array<(program: Command) => void> = [];

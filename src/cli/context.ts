@@ -1,0 +1,111 @@
+// Shared plumbing for every command: config (file + env + flags), logger, store, JSON output and
+// exit codes (0 ok, 1 failure, 2 bad usage/input).
+import { Command, Option } from 'commander';
+import { loadConfig, ConfigError } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { initLogger, logFileOnly } from '../util/log.js';
+import { Store } from '../store/db.js';
+
+/** An error caused by the user's input (bad file, flag, value): exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface CommonOpts {
+  db?: string;
+  config?: string;
+  logLevel?: string;
+  json?: boolean;
+}
+
+/** Adds the options every command shares. */
+export function common(cmd: Command): Command {
+  return cmd
+    .option('--db <path>', 'DuckDB store file (default: store.db in the config, data/swt.duckdb)')
+    .option('--config <file>', 'YAML config file (default: config/default.yaml; SWT_CONFIG also works)')
+    .addOption(new Option('--log-level <level>', 'stderr log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']));
+}
+
+export interface Ctx {
+  config: Config;
+  opts: CommonOpts;
+  openStore(): Promise<Store>;
+}
+
+export function makeContext(opts: CommonOpts, overrides: Record<string, unknown> = {}): Ctx {
+  const all: Record<string, unknown> = { ...overrides };
+  if (opts.db) all['store.db'] = opts.db;
+  if (opts.logLevel) all['log.level'] = opts.logLevel;
+  let config: Config;
+  try {
+    config = loadConfig({ file: opts.config, overrides: all });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  initLogger({ level: config.log.level, fileLevel: config.log.file_level, dir: config.log.dir });
+  let store: Store | null = null;
+  return {
+    config,
+    opts,
+    async openStore() {
+      if (!store) {
+        store = await Store.open(config.store.db);
+        process.once('exit', () => store?.close());
+      }
+      return store;
+    },
+  };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+}
+
+function jsonReplacer(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.toISOString();
+  return v;
+}
+
+/** Wraps an action: maps errors to exit codes and clear stderr messages. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      const err = e as Error;
+      const usage = err instanceof UsageError || err.name === 'UsageError';
+      try {
+        logFileOnly()?.error({ err }, usage ? 'bad input' : 'command failed');
+      } catch {
+        /* logging must not hide the error */
+      }
+      process.stderr.write(`swt: error: ${err.message}\n`);
+      process.exitCode = usage ? 2 : 1;
+    }
+  };
+}
+
+export function parseNumber(name: string, min?: number): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (min !== undefined && n < min)) {
+      throw new UsageError(`${name} must be a number${min !== undefined ? ` >= ${min}` : ''}, got "${v}"`);
+    }
+    return n;
+  };
+}
+
+export function parseInteger(name: string, min?: number): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || (min !== undefined && n < min)) {
+      throw new UsageError(`${name} must be an integer${min !== undefined ? ` >= ${min}` : ''}, got "${v}"`);
+    }
+    return n;
+  };
+}

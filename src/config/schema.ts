@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+const instrument = z.strictObject({
+  pip_size: z.number().positive(),
+  spread_pips: z.number().nonnegative(),
+});
+
+const weekTime = z.strictObject({
+  weekday: z.number().int().min(0).max(6),
+  hour: z.number().int().min(0).max(23),
+});
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
+
+export const configSchema = z.strictObject({
+  store: z.strictObject({ db: z.string().min(1) }),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    file_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    dir: z.string().min(1),
+  }),
+  instruments: z.record(z.string().regex(/^[A-Z0-9]+_[A-Z0-9]+$|^[A-Z0-9_]+$/, 'instrument names look like GBP_JPY'), instrument),
+  data: z.strictObject({
+    max_gap_minutes: z.number().int().positive(),
+    session_length: z.number().int().min(2),
+    week_close: weekTime,
+    week_open: weekTime,
+    quality: z.strictObject({
+      range_threshold_pips: z.number().positive(),
+      fail_share_range_over: z.number().min(0).max(1),
+      warn_share_range_over: z.number().min(0).max(1),
+      fail_coverage: z.number().min(0).max(1),
+      warn_coverage: z.number().min(0).max(1),
+      warn_gaps_over_limit: z.number().int().nonnegative(),
+      fail_ohlc_errors: z.number().int().nonnegative(),
+      warn_bars_in_weekend: z.number().int().nonnegative(),
+      warn_rejected_rows: z.number().int().nonnegative(),
+    }),
+  }),
+  synth: z.strictObject({
+    instrument: z.string().min(1),
+    from: isoDate,
+    to: isoDate,
+    seed: z.number().int(),
+    start_price: z.number().positive(),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;

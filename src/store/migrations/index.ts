@@ -1,0 +1,11 @@
+// Numbered migrations, applied in order and recorded in schema_version. Never edit a released
+// migration: add a new one.
+import { m001Data } from './001_data.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up: string[];
+}
+
+export const migrations: Migration[] = [m001Data].sort((a, b) => a.version - b.version);
