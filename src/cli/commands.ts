@@ -1,4 +1,6 @@
 // Command groups beyond `config`, in the order they appear in `swt --help`.
 import type { Command } from 'commander';
+import { registerMain } from './main-job.js';
+import { registerData } from './data.js';
 
-export const registerers: Array<(program: Command) => void> = [];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData];

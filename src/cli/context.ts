@@ -6,13 +6,8 @@ import type { Config } from '../config/schema.js';
 import { initLogger, logFileOnly } from '../util/log.js';
 import { Store } from '../store/db.js';
 
-/** An error caused by the user's input (bad file, flag, value): exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+import { UsageError } from '../util/errors.js';
+export { UsageError };
 
 export interface CommonOpts {
   db?: string;

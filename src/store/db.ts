@@ -5,6 +5,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { migrations } from './migrations/index.js';
 
+const TRACE = process.env.SWT_TRACE_SQL === '1';
+
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
 
@@ -26,18 +28,24 @@ export class Store {
       throw new Error(`cannot open DuckDB store ${file}: ${(e as Error).message}`);
     }
     const conn = await instance.connect();
+    // Everything inside swt is UTC; TIMESTAMPTZ casts must not depend on the machine's zone.
+    await conn.run("SET TimeZone = 'UTC'");
     const store = new Store(file, instance, conn);
     await store.migrate();
     return store;
   }
 
   async run(sql: string, params?: Params): Promise<void> {
+    const t0 = TRACE ? performance.now() : 0;
     await this.conn.run(sql, params);
+    if (TRACE) process.stderr.write(`[sql ${(performance.now() - t0).toFixed(0)} ms] ${sql.replace(/\s+/g, ' ').slice(0, 100)}\n`);
   }
 
   /** Rows as plain JS objects (BIGINT → bigint converted to number when safe, TIMESTAMP → Date). */
   async all<T extends Row = Row>(sql: string, params?: Params): Promise<T[]> {
+    const t0 = TRACE ? performance.now() : 0;
     const reader = await this.conn.runAndReadAll(sql, params);
+    if (TRACE) process.stderr.write(`[sql ${(performance.now() - t0).toFixed(0)} ms] ${sql.replace(/\s+/g, ' ').slice(0, 100)}\n`);
     return reader.getRowObjectsJS().map((r) => normaliseRow(r)) as T[];
   }
 
