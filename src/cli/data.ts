@@ -54,6 +54,12 @@ export function printImport(results: FileImportResult[]): void {
         `\n  range ${r.first ?? '-'} .. ${r.last ?? '-'}\n`,
     );
     for (const [reason, n] of Object.entries(r.rejected_by_reason)) process.stdout.write(`  rejected ${n}: ${reason}\n`);
+  }
+}
+
+/** Warnings go to stderr whatever the output mode, so --json users see them too. */
+export function warnImport(results: FileImportResult[]): void {
+  for (const r of results) {
     if (r.rows_rejected) process.stderr.write(`swt: warning: ${r.rows_rejected} rows of ${r.file} were rejected; see table bars_rejected (file, line, reason)\n`);
     if (r.out_of_order_lines) process.stderr.write(`swt: warning: ${r.file} is not sorted by time (${r.out_of_order_lines} lines go back in time, first at line ${r.first_out_of_order_line}); bars were stored in time order\n`);
   }
@@ -166,6 +172,7 @@ conflicting duplicates) are kept in bars_rejected. Exit codes: 0 ok, 1 failure, 
         const zone = zoneFromOpts(o.tz, o.utcOffset);
         const store = await ctx.openStore();
         const results = await importFiles(store, files, { instrument: o.instrument, format: o.format, zone, strict: o.strict, price: o.price });
+        warnImport(results);
         if (o.json) printJson({ imports: results });
         else printImport(results);
       }),
@@ -192,6 +199,7 @@ conflicting duplicates) are kept in bars_rejected. Exit codes: 0 ok, 1 failure, 
         if (o.import !== false) {
           const store = await ctx.openStore();
           imports = await importFiles(store, [so.file], { instrument: so.instrument, format: 'csv' });
+          warnImport(imports);
         }
         if (o.json) printJson({ instrument: so.instrument, file: so.file, synth: summary, imports });
         else {

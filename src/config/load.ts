@@ -53,8 +53,10 @@ export function envOverrides(env: NodeJS.ProcessEnv, base: Record<string, unknow
   const out: Array<[string, unknown]> = [];
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('SWT_') || raw === undefined) continue;
-    if (name === 'SWT_NATIVE_LIB' || name === 'SWT_SKIP_NATIVE_BUILD' || name === 'SWT_CONFIG') continue;
     const parts = name.slice(4).split('__');
+    // Only variables that name a config section are overrides; others (SWT_CONFIG, SWT_NATIVE_LIB,
+    // SWT_SHARED …) belong to tools. A wrong key inside a section still fails validation.
+    if (!Object.keys(base).some((k) => k.toLowerCase() === parts[0].toLowerCase())) continue;
     // Resolve each segment case-insensitively against the defaults so GBP_JPY-style keys survive.
     const keys: string[] = [];
     let node: unknown = base;
@@ -143,6 +145,9 @@ export function configHash(config: Config): string {
 export function instrumentSpec(config: Config, instrument: string): { pip_size: number; spread_pips: number } {
   const spec = config.instruments[instrument];
   if (spec) return spec;
-  // Unknown instruments follow the OANDA convention: JPY quotes have 0.01 pips, others 0.0001.
-  return { pip_size: instrument.endsWith('JPY') ? 0.01 : 0.0001, spread_pips: 2 };
+  // Unknown instruments follow the OANDA convention: JPY quotes have 0.01 pips, others 0.0001. The quote
+  // currency is the second part of the name (GBP_JPY, and variants such as GBP_JPY_MT4 or SYN_GBPJPY).
+  const parts = instrument.split('_');
+  const quote = parts[1] ?? parts[0];
+  return { pip_size: quote.endsWith('JPY') ? 0.01 : 0.0001, spread_pips: 2 };
 }

@@ -45,9 +45,14 @@ export function gapSpansWeekendSql(prev: string, ts: string): string {
 
 /** JS twin of the closure test, for generators and live code that work on epoch milliseconds. */
 export function inClosureMs(ms: number, cal: WeekCalendar): boolean {
-  const d = new Date(ms);
-  const mow = d.getUTCDay() * 1440 + d.getUTCHours() * 60 + d.getUTCMinutes();
+  const mow = minuteOfWeekMs(ms);
   const f = cal.closeMinute;
   const t = cal.openMinute;
   return f <= t ? mow >= f && mow < t : mow >= f || mow < t;
+}
+
+/** Minute of the week (Sunday 00:00 = 0) of an epoch-ms time; 1970-01-01 was a Thursday. */
+export function minuteOfWeekMs(ms: number): number {
+  const m = Math.floor(ms / 60_000) + 4 * 1440;
+  return ((m % WEEK_MINUTES) + WEEK_MINUTES) % WEEK_MINUTES;
 }

@@ -75,7 +75,7 @@ export function generateBars(
   let last = -1;
   for (let ms = start; ms < end; ms += 60_000) {
     if (inClosureMs(ms, opts.calendar)) continue;
-    const hour = new Date(ms).getUTCHours();
+    const hour = Math.floor((ms % 86_400_000) / 3_600_000);
     logVol = 0.9985 * logVol + 0.0085 * rng.normal();
     let sigma = BASE_SIGMA_PIPS * HOURLY_VOL[hour] * Math.exp(logVol);
     let jump = 0;
