@@ -243,7 +243,8 @@ export class TradingEnv implements EnvView {
     const o = lane * TRADE_STATE_SIZE;
     touchPrice(st, o, exitPrice, this.pipsPerPrice);
     const side = this.side[lane];
-    const gross = side * (exitPrice - st[o + ST_ENTRY_PRICE]) * this.pipsPerPrice;
+    // + 0 turns a short's −0 into 0 so records never carry a negative zero.
+    const gross = side * (exitPrice - st[o + ST_ENTRY_PRICE]) * this.pipsPerPrice + 0;
     const net = gross - this.costPips;
     const mae = st[o + ST_MAE];
     this.lastMae = mae;

@@ -103,7 +103,7 @@ export function openTrade(st: Float64Array, o: number, side: number, entryPrice:
 
 /** Gross pips of the open trade at `price`. */
 export function grossPipsAt(st: Float64Array, o: number, price: number, pipsPerPrice: number): number {
-  return st[o + ST_SIDE] * (price - st[o + ST_ENTRY_PRICE]) * pipsPerPrice;
+  return st[o + ST_SIDE] * (price - st[o + ST_ENTRY_PRICE]) * pipsPerPrice + 0;
 }
 
 /** Widens MAE/MFE with a price the position was exposed to (a bar extreme or the exit fill). */
