@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createPolicy, type Policy } from '../src/agent/policies/index.js';
 import { envConfig } from '../src/env/config.js';
-import { episodeTotals, indexRange, rangeEpisode, sampleEpisodes, sessionEpisodes } from '../src/env/episodes.js';
+import { episodeTotals, indexRange, rangeEpisode, sampleEpisodes, sessionEpisodes, sessionEpisodesFromTimes } from '../src/env/episodes.js';
 import type { EnvView } from '../src/env/env.js';
 import type { TradeLog } from '../src/env/trades.js';
 import { BUY, CLOSE, HOLD, SELL, type BarSeries, type FeatureMatrix } from '../src/env/types.js';
@@ -183,6 +183,29 @@ describe('episodes', () => {
     expect(() => sessionEpisodes([N - 100], 360, N)).toThrow(/session 0: bars \[\d+, \d+\) fall outside the series/);
     const { from, to } = indexRange(bars, bars.ts[10], bars.ts[20] + 1);
     expect([from, to]).toEqual([10, 21]);
+  });
+});
+
+describe('inputs the backtest refuses', () => {
+  it('a feature set that does not cover the episodes (a policy that reads observations)', () => {
+    const f = causalFeatures(bars);
+    const holed = { data: f.data.slice(), nFeatures: f.nFeatures };
+    holed.data[(starts[3] + 100) * 3 + 1] = NaN;
+    const rec = () => new RecordingPolicy();
+    expect(() => runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: cfg })).toThrow(
+      new RegExp(`the feature set does not cover bar ${starts[3] + 100} \\(.*\\): feature 1 is NaN; episode 3`),
+    );
+    // With K = 3 the two rows before an episode are read too.
+    holed.data.set(f.data);
+    holed.data[(starts[0] - 2) * 3] = NaN; // bar 15: before the first session (bar 17), in no episode
+    expect(() => runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: cfg, batch: 1 })).not.toThrow();
+    expect(() => runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: envConfig({ stack: 3 }), batch: 1 })).toThrow(/does not cover bar/);
+  });
+
+  it('session starts that are not bars of the series', () => {
+    const eps = sessionEpisodesFromTimes(bars, [bars.ts[17], bars.ts[377]], 360);
+    expect([...eps.start]).toEqual([17, 377]);
+    expect(() => sessionEpisodesFromTimes(bars, [bars.ts[17] + 1], 360)).toThrow(/session 0 starts at .*, which is not a bar of the series/);
   });
 });
 

@@ -1,7 +1,7 @@
 // Episodes: sessions (fixed-length windows at given start indices) or one continuous range, and seeded
 // sampling of sessions.
 import { Prng } from '../util/prng.js';
-import { EnvInputError, type BarSeries, type EpisodeSet } from './types.js';
+import { EnvInputError, type BarSeries, type EpisodeSet, type FeatureMatrix } from './types.js';
 
 function check(start: number, end: number, nBars: number, what: string): void {
   if (!Number.isInteger(start) || !Number.isInteger(end)) throw new EnvInputError(`${what}: bar indices must be integers, got [${start}, ${end})`);
@@ -93,4 +93,45 @@ export function episodeTotals(set: EpisodeSet): { bars: number; decisions: numbe
   let bars = 0;
   for (let i = 0; i < set.start.length; i++) bars += set.end[i] - set.start[i];
   return { bars, decisions: bars - set.start.length };
+}
+
+/**
+ * Sessions given by their first bar's timestamp (the sessions table) → episodes of `length` bars.
+ * Every start must be a bar of the series exactly; a missing one is an error naming it.
+ */
+export function sessionEpisodesFromTimes(bars: BarSeries, startTs: ArrayLike<number>, length: number): EpisodeSet {
+  const n = bars.ts.length;
+  const idx = new Array<number>(startTs.length);
+  for (let i = 0; i < startTs.length; i++) {
+    const { from } = indexRange(bars, startTs[i], startTs[i]);
+    if (from >= n || bars.ts[from] !== startTs[i]) {
+      throw new EnvInputError(`session ${i} starts at ${new Date(startTs[i]).toISOString()}, which is not a bar of the series`);
+    }
+    idx[i] = from;
+  }
+  return sessionEpisodes(idx, length, n);
+}
+
+/**
+ * Refuses a feature matrix that does not cover the episodes: every row an observation can read (the
+ * episode's bars and the K − 1 before it) must be finite. Names the first bad bar.
+ */
+export function checkFeatureCoverage(bars: BarSeries, features: FeatureMatrix, episodes: EpisodeSet, stack = 1): void {
+  const F = features.nFeatures;
+  const d = features.data;
+  if (d.length !== bars.ts.length * F) {
+    throw new EnvInputError(`the feature matrix has ${d.length / Math.max(F, 1)} rows for ${bars.ts.length} bars`);
+  }
+  for (let e = 0; e < episodes.start.length; e++) {
+    const from = Math.max(0, episodes.start[e] - stack + 1);
+    for (let t = from; t < episodes.end[e]; t++) {
+      for (let j = 0; j < F; j++) {
+        if (!Number.isFinite(d[t * F + j])) {
+          throw new EnvInputError(
+            `the feature set does not cover bar ${t} (${new Date(bars.ts[t]).toISOString()}): feature ${j} is ${d[t * F + j]}; episode ${e} needs bars ${from}..${episodes.end[e] - 1}`,
+          );
+        }
+      }
+    }
+  }
 }

@@ -4,7 +4,7 @@
 // (exit time, episode, entry bar).
 import type { Policy } from '../agent/policies/types.js';
 import type { EnvConfig } from '../env/config.js';
-import { episodeTotals } from '../env/episodes.js';
+import { checkFeatureCoverage, episodeTotals } from '../env/episodes.js';
 import { TradingEnv } from '../env/env.js';
 import { TradeLog } from '../env/trades.js';
 import { EnvInputError, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../env/types.js';
@@ -72,6 +72,7 @@ class Loop {
     this.total = total;
     const batch = Math.min(input.batch ?? 64, total);
     const policy = input.policy;
+    if (policy.needsObservation && input.features) checkFeatureCoverage(input.bars, input.features, input.episodes, input.env.stack);
     this.env = new TradingEnv(input.bars, input.features ?? null, input.env, { batch, observations: policy.needsObservation });
     this.obs = policy.needsObservation ? new Float32Array(batch * this.env.obsDim) : null;
     this.actions = new Uint8Array(batch);
