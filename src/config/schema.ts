@@ -44,6 +44,17 @@ export const configSchema = z.strictObject({
     seed: z.number().int(),
     start_price: z.number().positive(),
   }),
+  env: z.strictObject({
+    units: z.number().positive(),
+    stack: z.number().int().min(1).max(4096),
+    bar_ms: z.number().int().positive(),
+    batch: z.number().int().min(1).max(65536),
+    reward: z.strictObject({
+      mode: z.enum(['amddp', 'dense']),
+      penalty: z.number().nonnegative(),
+      idle_penalty: z.number().nonnegative(),
+    }),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;

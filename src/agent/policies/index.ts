@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './baselines.js';
+export * from './registry.js';

@@ -1,0 +1,5 @@
+export * from './types.js';
+export * from './config.js';
+export * from './episodes.js';
+export * from './trades.js';
+export * from './env.js';

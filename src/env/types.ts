@@ -1,0 +1,68 @@
+// In-memory inputs of the environment. The store layer (bars, sessions, features in DuckDB) loads
+// into these; nothing here knows about DuckDB.
+
+/** OHLC bars of one instrument, in time order. `ts` is the bar's open time in epoch milliseconds (UTC). */
+export interface BarSeries {
+  readonly ts: Float64Array;
+  readonly open: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+}
+
+/** Row-major feature matrix aligned with a BarSeries: row t = features of bar t (computed from bars ≤ t). */
+export interface FeatureMatrix {
+  readonly data: Float32Array;
+  readonly nFeatures: number;
+}
+
+/** Episodes as half-open bar-index ranges [start, end); an episode has end − start − 1 decisions. */
+export interface EpisodeSet {
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+}
+
+export const HOLD = 0;
+export const BUY = 1;
+export const SELL = 2;
+export const CLOSE = 3;
+export const N_ACTIONS = 4;
+export const ACTION_NAMES = ['HOLD', 'BUY', 'SELL', 'CLOSE'] as const;
+export type ActionName = (typeof ACTION_NAMES)[number];
+
+/** Bad input to the env/backtest (a range, a config value, an action): the CLI maps it to exit code 2. */
+export class EnvInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvInputError';
+  }
+}
+
+export function barCount(bars: BarSeries): number {
+  return bars.ts.length;
+}
+
+/** Checks that the five columns have one length and the timestamps increase; returns the length. */
+export function validateBars(bars: BarSeries): number {
+  const n = bars.ts.length;
+  for (const k of ['open', 'high', 'low', 'close'] as const) {
+    if (bars[k].length !== n) throw new EnvInputError(`bars.${k} has ${bars[k].length} values but bars.ts has ${n}`);
+  }
+  for (let i = 1; i < n; i++) {
+    if (!(bars.ts[i] > bars.ts[i - 1])) {
+      throw new EnvInputError(`bars.ts must increase strictly: ts[${i}]=${bars.ts[i]} after ts[${i - 1}]=${bars.ts[i - 1]}`);
+    }
+  }
+  return n;
+}
+
+export function validateFeatures(features: FeatureMatrix, nBars: number): void {
+  if (!Number.isInteger(features.nFeatures) || features.nFeatures < 0) {
+    throw new EnvInputError(`features.nFeatures must be an integer >= 0, got ${features.nFeatures}`);
+  }
+  if (features.data.length !== nBars * features.nFeatures) {
+    throw new EnvInputError(
+      `features.data has ${features.data.length} values, expected ${nBars} bars × ${features.nFeatures} features = ${nBars * features.nFeatures}`,
+    );
+  }
+}
