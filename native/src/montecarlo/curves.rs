@@ -56,7 +56,17 @@ pub fn simulate(mult: &[f64], draws: usize, seed: u64, threads: usize, out: Batc
     par::for_each_chunk(curves, CHUNK, threads, |ci, start, _end| {
         let mut guard = slots[ci].lock().unwrap_or_else(|e| e.into_inner());
         let (twr, dd, paths) = &mut *guard;
-        for k in 0..twr.len() {
+        let mut k = 0;
+        if paths.is_none() {
+            while k + LANES <= twr.len() {
+                let mut rngs: [Rng; LANES] = std::array::from_fn(|j| Rng::for_stream(seed, (start + k + j) as u64));
+                let (t, d) = run_lanes(mult, draws, &mut rngs);
+                twr[k..k + LANES].copy_from_slice(&t);
+                dd[k..k + LANES].copy_from_slice(&d);
+                k += LANES;
+            }
+        }
+        for k in k..twr.len() {
             let mut rng = Rng::for_stream(seed, (start + k) as u64);
             let (t, d) = match paths.as_deref_mut() {
                 Some(p) => run_curve::<true>(mult, draws, &mut rng, &mut p[k * row..(k + 1) * row]),
@@ -68,36 +78,68 @@ pub fn simulate(mult: &[f64], draws: usize, seed: u64, threads: usize, out: Batc
     });
 }
 
-/// One curve; `PATH` selects at compile time whether the equity path is written, so the common case
-/// (no path) has no branch for it in the loop.
+// Drawdown without a division: the ratio r = equity / running peak follows r' = min(1, r * m) (a new
+// peak resets it to 1; otherwise equity moves by m and the peak stays), and max drawdown is 1 - min r.
+// Equity and r are two short chains of dependent multiply/min operations; the loops are branch-free
+// because whether a draw makes a new peak is a coin toss the CPU cannot predict. Equity is clamped at 0
+// so a ruined curve stays ruined; its drawdown is 1 whatever r did.
+
+/// One curve; `PATH` selects at compile time whether the equity path is written.
 #[inline(always)]
 fn run_curve<const PATH: bool>(mult: &[f64], draws: usize, rng: &mut Rng, path: &mut [f64]) -> (f64, f64) {
     let n = mult.len() as u64;
     let mut equity = 1.0f64;
-    let mut peak = 1.0f64;
-    let mut max_dd = 0.0f64;
+    let mut ratio = 1.0f64;
+    let mut min_ratio = 1.0f64;
     if PATH {
         path[0] = 1.0;
     }
     for i in 0..draws {
-        equity *= mult[rng.below(n) as usize];
-        if equity <= 0.0 {
-            if PATH {
-                path[i + 1..].fill(0.0);
-            }
-            return (0.0, 1.0);
-        }
-        if equity > peak {
-            peak = equity;
-        } else if peak - equity > max_dd * peak {
-            // The division only runs when the drawdown is a new maximum.
-            max_dd = (peak - equity) / peak;
-        }
+        let m = mult[rng.below(n) as usize];
+        equity = (equity * m).max(0.0);
+        ratio = (ratio * m).min(1.0);
+        min_ratio = min_ratio.min(ratio);
         if PATH {
             path[i + 1] = equity;
         }
     }
-    (equity, max_dd)
+    finish(equity, min_ratio)
+}
+
+#[inline(always)]
+fn finish(equity: f64, min_ratio: f64) -> (f64, f64) {
+    if equity > 0.0 {
+        (equity, 1.0 - min_ratio)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// Curves simulated together by [`run_lanes`].
+const LANES: usize = 2;
+
+/// `LANES` curves at once, each with its own stream and exactly the arithmetic of [`run_curve`] (so the
+/// results are identical): interleaving independent curves lets the CPU overlap their latencies.
+#[inline(always)]
+fn run_lanes(mult: &[f64], draws: usize, rngs: &mut [Rng; LANES]) -> ([f64; LANES], [f64; LANES]) {
+    let n = mult.len() as u64;
+    let mut equity = [1.0f64; LANES];
+    let mut ratio = [1.0f64; LANES];
+    let mut min_ratio = [1.0f64; LANES];
+    for _ in 0..draws {
+        for j in 0..LANES {
+            let m = mult[rngs[j].below(n) as usize];
+            equity[j] = (equity[j] * m).max(0.0);
+            ratio[j] = (ratio[j] * m).min(1.0);
+            min_ratio[j] = min_ratio[j].min(ratio[j]);
+        }
+    }
+    let mut twr = [0.0; LANES];
+    let mut dd = [0.0; LANES];
+    for j in 0..LANES {
+        (twr[j], dd[j]) = finish(equity[j], min_ratio[j]);
+    }
+    (twr, dd)
 }
 
 /// Convenience: a whole batch at fraction `f` from raw gains (allocates the multipliers).
@@ -175,7 +217,7 @@ mod tests {
                 peak = peak.max(e);
                 m = m.max((peak - e) / peak);
             }
-            assert!((m - dd[c]).abs() < 1e-15);
+            assert!((m - dd[c]).abs() < 1e-13);
         }
     }
 }
