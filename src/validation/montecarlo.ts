@@ -102,6 +102,21 @@ export interface SafeFOptions extends CommonOptions {
   keepCurves?: boolean;
 }
 
+export interface SafeFParamsUsed {
+  forecast: number;
+  curves: number;
+  tolerance: number;
+  tail: number;
+  accuracy: number;
+  max_iterations: number;
+  periods_per_year: number;
+  max_f: number;
+  repeats: number;
+  seed: number;
+  threads: number;
+  percentiles: number[];
+}
+
 export interface SafeFRepeat {
   safe_f: number;
   car25: number;
@@ -127,7 +142,8 @@ export interface SafeFResult extends Distribution {
   status_counts: Partial<Record<SafeFStatusName, number>>;
   /** Plain-language explanation when safe-f is not an ordinary solution (0, capped, not converged). */
   note: string | null;
-  params: Required<Omit<SafeFOptions, 'keepCurves' | 'percentiles'>> & { percentiles: number[] };
+  /** The parameters used (defaults filled in). */
+  params: SafeFParamsUsed;
   repeats: SafeFRepeat[];
   /** Every repeat's CAR25 batch, row-major (repeats × curves), when keepCurves is set. */
   curves_data: { twr: Float64Array; max_dd: Float64Array } | null;
@@ -348,7 +364,6 @@ function prepareSafeF(gains: ArrayLike<number>, opts: SafeFOptions) {
     const status_counts: Partial<Record<SafeFStatusName, number>> = {};
     for (const r of repeats) status_counts[r.status] = (status_counts[r.status] ?? 0) + 1;
     const status = repeats.map((r) => r.status).reduce((a, b) => (SEVERITY.indexOf(b) > SEVERITY.indexOf(a) ? b : a));
-    const { keepCurves, percentiles, ...rest } = p;
     return {
       safe_f_mean,
       safe_f_sd,
@@ -360,9 +375,22 @@ function prepareSafeF(gains: ArrayLike<number>, opts: SafeFOptions) {
       status,
       status_counts,
       note: noteFor(status, status_counts[status] ?? 0, p.repeats, p.maxF, p.tolerance),
-      params: { ...rest, percentiles },
+      params: {
+        forecast: p.forecast,
+        curves: p.curves,
+        tolerance: p.tolerance,
+        tail: p.tail,
+        accuracy: p.accuracy,
+        max_iterations: p.maxIterations,
+        periods_per_year: p.periodsPerYear,
+        max_f: p.maxF,
+        repeats: p.repeats,
+        seed: p.seed,
+        threads: p.threads,
+        percentiles: p.percentiles,
+      },
       repeats,
-      curves_data: keepCurves ? { twr: args.twr!, max_dd: args.maxDd! } : null,
+      curves_data: p.keepCurves ? { twr: args.twr!, max_dd: args.maxDd! } : null,
     };
   };
   return { args, finish };
