@@ -11,8 +11,8 @@ use std::sync::Mutex;
 /// that taking a chunk costs nothing next to simulating it.
 const CHUNK: usize = 16;
 
-/// Per-draw equity multipliers `1 + f * gain`, computed once per batch so the inner loop is a single
-/// multiplication per draw.
+/// Per-draw equity multipliers `1 + f * gain`, computed once per batch so the inner loop only looks up
+/// and multiplies.
 pub fn fill_multipliers(gains: &[f64], f: f64, out: &mut Vec<f64>) {
     out.clear();
     out.extend(gains.iter().map(|&g| 1.0 + f * g));
