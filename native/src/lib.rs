@@ -3,4 +3,5 @@
 //! `ffi/`, at the ABI edge.
 
 pub mod ffi;
+pub mod montecarlo;
 pub mod util;

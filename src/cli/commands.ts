@@ -2,5 +2,6 @@
 import type { Command } from 'commander';
 import { registerMain } from './main-job.js';
 import { registerData } from './data.js';
+import { registerMc } from './mc.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerMc];

@@ -55,6 +55,20 @@ export const configSchema = z.strictObject({
       idle_penalty: z.number().nonnegative(),
     }),
   }),
+  // Monte Carlo risk analysis (Bandy's safe-f / CAR25); defaults are his reference parameters.
+  montecarlo: z.strictObject({
+    forecast: z.number().int().min(1),
+    curves: z.number().int().min(1),
+    dd_tolerance: z.number().gt(0).lt(1),
+    tail_pct: z.number().gt(0).lt(100),
+    accuracy: z.number().positive(),
+    max_iterations: z.number().int().min(1),
+    periods_per_year: z.number().positive(),
+    max_f: z.number().positive(),
+    repeats: z.number().int().min(1),
+    seed: z.number().int().nonnegative(),
+    threads: z.number().int().nonnegative(),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;
