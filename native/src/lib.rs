@@ -3,4 +3,6 @@
 //! `ffi/`, at the ABI edge.
 
 pub mod ffi;
+pub mod fft;
 pub mod util;
+pub mod wst;
