@@ -1,4 +1,5 @@
 // Command groups beyond `config`, in the order they appear in `swt --help`.
 import type { Command } from 'commander';
+import { registerWst } from './wst.js';
 
-export const registerers: Array<(program: Command) => void> = [];
+export const registerers: Array<(program: Command) => void> = [registerWst];
