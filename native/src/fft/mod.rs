@@ -3,6 +3,9 @@
 //! real transform on top of the half-size complex one. Everything is planned once in [`Fft`] for all
 //! sizes up to `n_max`; the transforms themselves never allocate.
 //!
+//! The hot functions are `#[inline(always)]` so that a caller compiled with wider SIMD (see
+//! `wst::kernel`) gets them compiled the same way.
+//!
 //! The transforms are generic over a [`Real`] element so the same code runs on plain `f64` and on
 //! [`F64x4`], four independent signals processed in lock-step (one per lane). Lanes never interact and
 //! every lane performs exactly the same IEEE operations in the same order as the scalar code (Rust
@@ -133,12 +136,13 @@ impl Fft {
     }
 
     /// Bit-reversal permutation for size `n` (a power of two <= n_max).
+    #[inline(always)]
     pub fn bitrev(&self, n: usize) -> &[u32] {
         &self.bitrev[n.trailing_zeros() as usize]
     }
 
     /// exp(-2*pi*i*k/n) as (re, im), for a power of two n <= n_max.
-    #[inline]
+    #[inline(always)]
     pub fn twiddle(&self, k: usize, n: usize) -> (f64, f64) {
         let j = (k % n) * (self.n_max / n);
         (self.cos[j], -self.sin[j])
@@ -146,6 +150,7 @@ impl Fft {
 
     /// In-place forward DFT `X[k] = sum_n x[n] exp(-2*pi*i*k*n/N)` of a power-of-two size N whose
     /// input is stored in bit-reversed order (`re[bitrev[n]] = Re x[n]`); the output is in natural order.
+    #[inline(always)]
     pub fn forward_bitrev<T: Real>(&self, re: &mut [T], im: &mut [T]) {
         let n = re.len();
         assert!(n == im.len() && n.is_power_of_two() && n <= self.n_max, "fft: bad size {n}");
@@ -204,6 +209,7 @@ impl Fft {
     /// Forward DFT of a real signal `x` of power-of-two length N >= 2, computed with one complex
     /// transform of size N/2. Writes the full spectrum (all N bins, the upper half by Hermitian
     /// symmetry) to `out_re`/`out_im`. `work_re`/`work_im` must hold at least N/2 values.
+    #[inline(always)]
     pub fn real_forward<T: Real>(&self, x: &[T], out_re: &mut [T], out_im: &mut [T], work_re: &mut [T], work_im: &mut [T]) {
         let n = x.len();
         assert!(n >= 2 && n.is_power_of_two() && n <= self.n_max, "rfft: bad size {n}");
@@ -292,6 +298,7 @@ fn unit_root(j: usize, n: usize) -> (f64, f64) {
 }
 
 /// Length-2 butterflies on adjacent pairs (first stage of an odd-log2 size).
+#[inline(always)]
 fn radix2_first<T: Real>(re: &mut [T], im: &mut [T]) {
     for (r, i) in re.chunks_exact_mut(2).zip(im.chunks_exact_mut(2)) {
         let (ar, ai, br, bi) = (r[0], i[0], r[1], i[1]);
@@ -303,6 +310,7 @@ fn radix2_first<T: Real>(re: &mut [T], im: &mut [T]) {
 }
 
 /// Radix-4 butterfly of the first stage (s = 1): all twiddles are 1.
+#[inline(always)]
 fn radix4_trivial<T: Real>(re: &mut [T], im: &mut [T]) {
     for (r, i) in re.chunks_exact_mut(4).zip(im.chunks_exact_mut(4)) {
         // bit-reversed blocks: r[0] = A (x0), r[1] = B (x2), r[2] = C (x1), r[3] = D (x3)

@@ -111,7 +111,7 @@ pub fn features_batch<O: OutValue>(
                 let w = g + lane.min(lanes - 1);
                 load_lane(&series[w * stride..w * stride + len], zscore, lane, &mut sc.win);
             }
-            kernel::run(plan, &mut sc, false);
+            kernel::run_lanes(plan, &mut sc, false);
             let dst = &mut rows[(g - a) * c..(g - a + lanes) * c];
             for lane in 0..lanes {
                 for (k, f) in sc.feat.iter().enumerate() {
@@ -152,7 +152,7 @@ pub fn features_single(plan: &WstPlan, window: &[f64], zscore: bool, out: &mut [
     for lane in 0..LANES {
         load_lane(window, zscore, lane, &mut sc.win);
     }
-    kernel::run(plan, &mut sc, false);
+    kernel::run_lanes(plan, &mut sc, false);
     for (o, f) in out.iter_mut().zip(&sc.feat) {
         *o = f.0[0];
     }
@@ -198,7 +198,7 @@ pub fn transform(
                 let w = g + lane.min(lanes - 1);
                 load_lane(&signals[w * len..(w + 1) * len], zscore, lane, &mut sc.win);
             }
-            kernel::run(plan, &mut sc, true);
+            kernel::run_lanes(plan, &mut sc, true);
             let s_dst = &mut s_rows[(g - a) * c * t..(g - a + lanes) * c * t];
             for lane in 0..lanes {
                 for (k, v) in sc.s.iter().enumerate() {

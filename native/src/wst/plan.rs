@@ -97,6 +97,8 @@ pub struct WstPlan {
     pub(crate) firsts: Vec<FirstPath>,
     /// Indexed by resolution r = 0..=log2T.
     pub(crate) lowpass: Vec<Lowpass>,
+    /// The CPU has AVX2: the kernel runs its AVX2 build (same results, wider instructions).
+    pub(crate) avx2: bool,
 }
 
 impl WstPlan {
@@ -250,6 +252,7 @@ impl WstPlan {
             fft,
             firsts,
             lowpass,
+            avx2: cpu_has_avx2(),
         })
     }
 
@@ -260,6 +263,21 @@ impl WstPlan {
         } else {
             (n - self.config.length) / stride + 1
         }
+    }
+}
+
+fn cpu_has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SWT_WST_NO_AVX2=1 forces the baseline build (for comparing the two in tests and benches).
+        if std::env::var_os("SWT_WST_NO_AVX2").is_some_and(|v| v == "1") {
+            return false;
+        }
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 

@@ -186,3 +186,26 @@ fn bad_inputs_are_errors() {
     assert!(features_batch(&p, &s[..100], 1, true, 1, &mut o).unwrap_err().contains("fewer than one window"));
     assert!(features_batch(&p, &s, 0, true, 1, &mut o).unwrap_err().contains("stride"));
 }
+
+#[test]
+fn avx2_build_and_baseline_build_give_the_same_bits() {
+    let mut p = plan(6, 4, 2, 2);
+    if !p.avx2 {
+        eprintln!("no AVX2 on this CPU: only the baseline build runs here");
+        return;
+    }
+    let series = random_walk(256 + 63, 21);
+    let n_win = p.n_windows(series.len(), 1);
+    let mut fast = vec![0.0f64; n_win * p.channels];
+    features_batch(&p, &series, 1, true, 2, &mut fast).unwrap();
+    p.avx2 = false;
+    let mut base = vec![0.0f64; n_win * p.channels];
+    features_batch(&p, &series, 1, true, 2, &mut base).unwrap();
+    assert!(fast.iter().zip(&base).all(|(a, b)| a.to_bits() == b.to_bits()));
+    // and the generic kernel on plain f64 (one signal, no lanes) agrees with the lanes
+    let w = zscore(&series[5..261]);
+    let mut sc: kernel::Scratch<f64> = kernel::Scratch::new(&p, true);
+    sc.win.copy_from_slice(&w);
+    kernel::run(&p, &mut sc, true);
+    assert!(sc.feat.iter().zip(&base[5 * p.channels..6 * p.channels]).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
