@@ -264,6 +264,21 @@ export class WstPlan {
     return out;
   }
 
+  /** featuresBatchF32 on a native worker thread. */
+  async featuresBatchF32Async(series: Float64Array, opts: WstBatchOptions = {}): Promise<Float32Array> {
+    const a = this.batchArgs(series, opts);
+    const out = new Float32Array(a.len);
+    const h = this.live();
+    this.pending++;
+    try {
+      await callAsync(native().batchF32, 'swt_wst_features_batch_f32', h, series, series.length, a.stride, a.zscore, a.threads, out, out.length);
+    } finally {
+      this.pending--;
+      if (this.pending === 0 && this.freeRequested) this.release();
+    }
+    return out;
+  }
+
   /** Features of one window (live use): bit-identical to that window's row of featuresBatch. */
   featuresSingle(window: Float64Array | readonly number[], opts: { zscore?: boolean } = {}): Float64Array {
     const w = toFloat64(window);

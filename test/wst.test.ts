@@ -118,6 +118,17 @@ describe('WstPlan determinism: batch, single window and thread count', () => {
     const asyncOut = await p.featuresBatchAsync(series, { stride: 3 });
     expect(sameBytes(asyncOut, sync)).toBe(true);
     expect(p.featuresBatchF32(series, { stride: 3 })).toEqual(Float32Array.from(sync));
+    expect(await p.featuresBatchF32Async(series, { stride: 3 })).toEqual(Float32Array.from(sync));
+  });
+
+  it('free() during an async batch waits for it to finish', async () => {
+    const p = WstPlan.create({ J: 6, Q: 4 });
+    const pending = p.featuresBatchAsync(series);
+    p.free();
+    expect(() => p.featuresSingle(series.subarray(0, 256))).toThrow(/used after free/);
+    const out = await pending;
+    expect(out.length).toBe(p.windowCount(series.length) * 67);
+    expect(out.every(Number.isFinite)).toBe(true);
   });
 
   it('features are the time average of S, and z-scoring happens only when asked', () => {

@@ -197,8 +197,8 @@ impl Fft {
 
     fn permute_bitrev<T: Real>(&self, re: &mut [T], im: &mut [T]) {
         let br = self.bitrev(re.len());
-        for i in 0..re.len() {
-            let j = br[i] as usize;
+        for (i, &j) in br.iter().enumerate() {
+            let j = j as usize;
             if j > i {
                 re.swap(i, j);
                 im.swap(i, j);

@@ -87,7 +87,7 @@ fn adaptive_choice_p(sigma: f64) -> usize {
 /// `morlet_1d(N, xi, sigma)` (or `gauss_1d(N, sigma)` when `xi` is None): the filter's Fourier
 /// transform at the frequencies of `np.fft.fftfreq(N)`, l1-normalised in time.
 pub fn morlet_1d(fft: &Fft, n: usize, xi: Option<f64>, sigma: f64) -> Vec<f64> {
-    let p = adaptive_choice_p(sigma).min(P_MAX).max(1);
+    let p = adaptive_choice_p(sigma).clamp(1, P_MAX);
     let periods = 2 * p - 1;
     let two_s2 = 2.0 * (sigma * sigma);
     // freqs over [1-P, P): index i covers (i + (1-P)*N) / N; fftfreq when P == 1.

@@ -65,7 +65,7 @@ fn load_lane(w: &[f64], zscore: bool, lane: usize, dst: &mut [F64x4]) {
     let std = var.sqrt();
     // "Flat" is decided on the samples themselves: the mean of equal samples may be off by an ulp,
     // which would otherwise turn a flat window into +-1 everywhere.
-    let flat = w.iter().all(|&v| v == first) || !(std >= f64::MIN_POSITIVE);
+    let flat = w.iter().all(|&v| v == first) || std.is_nan() || std < f64::MIN_POSITIVE;
     for (d, &v) in dst.iter_mut().zip(w) {
         d.0[lane] = if flat { 0.0 } else { (v - mean) / std };
     }
@@ -170,7 +170,7 @@ pub fn transform(
     feat_out: Option<&mut [f64]>,
 ) -> Result<(), String> {
     let len = plan.config.length;
-    if signals.is_empty() || signals.len() % len != 0 {
+    if signals.is_empty() || !signals.len().is_multiple_of(len) {
         return Err(format!("signals hold {} samples, expected a positive multiple of the length {len}", signals.len()));
     }
     check_finite(signals, "signals")?;

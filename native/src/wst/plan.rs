@@ -150,7 +150,7 @@ impl WstPlan {
         // Kymatio's _check_filterbanks: no aliasing, and second-order wavelets below their parent.
         for (layer, ps) in [(1, &psi1), (2, &psi2)] {
             for (n, p) in ps.iter().enumerate() {
-                if !(p.xi < 0.5 / 2f64.powi(p.j as i32)) {
+                if p.xi.partial_cmp(&(0.5 / 2f64.powi(p.j as i32))) != Some(std::cmp::Ordering::Less) {
                     return Err(format!("(J={j}, Q=({q1},{q2})) unsupported: wavelet {n} of layer {layer} would alias"));
                 }
             }
@@ -181,7 +181,7 @@ impl WstPlan {
             for (n1, p1) in psi1.iter().enumerate() {
                 for (n2, p2) in psi2.iter().enumerate() {
                     if p2.j > p1.j {
-                        if !(p2.xi < p1.xi) {
+                        if p2.xi.partial_cmp(&p1.xi) != Some(std::cmp::Ordering::Less) {
                             return Err(format!("(J={j}, Q=({q1},{q2})) unsupported: second-order wavelet {n2} is not below first-order wavelet {n1}"));
                         }
                         let k1 = p1.j.min(log2_t);
