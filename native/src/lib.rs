@@ -4,4 +4,6 @@
 
 pub mod ffi;
 pub mod montecarlo;
+pub mod fft;
 pub mod util;
+pub mod wst;

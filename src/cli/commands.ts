@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerMain } from './main-job.js';
 import { registerData } from './data.js';
+import { registerWst } from './wst.js';
 import { registerMc } from './mc.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerMc];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerMc];

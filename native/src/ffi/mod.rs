@@ -6,6 +6,7 @@
 //! pointer handling stays at this edge and the modules themselves work on plain slices.
 
 pub mod montecarlo;
+pub mod wst;
 
 use std::cell::RefCell;
 use std::ffi::c_char;

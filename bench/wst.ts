@@ -1,0 +1,55 @@
+// Throughput of the native scattering transform: J=6, Q=4, max_order=2 (67 features) on every stride-1
+// window (256 samples, z-scored) of a 20,000-point seeded random walk; 1 thread, then all cores.
+// Prints name=value lines (medians over several runs, after a warm-up).
+import os from 'node:os';
+import { WstPlan } from '../bindings/wst.js';
+
+const RUNS = Number(process.env.SWT_BENCH_RUNS ?? 5);
+
+function randomWalk(n: number, seed: number): Float64Array {
+  let a = seed >>> 0;
+  const uni = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float64Array(n);
+  let p = 150;
+  for (let i = 0; i < n; i++) {
+    p += 0.02 * Math.sqrt(-2 * Math.log(1 - uni())) * Math.cos(2 * Math.PI * uni());
+    out[i] = p;
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const series = randomWalk(20_000, 20240601);
+const plan = WstPlan.create({ J: 6, Q: 4, maxOrder: 2 });
+const windows = plan.windowCount(series.length, 1);
+const cores = os.availableParallelism();
+
+function rate(threads: number): number {
+  plan.featuresBatch(series, { threads }); // warm-up (page faults, caches)
+  const times: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = process.hrtime.bigint();
+    plan.featuresBatch(series, { threads });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return windows / median(times);
+}
+
+const one = rate(1);
+const all = rate(0);
+plan.free();
+console.log(`wst_windows=${windows}`);
+console.log(`wst_windows_per_s_1thread=${Math.round(one)}`);
+console.log(`wst_windows_per_s=${Math.round(all)}`);
+console.log(`cores=${cores}`);

@@ -1,0 +1,223 @@
+//! 1-D wavelet scattering transform equal to Kymatio 0.4's `Scattering1D(J, shape=length, Q=(Q1, Q2),
+//! max_order)` with its defaults (T = stride = 2^J, average='local', oversampling 0, reflect padding).
+//!
+//! Entry points, all on an immutable [`WstPlan`] (safe to share between threads):
+//! - [`features_batch`]: every sliding window of a series at a stride, z-scored per window, time-averaged
+//!   output (C values per window), multi-threaded;
+//! - [`features_single`]: the same for one window (live use) — same code path, same bits;
+//! - [`transform`]: full output S [C][T_out] (and its time average) of given signals.
+//!
+//! Windows are processed four at a time, one per lane of [`F64x4`]; a window's result is the same in
+//! any lane, so it depends neither on the thread count (chunk boundaries depend only on the number of
+//! windows) nor on being computed alone (`features_single` fills all lanes with the one window).
+
+pub mod filters;
+mod kernel;
+pub mod plan;
+
+pub use plan::{PathMeta, WstConfig, WstPlan};
+
+use crate::fft::{F64x4, LANES};
+use crate::util::par::for_each_chunk;
+use std::sync::Mutex;
+use kernel::Scratch;
+
+/// Windows per work unit of the thread pool (a multiple of the lane count).
+const CHUNK: usize = 256;
+
+/// Output element of the batch call.
+pub trait OutValue: Copy + Send + Sync + 'static {
+    fn from_f64(v: f64) -> Self;
+}
+impl OutValue for f64 {
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+impl OutValue for f32 {
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+fn check_finite(x: &[f64], what: &str) -> Result<(), String> {
+    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+        return Err(format!("{what}[{i}] is {} (every sample must be finite)", x[i]));
+    }
+    Ok(())
+}
+
+/// Writes window `w` into lane `lane`, z-scored when asked: (w - mean) / std with the population std;
+/// a flat window (all samples equal) becomes zeros.
+fn load_lane(w: &[f64], zscore: bool, lane: usize, dst: &mut [F64x4]) {
+    if !zscore {
+        for (d, &v) in dst.iter_mut().zip(w) {
+            d.0[lane] = v;
+        }
+        return;
+    }
+    let n = w.len() as f64;
+    let first = w[0];
+    let mean = w.iter().sum::<f64>() / n;
+    let var = w.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    let std = var.sqrt();
+    // "Flat" is decided on the samples themselves: the mean of equal samples may be off by an ulp,
+    // which would otherwise turn a flat window into +-1 everywhere.
+    let flat = w.iter().all(|&v| v == first) || std.is_nan() || std < f64::MIN_POSITIVE;
+    for (d, &v) in dst.iter_mut().zip(w) {
+        d.0[lane] = if flat { 0.0 } else { (v - mean) / std };
+    }
+}
+
+/// Number of output values of [`features_batch`] for a series of `n` samples.
+pub fn features_batch_len(plan: &WstPlan, n: usize, stride: usize) -> usize {
+    plan.n_windows(n, stride) * plan.channels
+}
+
+/// Time-averaged scattering of every window `series[w*stride .. w*stride + length]`, written to
+/// `out[w*C .. (w+1)*C]`.
+pub fn features_batch<O: OutValue>(
+    plan: &WstPlan,
+    series: &[f64],
+    stride: usize,
+    zscore: bool,
+    threads: usize,
+    out: &mut [O],
+) -> Result<(), String> {
+    if stride == 0 {
+        return Err("stride must be >= 1".into());
+    }
+    let len = plan.config.length;
+    if series.len() < len {
+        return Err(format!("series has {} samples, fewer than one window of {len}", series.len()));
+    }
+    check_finite(series, "series")?;
+    let n_win = plan.n_windows(series.len(), stride);
+    let c = plan.channels;
+    if out.len() != n_win * c {
+        return Err(format!("output holds {} values, expected {n_win} windows x {c} channels = {}", out.len(), n_win * c));
+    }
+    let slots = chunk_slots(out, CHUNK * c);
+    for_each_chunk(n_win, CHUNK, threads, |ci, a, b| {
+        let rows = take_slot(&slots, ci);
+        let mut sc: Scratch<F64x4> = Scratch::new(plan, false);
+        let mut g = a;
+        while g < b {
+            let lanes = (b - g).min(LANES);
+            for lane in 0..LANES {
+                // Spare lanes repeat the last window; their results are discarded.
+                let w = g + lane.min(lanes - 1);
+                load_lane(&series[w * stride..w * stride + len], zscore, lane, &mut sc.win);
+            }
+            kernel::run_lanes(plan, &mut sc, false);
+            let dst = &mut rows[(g - a) * c..(g - a + lanes) * c];
+            for lane in 0..lanes {
+                for (k, f) in sc.feat.iter().enumerate() {
+                    dst[lane * c + k] = O::from_f64(f.0[lane]);
+                }
+            }
+            g += lanes;
+        }
+    });
+    Ok(())
+}
+
+/// Splits an output into the disjoint pieces written by each chunk of `for_each_chunk` (chunk i owns
+/// rows [i*chunk, (i+1)*chunk)), so that threads write without sharing anything.
+fn chunk_slots<O>(out: &mut [O], per_chunk: usize) -> Vec<Mutex<Option<&mut [O]>>> {
+    out.chunks_mut(per_chunk.max(1)).map(|s| Mutex::new(Some(s))).collect()
+}
+
+fn take_slot<'a, O>(slots: &[Mutex<Option<&'a mut [O]>>], i: usize) -> &'a mut [O] {
+    match slots.get(i).and_then(|m| m.lock().ok()).and_then(|mut g| g.take()) {
+        Some(s) => s,
+        None => &mut [],
+    }
+}
+
+/// Time-averaged scattering of one window (`length` samples) into `out` (C values): the code path of
+/// [`features_batch`], so the result is bit-identical to that window's row there.
+pub fn features_single(plan: &WstPlan, window: &[f64], zscore: bool, out: &mut [f64]) -> Result<(), String> {
+    let len = plan.config.length;
+    if window.len() != len {
+        return Err(format!("window has {} samples, expected {len}", window.len()));
+    }
+    check_finite(window, "window")?;
+    if out.len() != plan.channels {
+        return Err(format!("output holds {} values, expected {} channels", out.len(), plan.channels));
+    }
+    let mut sc: Scratch<F64x4> = Scratch::new(plan, false);
+    for lane in 0..LANES {
+        load_lane(window, zscore, lane, &mut sc.win);
+    }
+    kernel::run_lanes(plan, &mut sc, false);
+    for (o, f) in out.iter_mut().zip(&sc.feat) {
+        *o = f.0[0];
+    }
+    Ok(())
+}
+
+/// Full scattering S [C][T_out] of `signals` (n_signals x length, row-major) into `s_out`
+/// (n_signals x C x T_out), and optionally the time averages into `feat_out` (n_signals x C).
+pub fn transform(
+    plan: &WstPlan,
+    signals: &[f64],
+    zscore: bool,
+    threads: usize,
+    s_out: &mut [f64],
+    feat_out: Option<&mut [f64]>,
+) -> Result<(), String> {
+    let len = plan.config.length;
+    if signals.is_empty() || !signals.len().is_multiple_of(len) {
+        return Err(format!("signals hold {} samples, expected a positive multiple of the length {len}", signals.len()));
+    }
+    check_finite(signals, "signals")?;
+    let n_sig = signals.len() / len;
+    let (c, t) = (plan.channels, plan.t_out);
+    if s_out.len() != n_sig * c * t {
+        return Err(format!("S output holds {} values, expected {n_sig} x {c} x {t} = {}", s_out.len(), n_sig * c * t));
+    }
+    if let Some(f) = &feat_out {
+        if f.len() != n_sig * c {
+            return Err(format!("feature output holds {} values, expected {n_sig} x {c} = {}", f.len(), n_sig * c));
+        }
+    }
+    const TCHUNK: usize = 16;
+    let s_slots = chunk_slots(s_out, TCHUNK * c * t);
+    let f_slots = feat_out.map(|f| chunk_slots(f, TCHUNK * c));
+    for_each_chunk(n_sig, TCHUNK, threads, |ci, a, b| {
+        let s_rows = take_slot(&s_slots, ci);
+        let mut f_rows = f_slots.as_ref().map(|fs| take_slot(fs, ci));
+        let mut sc: Scratch<F64x4> = Scratch::new(plan, true);
+        let mut g = a;
+        while g < b {
+            let lanes = (b - g).min(LANES);
+            for lane in 0..LANES {
+                let w = g + lane.min(lanes - 1);
+                load_lane(&signals[w * len..(w + 1) * len], zscore, lane, &mut sc.win);
+            }
+            kernel::run_lanes(plan, &mut sc, true);
+            let s_dst = &mut s_rows[(g - a) * c * t..(g - a + lanes) * c * t];
+            for lane in 0..lanes {
+                for (k, v) in sc.s.iter().enumerate() {
+                    s_dst[lane * c * t + k] = v.0[lane];
+                }
+            }
+            if let Some(fr) = f_rows.as_deref_mut() {
+                let f_dst = &mut fr[(g - a) * c..(g - a + lanes) * c];
+                for lane in 0..lanes {
+                    for (k, v) in sc.feat.iter().enumerate() {
+                        f_dst[lane * c + k] = v.0[lane];
+                    }
+                }
+            }
+            g += lanes;
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
