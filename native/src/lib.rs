@@ -3,4 +3,5 @@
 //! `ffi/`, at the ABI edge.
 
 pub mod ffi;
+pub mod mcts;
 pub mod util;

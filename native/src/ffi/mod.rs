@@ -5,6 +5,8 @@
 //! Each native module has its own file here (`ffi/wst.rs`, `ffi/mcts.rs`, …) so that the `unsafe`
 //! pointer handling stays at this edge and the modules themselves work on plain slices.
 
+pub mod mcts;
+
 use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
