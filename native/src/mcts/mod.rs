@@ -20,6 +20,9 @@
 //! tree reads another's state. So a tree's result depends neither on the batch it is in nor on its
 //! position there nor on the thread count.
 
+// Index loops over parallel arrays (priors, children, scratch) read more plainly than zipped iterators.
+#![allow(clippy::needless_range_loop)]
+
 pub mod gumbel;
 pub mod minmax;
 pub mod support;
@@ -256,7 +259,7 @@ fn check_priors(row: &[f64], logits: bool, what: impl Fn(usize) -> String) -> Re
         if logits && p == f64::INFINITY {
             return invalid(format!("{} is +inf (logits may be -inf to exclude an entry, never +inf)", what(i)));
         }
-        if !logits && !(p >= 0.0 && p.is_finite()) {
+        if !logits && (p < 0.0 || !p.is_finite()) {
             return invalid(format!("{} is {p}; probabilities must be finite and >= 0", what(i)));
         }
     }
