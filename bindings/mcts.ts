@@ -90,6 +90,7 @@ interface Fns {
   prepare: (
     h: Ptr,
     n: number,
+    simulations: number,
     priors: Float64Array,
     priorsLen: number,
     logits: number,
@@ -134,7 +135,7 @@ function native(): Fns {
     create: declare('int swt_mcts_new(const double *config, size_t config_len, _Out_ void **out)'),
     free: declare('int swt_mcts_free(void *h)'),
     prepare: declare(
-      'int swt_mcts_prepare(void *h, size_t n_trees, const double *priors, size_t priors_len, int priors_are_logits, ' +
+      'int swt_mcts_prepare(void *h, size_t n_trees, size_t simulations, const double *priors, size_t priors_len, int priors_are_logits, ' +
         'const double *root_values, size_t root_values_len, const uint8_t *legal, size_t legal_len, double seed, ' +
         'const double *tree_ids, size_t tree_ids_len)',
     ),
@@ -185,6 +186,8 @@ export interface PrepareInput {
   legal?: ArrayLike<number | boolean>;
   /** Integer in [0, 2^53). */
   seed: number;
+  /** Simulations this search will run (default maxSimulations); Gumbel's halving plans over it. */
+  simulations?: number;
   /** [n] integer ids; tree i draws its random numbers from (seed, treeIds[i]). Default 0..n-1. */
   treeIds?: ArrayLike<number>;
 }
@@ -278,8 +281,10 @@ export class MctsBatch {
     const ids = input.treeIds ? f64(input.treeIds) : Float64Array.from({ length: n }, (_, i) => i);
     const priors = f64(input.priors);
     const roots = f64(input.rootValues);
+    const sims = input.simulations ?? this.config.maxSimulations;
+    if (!(Number.isInteger(sims) && sims >= 0)) throw new Error(`MctsBatch.prepare: simulations must be an integer >= 0, got ${sims}`);
     check(
-      native().prepare(this.h, n, priors, priors.length, input.priorsAreLogits === false ? 0 : 1, roots, roots.length, legal, legal.length, input.seed, ids, ids.length),
+      native().prepare(this.h, n, sims, priors, priors.length, input.priorsAreLogits === false ? 0 : 1, roots, roots.length, legal, legal.length, input.seed, ids, ids.length),
       'swt_mcts_prepare',
     );
     this.active = n;

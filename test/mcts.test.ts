@@ -9,7 +9,8 @@ import {
   DEFAULT_SUPPORT,
 } from '../bindings/mcts.js';
 import { NativeError, STATUS } from '../bindings/native.js';
-import { Searcher, type SearcherConfig, type SearchOptions, type SearchResult } from '../src/agent/search.js';
+import { loadConfig } from '../src/config/load.js';
+import { Searcher, searcherConfig, type SearcherConfig, type SearchOptions, type SearchResult } from '../src/agent/search.js';
 import { tabularModel, randomMdp, type TabularMdp } from './helpers/tabular.js';
 
 const T = 9999; // absorbing terminal state: every action gives reward 0 and leads back to T
@@ -380,5 +381,19 @@ describe('value and reward support helpers (shared by training and search)', () 
     xs.forEach((x, i) => expect(dec[i]).toBeCloseTo(x, 8));
     expect(() => twoHotDecode([0.5, -0.5, 1], { lo: 0, hi: 1, bins: 3 }, false)).toThrow(/probs\[0\]\[1\]/);
     expect(() => twoHotEncode([1], { lo: 1, hi: 1, bins: 3 })).toThrow(/lo < hi/);
+  });
+});
+
+describe('the mcts config section', () => {
+  it('drives a search with the configured defaults (Gumbel, 15 simulations) and the default support', async () => {
+    const cfg = loadConfig({ env: {} }).mcts;
+    expect(cfg.support).toEqual({ ...DEFAULT_SUPPORT });
+    const searcher = new Searcher(tabularModel(stochastic), searcherConfig(cfg, 4));
+    expect(searcher.batch.config).toMatchObject({ mode: 'gumbel', maxSimulations: 15, maxTrees: 4 });
+    const r = await searcher.search([0, 0, 0, 0], 4, { seed: 1 });
+    expect(Array.from(r.visits).reduce((p, q) => p + q, 0)).toBe(4 * 15);
+    // 15 simulations already rank the better action (Q 6.025 vs 3.8) first in every tree.
+    for (let i = 0; i < 4; i++) expect(r.actions[i]).toBe(0);
+    searcher.free();
   });
 });

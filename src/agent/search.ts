@@ -4,8 +4,32 @@
 // created by simulation j, so the store holds (maxSimulations + 1) x maxTrees rows.
 import { MctsBatch, type MctsConfig } from '../../bindings/mcts.js';
 import type { SearchModel } from './model.js';
+import type { Config } from '../config/schema.js';
 
 export type SearcherConfig = Omit<MctsConfig, 'numActions' | 'numCodes'>;
+
+/** The searcher configuration from the `mcts` config section, for batches of up to `maxTrees`. */
+export function searcherConfig(c: Config['mcts'], maxTrees: number): SearcherConfig {
+  return {
+    maxTrees,
+    maxSimulations: c.simulations,
+    mode: c.mode,
+    chance: c.chance,
+    discount: c.discount,
+    pbCInit: c.pb_c_init,
+    pbCBase: c.pb_c_base,
+    dirichletAlpha: c.dirichlet_alpha,
+    explorationFraction: c.exploration_fraction,
+    valueFill: c.value_fill,
+    fillValue: c.fill_value,
+    normalize: c.normalize,
+    gumbelMaxConsidered: c.gumbel.max_considered,
+    gumbelScale: c.gumbel.scale,
+    gumbelCVisit: c.gumbel.c_visit,
+    gumbelCScale: c.gumbel.c_scale,
+    threads: c.threads,
+  };
+}
 
 export interface SearchOptions {
   /** Integer in [0, 2^53); with the tree ids it seeds every random choice of the search. */
@@ -108,6 +132,7 @@ export class Searcher<Obs> {
       legal: options.legal,
       seed: options.seed,
       treeIds: options.treeIds,
+      simulations: sims,
     });
 
     const values = this.values.subarray(0, n);

@@ -62,7 +62,7 @@ pub unsafe extern "C" fn swt_mcts_free(h: *mut Batch) -> i32 {
     })
 }
 
-/// Starts a search for `n_trees` trees (see `Batch::prepare`).
+/// Starts a search for `n_trees` trees that will run `simulations` simulations (see `Batch::prepare`).
 ///
 /// # Safety
 /// `h` must be a live handle; each pointer must hold the number of elements given with it.
@@ -70,6 +70,7 @@ pub unsafe extern "C" fn swt_mcts_free(h: *mut Batch) -> i32 {
 pub unsafe extern "C" fn swt_mcts_prepare(
     h: *mut Batch,
     n_trees: usize,
+    simulations: usize,
     priors: *const f64,
     priors_len: usize,
     priors_are_logits: i32,
@@ -89,7 +90,7 @@ pub unsafe extern "C" fn swt_mcts_prepare(
         let root_values = slice_in(root_values, root_values_len, "root_values")?;
         let legal = slice_in(legal, legal_len, "legal")?;
         let tree_ids = slice_in(tree_ids, tree_ids_len, "tree_ids")?;
-        b.prepare(n_trees, priors, priors_are_logits != 0, root_values, legal, seed, tree_ids)?;
+        b.prepare(n_trees, simulations, priors, priors_are_logits != 0, root_values, legal, seed, tree_ids)?;
         Ok(())
     })
 }

@@ -18,19 +18,22 @@ pub fn considered_visits(m: usize, n: usize, out: &mut [u32]) {
         return;
     }
     let log2max = (m as f64).log2().ceil() as usize;
-    let mut visits = vec![0u32; m];
+    // Only the first `considered` counters are ever read, and they are all equal within a phase
+    // (every considered action gets the same extra visits), so one counter stands for them all:
+    // no allocation, which lets a search re-plan for its own budget at every prepare.
+    let mut level = 0u32;
     let mut considered = m;
     let mut len = 0;
     while len < n {
         let extra = (n / (log2max * considered)).max(1);
         for _ in 0..extra {
-            for v in visits.iter_mut().take(considered) {
+            for _ in 0..considered {
                 if len < n {
-                    out[len] = *v;
+                    out[len] = level;
                     len += 1;
                 }
-                *v += 1;
             }
+            level += 1;
         }
         considered = (considered / 2).max(2);
     }

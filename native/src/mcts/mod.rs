@@ -291,7 +291,11 @@ pub const PAR_CHUNK: usize = 64;
 pub struct Batch {
     pub cfg: Config,
     trees: Vec<Tree>,
+    /// Gumbel halving schedule for `budget` simulations: row m (m considered actions) at stride
+    /// `max_simulations`, its first `budget` entries valid.
     halving: Vec<u32>,
+    halving_for: usize,
+    budget: usize,
     active: usize,
     sims: usize,
     state: State,
@@ -329,7 +333,8 @@ impl Batch {
         let trees = (0..cfg.max_trees).map(|_| Tree::new(&cfg)).collect();
         let max_m = cfg.gumbel_max_considered.min(cfg.num_actions);
         let halving = gumbel::considered_visits_table(max_m, cfg.max_simulations);
-        Batch { cfg, trees, halving, active: 0, sims: 0, state: State::Empty }
+        let budget = cfg.max_simulations;
+        Batch { cfg, trees, halving, halving_for: budget, budget, active: 0, sims: 0, state: State::Empty }
     }
 
     pub fn active(&self) -> usize {
@@ -341,14 +346,20 @@ impl Batch {
     pub fn state(&self) -> State {
         self.state
     }
+    /// Simulations the current search may run (set by `prepare`).
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
 
-    /// Starts a new search for `n` trees: priors [n, A] (logits or probabilities), root values [n],
-    /// legal masks [n, A] (nonzero = legal), tree ids [n] (integers < 2^53) seeding each tree's
-    /// stream together with `seed`.
+    /// Starts a new search for `n` trees that will run `simulations` simulations (<= max_simulations;
+    /// Gumbel's sequential halving plans over exactly this budget): priors [n, A] (logits or
+    /// probabilities), root values [n], legal masks [n, A] (nonzero = legal), tree ids [n] (integers
+    /// < 2^53) seeding each tree's stream together with `seed`.
     #[allow(clippy::too_many_arguments)]
     pub fn prepare(
         &mut self,
         n: usize,
+        simulations: usize,
         priors: &[f64],
         priors_are_logits: bool,
         root_values: &[f64],
@@ -359,6 +370,12 @@ impl Batch {
         let a_n = self.cfg.num_actions;
         if n == 0 || n > self.cfg.max_trees {
             return invalid(format!("n_trees: expected 1..={} (the batch's max_trees), got {n}", self.cfg.max_trees));
+        }
+        if simulations > self.cfg.max_simulations {
+            return invalid(format!(
+                "simulations: expected 0..={} (the batch's max_simulations), got {simulations}",
+                self.cfg.max_simulations
+            ));
         }
         check_len("priors", priors.len(), n * a_n, "n_trees x num_actions")?;
         check_len("root_values", root_values.len(), n, "n_trees")?;
@@ -391,6 +408,14 @@ impl Batch {
             let row = i * a_n..(i + 1) * a_n;
             t.prepare(cfg, &priors[row.clone()], priors_are_logits, &legal[row], root_values[i], rng);
         });
+        if self.cfg.mode == Mode::Gumbel && self.halving_for != simulations {
+            let stride = self.cfg.max_simulations;
+            for (m, row) in self.halving.chunks_exact_mut(stride).enumerate() {
+                gumbel::considered_visits(m, simulations, &mut row[..simulations]);
+            }
+            self.halving_for = simulations;
+        }
+        self.budget = simulations;
         self.active = n;
         self.sims = 0;
         self.state = State::Ready;
@@ -409,10 +434,10 @@ impl Batch {
             }
             State::Ready => {}
         }
-        if self.sims >= self.cfg.max_simulations {
+        if self.sims >= self.budget {
             return Err(McError::State(format!(
-                "traverse: the simulation budget of {} (max_simulations) is spent; prepare a new search",
-                self.cfg.max_simulations
+                "traverse: the simulation budget of {} (given to prepare) is spent; prepare a new search",
+                self.budget
             )));
         }
         let n = self.active;

@@ -22,7 +22,7 @@ fn run(config: &Config, ids: &[u64], seed: u64) -> (Vec<i32>, Vec<i32>) {
     let legal: Vec<u8> = (0..n * a_n).map(|k| (ids[k / a_n] as usize + k % a_n) as u8 % 3).map(|m| (m != 0) as u8).collect();
     let roots: Vec<f64> = ids.iter().map(|&i| fake_eval(i, 0, -1, -1, 2)).collect();
     let idf: Vec<f64> = ids.iter().map(|&i| i as f64).collect();
-    b.prepare(n, &priors, true, &roots, &legal, seed as f64, &idf).unwrap();
+    b.prepare(n, config.max_simulations, &priors, true, &roots, &legal, seed as f64, &idf).unwrap();
     let (mut p, mut e, mut ch) = (vec![0; n], vec![0; n], vec![0u8; n]);
     let (mut v, mut r, mut ap, mut cp) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * a_n], vec![0.0; n * c_n]);
     for sim in 0..config.max_simulations {
@@ -81,7 +81,7 @@ fn calls_out_of_order_are_state_errors() {
     assert!(matches!(b.traverse(&mut p, &mut e, &mut ch), Err(McError::State(m)) if m.contains("prepare first")));
     let z = vec![0.0; 4];
     assert!(matches!(b.backpropagate(&z[..2], &z[..2], &z, &z, true), Err(McError::State(_))));
-    b.prepare(2, &z, true, &z[..2], &[1, 1, 1, 0], 1.0, &[0.0, 1.0]).unwrap();
+    b.prepare(2, 2, &z, true, &z[..2], &[1, 1, 1, 0], 1.0, &[0.0, 1.0]).unwrap();
     assert!(matches!(b.backpropagate(&z[..2], &z[..2], &z, &z, true), Err(McError::State(m)) if m.contains("traverse before")));
     b.traverse(&mut p, &mut e, &mut ch).unwrap();
     assert!(matches!(b.traverse(&mut p, &mut e, &mut ch), Err(McError::State(m)) if m.contains("twice")));
@@ -103,15 +103,15 @@ fn bad_inputs_are_rejected_before_any_state_changes() {
     };
     let mut nan = ok;
     nan[4] = f64::NAN;
-    assert!(err(b.prepare(2, &nan, true, &[0.0, 0.0], &legal, 1.0, &ids)).contains("priors[1][1]"));
-    assert!(err(b.prepare(2, &ok, true, &[0.0, 0.0], &[1, 1, 1, 0, 0, 0], 1.0, &ids)).contains("empty legal mask"));
-    assert!(err(b.prepare(2, &ok[..5], true, &[0.0, 0.0], &legal, 1.0, &ids)).contains("expected 6 values"));
-    assert!(err(b.prepare(3, &ok, true, &[0.0, 0.0], &legal, 1.0, &ids)).contains("n_trees"));
-    assert!(err(b.prepare(2, &[-0.1, 1.0, 0.0, 1.0, 0.0, 0.0], false, &[0.0, 0.0], &legal, 1.0, &ids)).contains(">= 0"));
-    assert!(err(b.prepare(2, &ok, true, &[0.0, f64::INFINITY], &legal, 1.0, &ids)).contains("root_values[1]"));
-    assert!(err(b.prepare(2, &ok, true, &[0.0, 0.0], &legal, 1.5, &ids)).contains("seed"));
+    assert!(err(b.prepare(2, 2, &nan, true, &[0.0, 0.0], &legal, 1.0, &ids)).contains("priors[1][1]"));
+    assert!(err(b.prepare(2, 2, &ok, true, &[0.0, 0.0], &[1, 1, 1, 0, 0, 0], 1.0, &ids)).contains("empty legal mask"));
+    assert!(err(b.prepare(2, 2, &ok[..5], true, &[0.0, 0.0], &legal, 1.0, &ids)).contains("expected 6 values"));
+    assert!(err(b.prepare(3, 2, &ok, true, &[0.0, 0.0], &legal, 1.0, &ids)).contains("n_trees"));
+    assert!(err(b.prepare(2, 2, &[-0.1, 1.0, 0.0, 1.0, 0.0, 0.0], false, &[0.0, 0.0], &legal, 1.0, &ids)).contains(">= 0"));
+    assert!(err(b.prepare(2, 2, &ok, true, &[0.0, f64::INFINITY], &legal, 1.0, &ids)).contains("root_values[1]"));
+    assert!(err(b.prepare(2, 2, &ok, true, &[0.0, 0.0], &legal, 1.5, &ids)).contains("seed"));
     assert_eq!(b.state(), State::Empty, "a rejected prepare leaves the batch untouched");
-    b.prepare(2, &ok, true, &[0.0, 0.0], &legal, 1.0, &ids).unwrap();
+    b.prepare(2, 2, &ok, true, &[0.0, 0.0], &legal, 1.0, &ids).unwrap();
     let (mut p, mut e, mut ch) = (vec![0; 2], vec![0; 2], vec![0u8; 2]);
     b.traverse(&mut p, &mut e, &mut ch).unwrap();
     assert_eq!(ch, vec![1, 1], "the first leaf below a root is an afterstate");
@@ -144,4 +144,53 @@ fn priors_normalise_over_legal_entries() {
     assert_eq!(out, [0.0, 0.5, 0.5]);
     normalize_priors(&[1.0, 0.0, 0.0], |a| a != 0, false, &mut out);
     assert_eq!(out, [0.0, 0.5, 0.5], "no mass on legal entries: uniform over them");
+}
+
+#[test]
+fn a_search_plans_for_the_budget_given_to_prepare() {
+    // A Gumbel search of 12 simulations in a batch sized for 40 behaves exactly like one in a batch
+    // sized for 12: the halving schedule follows the search's own budget.
+    let mut small = cfg(20, 5, 3, 12);
+    small.mode = Mode::Gumbel;
+    let ids: Vec<u64> = (0..20).collect();
+    let expect = run(&small, &ids, 5);
+    let mut big = small.clone();
+    big.max_simulations = 40;
+    let mut b = Batch::new(big);
+    let (a_n, c_n) = (5, 3);
+    let z = vec![0.0; 20 * a_n];
+    let legal = vec![1u8; 20 * a_n];
+    assert!(matches!(
+        b.prepare(20, 41, &z, true, &z[..20], &legal, 1.0, &[0.0; 20]),
+        Err(McError::Invalid(m)) if m.contains("simulations")
+    ));
+    // Same inputs as `run`, budget 12.
+    let n = 20;
+    let priors: Vec<f64> = (0..n * a_n).map(|k| fake_eval(ids[k / a_n], 0, -1, (k % a_n) as i32, 1)).collect();
+    let legal: Vec<u8> = (0..n * a_n).map(|k| (ids[k / a_n] as usize + k % a_n) as u8 % 3).map(|m| (m != 0) as u8).collect();
+    let roots: Vec<f64> = ids.iter().map(|&i| fake_eval(i, 0, -1, -1, 2)).collect();
+    let idf: Vec<f64> = ids.iter().map(|&i| i as f64).collect();
+    b.prepare(n, 12, &priors, true, &roots, &legal, 5.0, &idf).unwrap();
+    let (mut p, mut e, mut ch) = (vec![0; n], vec![0; n], vec![0u8; n]);
+    let (mut v, mut r, mut ap, mut cp) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * a_n], vec![0.0; n * c_n]);
+    for sim in 0..12 {
+        b.traverse(&mut p, &mut e, &mut ch).unwrap();
+        for i in 0..n {
+            v[i] = fake_eval(ids[i], sim, p[i], e[i], 3);
+            r[i] = fake_eval(ids[i], sim, p[i], e[i], 4);
+            for a in 0..a_n {
+                ap[i * a_n + a] = fake_eval(ids[i], sim, p[i], a as i32, 5);
+            }
+            for c in 0..c_n {
+                cp[i * c_n + c] = fake_eval(ids[i], sim, p[i], c as i32, 6);
+            }
+        }
+        b.backpropagate(&v, &r, &ap, &cp, true).unwrap();
+    }
+    assert!(matches!(b.traverse(&mut p, &mut e, &mut ch), Err(McError::State(m)) if m.contains("budget of 12")));
+    let mut visits = vec![0; n * a_n];
+    b.root_visits(&mut visits).unwrap();
+    let mut actions = vec![0; n];
+    b.select_action(1.0, &mut actions).unwrap();
+    assert_eq!((visits, actions), expect);
 }
