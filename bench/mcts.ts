@@ -1,7 +1,8 @@
 // MCTS benchmarks. Prints name=value lines:
 //   mcts_simulations_per_s_15 / _50: tree work only (traverse + backpropagate through the binding,
 //     with a trivial evaluator that replays precomputed leaf evaluations), batch 64, median of runs;
-//   mcts_simulations_per_s: the headline, the lower of the two;
+//   mcts_simulations_per_s: the headline, the lower of the two; variants for Gumbel, sampled chance
+//     codes, and a batch of 1024 on one thread and on all cores;
 //   search_ms_per_decision_batch64: a full search (15 simulations) of 64 environments with a tiny tfjs
 //     MLP model (wasm backend, falling back to cpu), median of runs; also _50 for 50 simulations.
 import os from 'node:os';
@@ -33,8 +34,8 @@ function rng(seed: number): () => number {
 }
 
 /** Simulations per second of the tree work alone for `sims` simulations per search. */
-function treeWork(sims: number, mode: MctsConfig['mode'], chance: MctsConfig['chance']): number {
-  const batch = new MctsBatch({ maxTrees: B, numActions: A, numCodes: C, maxSimulations: sims, mode, chance });
+function treeWork(sims: number, mode: MctsConfig['mode'], chance: MctsConfig['chance'], B = 64, threads = 1): number {
+  const batch = new MctsBatch({ maxTrees: B, numActions: A, numCodes: C, maxSimulations: sims, mode, chance, threads });
   const r = rng(1);
   // A pool of precomputed evaluations, replayed in rotation: the evaluator costs nothing, yet the
   // trees see varied values and priors (so they grow as in a real search, not as a degenerate chain).
@@ -143,9 +144,10 @@ async function searchMs(sims: number): Promise<number> {
   const searcher = new Searcher(tinyModel(), { maxTrees: B, maxSimulations: sims });
   const r = rng(3);
   const obs = Float32Array.from({ length: B * OBS }, () => r() * 2 - 1);
-  for (let i = 0; i < 3; i++) await searcher.search(obs, B, { seed: i }); // warm-up (kernels, wasm)
+  // Warm-up: the backend prepares kernels per input shape, and the leaf batches vary in size.
+  for (let i = 0; i < 10; i++) await searcher.search(obs, B, { seed: i });
   const times: number[] = [];
-  for (let i = 0; i < 9; i++) {
+  for (let i = 0; i < 15; i++) {
     const t0 = performance.now();
     await searcher.search(obs, B, { seed: 10 + i });
     times.push(performance.now() - t0);
@@ -163,6 +165,9 @@ async function main(): Promise<void> {
   console.log(`mcts_simulations_per_s=${Math.round(Math.min(s15, s50))}`);
   console.log(`mcts_simulations_per_s_gumbel_15=${Math.round(treeWork(15, 'gumbel', 'deterministic'))}`);
   console.log(`mcts_simulations_per_s_sample_50=${Math.round(treeWork(50, 'puct', 'sample'))}`);
+  // Threads over trees pay off for large batches only (a batch of 64 is one unit of parallel work).
+  console.log(`mcts_simulations_per_s_batch1024_threads1_50=${Math.round(treeWork(50, 'puct', 'deterministic', 1024, 1))}`);
+  console.log(`mcts_simulations_per_s_batch1024_threads${os.availableParallelism()}_50=${Math.round(treeWork(50, 'puct', 'deterministic', 1024, 0))}`);
 
   let backend = 'wasm';
   try {

@@ -236,6 +236,7 @@ export class MctsBatch {
   private readonly parentBuf: Int32Array;
   private readonly edgeBuf: Int32Array;
   private readonly chanceBuf: Uint8Array;
+  private views: TraverseResult;
 
   constructor(config: MctsConfig) {
     this.config = Object.freeze({ ...MCTS_DEFAULTS, ...config });
@@ -252,6 +253,7 @@ export class MctsBatch {
     this.parentBuf = new Int32Array(m);
     this.edgeBuf = new Int32Array(m);
     this.chanceBuf = new Uint8Array(m);
+    this.views = { parentIndex: this.parentBuf.subarray(0, 0), edge: this.edgeBuf.subarray(0, 0), isChance: this.chanceBuf.subarray(0, 0) };
   }
 
   private get h(): Ptr {
@@ -293,11 +295,12 @@ export class MctsBatch {
   /** One selection step in every tree. The returned arrays are views reused by the next call. */
   traverse(): TraverseResult {
     const n = this.active;
-    const p = this.parentBuf.subarray(0, n);
-    const e = this.edgeBuf.subarray(0, n);
-    const c = this.chanceBuf.subarray(0, n);
-    check(native().traverse(this.h, p, n, e, n, c, n), 'swt_mcts_traverse');
-    return { parentIndex: p, edge: e, isChance: c };
+    if (this.views.parentIndex.length !== n) {
+      this.views = { parentIndex: this.parentBuf.subarray(0, n), edge: this.edgeBuf.subarray(0, n), isChance: this.chanceBuf.subarray(0, n) };
+    }
+    const { parentIndex, edge, isChance } = this.views;
+    check(native().traverse(this.h, parentIndex, n, edge, n, isChance, n), 'swt_mcts_traverse');
+    return this.views;
   }
 
   /** Expands the leaves of the last traverse with their evaluations (same tree order) and backs up. */

@@ -360,6 +360,15 @@ describe('bad inputs give clear errors, never a crash', () => {
     await expect(s2.search([0], 1, { seed: 1 })).rejects.toThrow(/recurrentDecision\(\).chancePolicy has 1 values, expected 3/);
     s2.free();
   });
+
+  it('a Searcher refuses a second search while one is running (they would share trees and latents)', async () => {
+    const s = new Searcher(tabularModel(stochastic), { maxTrees: 1, maxSimulations: 50 });
+    const first = s.search([0], 1, { seed: 1 });
+    await expect(s.search([0], 1, { seed: 2 })).rejects.toThrow(/already running a search/);
+    expect(Array.from((await first).visits).reduce((p, q) => p + q, 0)).toBe(50);
+    await expect(s.search([0], 1, { seed: 2, simulations: 51 })).rejects.toThrow(/simulations must be an integer in \[0, 50\]/);
+    s.free();
+  });
 });
 
 describe('value and reward support helpers (shared by training and search)', () => {

@@ -82,6 +82,7 @@ export class Searcher<Obs> {
   private readonly chLatents: Float32Array;
   private readonly decActions: Int32Array;
   private readonly chCodes: Int32Array;
+  private busy = false;
 
   constructor(
     private readonly model: SearchModel<Obs>,
@@ -110,8 +111,19 @@ export class Searcher<Obs> {
     this.chCodes = new Int32Array(m);
   }
 
-  /** Searches from n observations and returns the decisions and training targets. */
+  /** Searches from n observations and returns the decisions and training targets. One search at a
+   * time per Searcher (its trees and latent store are reused); use one Searcher per concurrent search. */
   async search(obs: Obs, n: number, options: SearchOptions): Promise<SearchResult> {
+    if (this.busy) throw new Error('search: this Searcher is already running a search (use one Searcher per concurrent search)');
+    this.busy = true;
+    try {
+      return await this.run(obs, n, options);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async run(obs: Obs, n: number, options: SearchOptions): Promise<SearchResult> {
     const { a, c, h, m, model, batch, store } = this;
     if (!(Number.isInteger(n) && n >= 1 && n <= m)) throw new Error(`search: n must be an integer in [1, ${m}], got ${n}`);
     const sims = options.simulations ?? batch.config.maxSimulations;
