@@ -41,7 +41,7 @@ pub unsafe extern "C" fn swt_mcts_new(config: *const f64, config_len: usize, out
         let flat = slice_in(config, config_len, "config")?;
         let cfg = Config::from_flat(flat)?;
         // SAFETY: as above; ownership of the box passes to the caller until `swt_mcts_free`.
-        *out = Box::into_raw(Box::new(Batch::new(cfg)));
+        *out = Box::into_raw(Box::new(Batch::new(cfg)?));
         Ok(())
     })
 }

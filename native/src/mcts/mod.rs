@@ -192,7 +192,8 @@ impl Config {
         };
         let width = cfg.num_actions.max(cfg.num_codes);
         let per_tree = (cfg.max_simulations + 1).saturating_mul(width);
-        if per_tree.saturating_mul(cfg.max_trees) > (1usize << 31) {
+        // 2^28 edges (12 bytes each) is about 3 GiB: beyond that a batch is surely a mistake.
+        if per_tree.saturating_mul(cfg.max_trees) > (1usize << 28) {
             return Err(format!(
                 "config: max_trees x (max_simulations + 1) x max(num_actions, num_codes) = {} x {} x {} edges is too large",
                 cfg.max_trees,
@@ -329,12 +330,12 @@ where
 }
 
 impl Batch {
-    pub fn new(cfg: Config) -> Batch {
-        let trees = (0..cfg.max_trees).map(|_| Tree::new(&cfg)).collect();
+    pub fn new(cfg: Config) -> Result<Batch, String> {
+        let trees = (0..cfg.max_trees).map(|_| Tree::new(&cfg)).collect::<Result<Vec<_>, _>>()?;
         let max_m = cfg.gumbel_max_considered.min(cfg.num_actions);
         let halving = gumbel::considered_visits_table(max_m, cfg.max_simulations);
         let budget = cfg.max_simulations;
-        Batch { cfg, trees, halving, halving_for: budget, budget, active: 0, sims: 0, state: State::Empty }
+        Ok(Batch { cfg, trees, halving, halving_for: budget, budget, active: 0, sims: 0, state: State::Empty })
     }
 
     pub fn active(&self) -> usize {

@@ -17,7 +17,7 @@ fn fake_eval(id: u64, sim: usize, parent: i32, edge: i32, salt: u64) -> f64 {
 fn run(config: &Config, ids: &[u64], seed: u64) -> (Vec<i32>, Vec<i32>) {
     let n = ids.len();
     let (a_n, c_n) = (config.num_actions, config.num_codes);
-    let mut b = Batch::new(config.clone());
+    let mut b = Batch::new(config.clone()).unwrap();
     let priors: Vec<f64> = (0..n * a_n).map(|k| fake_eval(ids[k / a_n], 0, -1, (k % a_n) as i32, 1)).collect();
     let legal: Vec<u8> = (0..n * a_n).map(|k| (ids[k / a_n] as usize + k % a_n) as u8 % 3).map(|m| (m != 0) as u8).collect();
     let roots: Vec<f64> = ids.iter().map(|&i| fake_eval(i, 0, -1, -1, 2)).collect();
@@ -76,7 +76,7 @@ fn results_do_not_depend_on_thread_count_or_batch_composition() {
 
 #[test]
 fn calls_out_of_order_are_state_errors() {
-    let mut b = Batch::new(cfg(2, 2, 2, 2));
+    let mut b = Batch::new(cfg(2, 2, 2, 2)).unwrap();
     let (mut p, mut e, mut ch) = (vec![0; 2], vec![0; 2], vec![0u8; 2]);
     assert!(matches!(b.traverse(&mut p, &mut e, &mut ch), Err(McError::State(m)) if m.contains("prepare first")));
     let z = vec![0.0; 4];
@@ -93,7 +93,7 @@ fn calls_out_of_order_are_state_errors() {
 
 #[test]
 fn bad_inputs_are_rejected_before_any_state_changes() {
-    let mut b = Batch::new(cfg(2, 3, 2, 4));
+    let mut b = Batch::new(cfg(2, 3, 2, 4)).unwrap();
     let ok = [0.1, 0.2, 0.3, 0.0, 0.0, 0.0];
     let legal = [1u8, 1, 1, 1, 0, 1];
     let ids = [0.0, 1.0];
@@ -133,6 +133,11 @@ fn config_rejects_bad_fields_by_name() {
     flat[6] = 1.5;
     assert!(Config::from_flat(&flat).unwrap_err().contains("discount"));
     assert!(Config::from_flat(&flat[..5]).unwrap_err().contains("expected 19 values"));
+    flat[6] = 0.99;
+    flat[0] = 1e6; // a million trees of 11 nodes x 2 edges is fine ...
+    assert!(Config::from_flat(&flat).is_ok());
+    flat[3] = 1e5; // ... a million trees of 100k simulations is not
+    assert!(Config::from_flat(&flat).unwrap_err().contains("too large"));
 }
 
 #[test]
@@ -156,7 +161,7 @@ fn a_search_plans_for_the_budget_given_to_prepare() {
     let expect = run(&small, &ids, 5);
     let mut big = small.clone();
     big.max_simulations = 40;
-    let mut b = Batch::new(big);
+    let mut b = Batch::new(big).unwrap();
     let (a_n, c_n) = (5, 3);
     let z = vec![0.0; 20 * a_n];
     let legal = vec![1u8; 20 * a_n];

@@ -68,19 +68,26 @@ fn argmax_first(n: usize, mut score: impl FnMut(usize) -> Option<f64>) -> Option
 }
 
 impl Tree {
-    pub fn new(cfg: &Config) -> Self {
+    /// Allocates the tree for `cfg`; an allocation the system refuses is an error, not an abort.
+    pub fn new(cfg: &Config) -> Result<Self, String> {
+        fn filled<T: Clone>(n: usize, v: T) -> Result<Vec<T>, String> {
+            let mut out = Vec::new();
+            out.try_reserve_exact(n).map_err(|e| format!("cannot allocate a search tree ({n} slots): {e}"))?;
+            out.resize(n, v);
+            Ok(out)
+        }
         let cap = cfg.max_simulations + 1;
         let width = cfg.num_actions.max(cfg.num_codes);
-        Tree {
-            kind: vec![DECISION; cap],
-            parent: vec![0; cap],
-            visits: vec![0; cap],
-            value_sum: vec![0.0; cap],
-            reward: vec![0.0; cap],
-            raw_value: vec![0.0; cap],
-            edge_base: vec![0; cap],
-            prior: vec![0.0; cap * width],
-            child: vec![0; cap * width],
+        Ok(Tree {
+            kind: filled(cap, DECISION)?,
+            parent: filled(cap, 0)?,
+            visits: filled(cap, 0)?,
+            value_sum: filled(cap, 0.0)?,
+            reward: filled(cap, 0.0)?,
+            raw_value: filled(cap, 0.0)?,
+            edge_base: filled(cap, 0)?,
+            prior: filled(cap * width, 0.0)?,
+            child: filled(cap * width, 0)?,
             legal: vec![false; cfg.num_actions],
             n_legal: 0,
             gumbel: vec![0.0; cfg.num_actions],
@@ -92,7 +99,7 @@ impl Tree {
             minmax: MinMax::new(),
             rng: Rng::new(0),
             leaf: Leaf::default(),
-        }
+        })
     }
 
     #[inline]
