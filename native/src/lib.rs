@@ -5,5 +5,6 @@
 pub mod ffi;
 pub mod montecarlo;
 pub mod fft;
+pub mod mcts;
 pub mod util;
 pub mod wst;

@@ -12,6 +12,30 @@ const weekTime = z.strictObject({
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
 
+const mcts = z.strictObject({
+  simulations: z.number().int().min(1),
+  mode: z.enum(['puct', 'gumbel']),
+  chance: z.enum(['deterministic', 'sample']),
+  discount: z.number().min(0).max(1),
+  pb_c_init: z.number().nonnegative(),
+  pb_c_base: z.number().positive(),
+  dirichlet_alpha: z.number().positive(),
+  exploration_fraction: z.number().min(0).max(1),
+  value_fill: z.enum(['parent_mean', 'constant']),
+  fill_value: z.number(),
+  normalize: z.boolean(),
+  gumbel: z.strictObject({
+    max_considered: z.number().int().min(1),
+    scale: z.number().nonnegative(),
+    c_visit: z.number().nonnegative(),
+    c_scale: z.number().nonnegative(),
+  }),
+  support: z
+    .strictObject({ lo: z.number(), hi: z.number(), bins: z.number().int().min(2) })
+    .refine((s) => s.lo < s.hi, 'support: lo must be below hi'),
+  threads: z.number().int().nonnegative(),
+});
+
 export const configSchema = z.strictObject({
   store: z.strictObject({ db: z.string().min(1) }),
   log: z.strictObject({
@@ -69,6 +93,7 @@ export const configSchema = z.strictObject({
     seed: z.number().int().nonnegative(),
     threads: z.number().int().nonnegative(),
   }),
+  mcts,
 });
 
 export type Config = z.infer<typeof configSchema>;

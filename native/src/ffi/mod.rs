@@ -7,6 +7,7 @@
 
 pub mod montecarlo;
 pub mod wst;
+pub mod mcts;
 
 use std::cell::RefCell;
 use std::ffi::c_char;
