@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerMain } from './main-job.js';
 import { registerData } from './data.js';
 import { registerWst } from './wst.js';
+import { registerFeatures } from './features.js';
 import { registerMc } from './mc.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerMc];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerMc];

@@ -94,6 +94,15 @@ export const configSchema = z.strictObject({
     threads: z.number().int().nonnegative(),
   }),
   mcts,
+  features: z.strictObject({
+    default_set: z.string().min(1),
+    // each set is validated against the feature spec schema when it is used (src/features/spec.ts)
+    sets: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'feature set names are lower-case letters, digits and _'), z.record(z.string(), z.unknown())),
+    build: z.strictObject({
+      chunk_rows: z.number().int().min(256),
+      threads: z.number().int().nonnegative(),
+    }),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -56,3 +56,12 @@ export function minuteOfWeekMs(ms: number): number {
   const m = Math.floor(ms / 60_000) + 4 * 1440;
   return ((m % WEEK_MINUTES) + WEEK_MINUTES) % WEEK_MINUTES;
 }
+
+/** JS twin of gapSpansWeekendSql: the time strictly between two bars contains part of a Saturday. */
+export function gapSpansWeekendMs(prevMs: number, nextMs: number): boolean {
+  const d0 = Math.floor(prevMs / 86_400_000);
+  const d1 = Math.floor(nextMs / 86_400_000);
+  if (d1 - d0 >= 6) return true;
+  for (let d = d0; d <= d1; d++) if ((d + 4) % 7 === 6) return true; // day 0 (1970-01-01) was a Thursday
+  return false;
+}

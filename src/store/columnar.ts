@@ -31,7 +31,8 @@ function duckType(kind: ColumnKind): DuckDBType {
 
 export type ColumnData =
   | { kind: 'f64'; data: Float64Array }
-  | { kind: 'f32'; data: Float32Array }
+  /** rows whose `valid` byte is 0 are stored as NULL */
+  | { kind: 'f32'; data: Float32Array; valid?: Uint8Array }
   | { kind: 'i32'; data: Int32Array }
   | { kind: 'i64'; data: BigInt64Array }
   | { kind: 'ts_ms'; data: Float64Array }
@@ -43,6 +44,17 @@ export type ColumnData =
 /** Copies `bytes` bytes of a typed array (from element `start`) into a vector (vector_get_data is a copy, so writes go through copy_data_to_vector). */
 function copyInto(vector: duckdb.Vector, src: ArrayBufferView, startByte: number, bytes: number, targetByte = 0): void {
   duckdb.copy_data_to_vector(vector, targetByte, src.buffer as ArrayBuffer, src.byteOffset + startByte, bytes);
+}
+
+/** Marks rows whose `valid` byte is 0 as NULL (only touches the mask when some row is invalid). */
+function setValidity(vector: duckdb.Vector, valid: Uint8Array, start: number, rows: number, mask: Uint8Array): void {
+  let all = true;
+  for (let r = 0; r < rows; r++) if (!valid[start + r]) { all = false; break; }
+  if (all) return;
+  mask.fill(0);
+  for (let r = 0; r < rows; r++) if (valid[start + r]) mask[r >> 3] |= 1 << (r & 7);
+  duckdb.vector_ensure_validity_writable(vector);
+  duckdb.copy_data_to_vector_validity(vector, 0, mask.buffer as ArrayBuffer, 0, Math.ceil(rows / 8));
 }
 
 /**
@@ -73,6 +85,7 @@ export async function appendColumns(store: Store, table: string, columns: Column
           case 'f32':
           case 'i32':
             copyInto(vec, col.data, start * 4, rows * 4);
+            if (col.kind === 'f32' && col.valid) setValidity(vec, col.valid, start, rows, mask);
             break;
           case 'bool':
             copyInto(vec, col.data, start, rows);
@@ -148,7 +161,8 @@ export async function appendColumns(store: Store, table: string, columns: Column
 export interface ReadColumnSpec {
   name: string;
   kind: 'f64' | 'f32' | 'i32' | 'ts_ms' | 'bool' | 'f32_list';
-  /** f32_list: values per row; NULL lists read as zeros (with the row's `valid` byte 0). */
+  /** f32_list: values per row; NULL lists read as zeros (with the row's `valid` byte 0). NULL f32
+   * scalars read as NaN; other NULL scalars read as 0. */
   width?: number;
 }
 
@@ -197,7 +211,9 @@ export async function readColumns(store: Store, sql: string, spec: ReadColumnSpe
         }
         case 'f32': {
           const u8 = duckdb.vector_get_data(vec, rows * 4);
-          (dest as Float32Array).set(new Float32Array(u8.buffer.slice(u8.byteOffset, u8.byteOffset + rows * 4)), at);
+          const d = dest as Float32Array;
+          d.set(new Float32Array(u8.buffer.slice(u8.byteOffset, u8.byteOffset + rows * 4)), at);
+          if (validity && validity.length) for (let r = 0; r < rows; r++) if (!isValid(r)) d[at + r] = NaN;
           break;
         }
         case 'i32': {
