@@ -123,11 +123,24 @@ fn reflect_pad<T: Real>(x: &[T], out: &mut [T], pad_left: usize) {
 }
 
 /// y = conj(periodise(x * f)) in bit-reversed order, with the scaling folded into the coefficients.
+/// Every destination is written: stored by its first bin (0 + v, bit-identical to accumulating onto a
+/// zeroed buffer), accumulated by the others, zeroed when no bin reaches it.
 #[inline(always)]
 fn periodise_conj<T: Real>(f: &SparseFilter, xr: &[T], xi: &[T], yr: &mut [T], yi: &mut [T]) {
-    yr.fill(T::default());
-    yi.fill(T::default());
-    for ((&s, &d), &c) in f.src.iter().zip(&f.dst).zip(&f.coef) {
+    let zero = T::default();
+    for &d in &f.zero {
+        yr[d as usize] = zero;
+        yi[d as usize] = zero;
+    }
+    let (s1, s2) = f.src.split_at(f.n_first);
+    let (d1, d2) = f.dst.split_at(f.n_first);
+    let (c1, c2) = f.coef.split_at(f.n_first);
+    for ((&s, &d), &c) in s1.iter().zip(d1).zip(c1) {
+        let (s, d, c) = (s as usize, d as usize, T::splat(c));
+        yr[d] = zero + xr[s] * c;
+        yi[d] = zero - xi[s] * c;
+    }
+    for ((&s, &d), &c) in s2.iter().zip(d2).zip(c2) {
         let (s, d, c) = (s as usize, d as usize, T::splat(c));
         yr[d] = yr[d] + xr[s] * c;
         yi[d] = yi[d] - xi[s] * c;

@@ -93,8 +93,16 @@ pub fn features_batch<O: OutValue>(
     if series.len() < len {
         return Err(format!("series has {} samples, fewer than one window of {len}", series.len()));
     }
-    check_finite(series, "series")?;
     let n_win = plan.n_windows(series.len(), stride);
+    // Only samples inside some window matter (a NaN in an unused tail or gap is not an error).
+    if stride <= len {
+        check_finite(&series[..(n_win - 1) * stride + len], "series")?;
+    } else {
+        for w in 0..n_win {
+            check_finite(&series[w * stride..w * stride + len], "series")
+                .map_err(|e| format!("{e} (window {w}, samples {}..{})", w * stride, w * stride + len))?;
+        }
+    }
     let c = plan.channels;
     if out.len() != n_win * c {
         return Err(format!("output holds {} values, expected {n_win} windows x {c} channels = {}", out.len(), n_win * c));

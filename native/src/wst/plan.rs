@@ -46,10 +46,14 @@ pub struct PathMeta {
 
 /// A filter restricted to its non-negligible bins, with the periodisation and bit-reversal folded in:
 /// `y[dst[i]] += x[src[i]] * coef[i]` builds the (conjugated, see kernel) input of the inverse transform.
+/// Entries [0, n_first) are the first to reach their destination (stored, not added: no zero-fill
+/// pass), the rest accumulate in bin order; `zero` lists the destinations no bin reaches.
 pub(crate) struct SparseFilter {
     pub src: Vec<u32>,
     pub dst: Vec<u32>,
     pub coef: Vec<f64>,
+    pub n_first: usize,
+    pub zero: Vec<u32>,
     /// Size of the transform the filter feeds.
     pub m_out: usize,
 }
@@ -269,10 +273,6 @@ impl WstPlan {
 fn cpu_has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        // SWT_WST_NO_AVX2=1 forces the baseline build (for comparing the two in tests and benches).
-        if std::env::var_os("SWT_WST_NO_AVX2").is_some_and(|v| v == "1") {
-            return false;
-        }
         std::arch::is_x86_feature_detected!("avx2")
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -286,15 +286,30 @@ fn cpu_has_avx2() -> bool {
 fn sparse_filter(fft: &Fft, f: &[f64], m_out: usize, scale: f64) -> SparseFilter {
     let peak = f.iter().fold(0.0f64, |a, v| a.max(v.abs()));
     let br = fft.bitrev(m_out);
-    let (mut src, mut dst, mut coef) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen = vec![false; m_out];
+    let (mut first, mut rest) = (Vec::new(), Vec::new());
     for (b, &v) in f.iter().enumerate() {
         if v != 0.0 && v.abs() > peak * SPARSE_REL_THRESHOLD {
-            src.push(b as u32);
-            dst.push(br[b & (m_out - 1)]);
-            coef.push(v * scale);
+            let d = br[b & (m_out - 1)];
+            let e = (b as u32, d, v * scale);
+            if seen[d as usize] {
+                rest.push(e);
+            } else {
+                seen[d as usize] = true;
+                first.push(e);
+            }
         }
     }
-    SparseFilter { src, dst, coef, m_out }
+    let n_first = first.len();
+    let zero = (0..m_out as u32).filter(|&d| !seen[d as usize]).collect();
+    let all = first.into_iter().chain(rest);
+    let (mut src, mut dst, mut coef) = (Vec::new(), Vec::new(), Vec::new());
+    for (b, d, c) in all {
+        src.push(b);
+        dst.push(d);
+        coef.push(c);
+    }
+    SparseFilter { src, dst, coef, n_first, zero, m_out }
 }
 
 /// h[d] = (1/m) sum_k phi[k] cos(2 pi k d / m): the real part of the low-pass kernel at resolution with

@@ -209,3 +209,16 @@ fn avx2_build_and_baseline_build_give_the_same_bits() {
     kernel::run(&p, &mut sc, true);
     assert!(sc.feat.iter().zip(&base[5 * p.channels..6 * p.channels]).all(|(a, b)| a.to_bits() == b.to_bits()));
 }
+
+#[test]
+fn only_samples_inside_windows_must_be_finite() {
+    let p = plan(2, 1, 1, 1);
+    let mut s = random_walk(256 + 10, 3);
+    // stride 4 over 266 samples: windows start at 0, 4, 8; the last covers samples 8..264.
+    s[264] = f64::NAN;
+    s[265] = f64::NAN;
+    let mut o = vec![0.0f64; p.n_windows(s.len(), 4) * p.channels];
+    features_batch(&p, &s, 4, true, 1, &mut o).unwrap();
+    s[263] = f64::INFINITY;
+    assert!(features_batch(&p, &s, 4, true, 1, &mut o).unwrap_err().contains("series[263] is inf"));
+}
