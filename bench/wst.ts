@@ -53,3 +53,33 @@ console.log(`wst_windows=${windows}`);
 console.log(`wst_windows_per_s_1thread=${Math.round(one)}`);
 console.log(`wst_windows_per_s=${Math.round(all)}`);
 console.log(`cores=${cores}`);
+
+// features_build_seconds: the full feature build of the 1.3-million-bar synthetic series (default set,
+// J=6 Q=4 order 2 + time features), including the DuckDB write. Set SWT_BENCH_SKIP_BUILD=1 to skip.
+if (process.env.SWT_BENCH_SKIP_BUILD !== '1') {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { Store } = await import('../src/store/db.js');
+  const { loadConfig } = await import('../src/config/load.js');
+  const { writeSynthCsv } = await import('../src/data/synth.js');
+  const { weekCalendar } = await import('../src/data/calendar.js');
+  const { importFiles } = await import('../src/data/import.js');
+  const { buildFeatures } = await import('../src/features/store.js');
+  const config = loadConfig();
+  const dir = mkdtempSync(path.join(tmpdir(), 'swt-bench-wst-'));
+  try {
+    const file = path.join(dir, 'syn.csv');
+    writeSynthCsv(file, { from: config.synth.from, to: config.synth.to, seed: 1, startPrice: 150, pipSize: 0.01, calendar: weekCalendar(config) });
+    const store = await Store.open(path.join(dir, 'bench.duckdb'));
+    await importFiles(store, [file], { instrument: 'SYN_GBPJPY', format: 'csv' });
+    const t0 = performance.now();
+    const r = await buildFeatures(store, config, { instrument: 'SYN_GBPJPY', set: 'default' });
+    const seconds = (performance.now() - t0) / 1000;
+    store.close();
+    console.log(`features_build_rows=${r.rows_added}`);
+    console.log(`features_build_seconds=${seconds.toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

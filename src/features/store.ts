@@ -178,12 +178,21 @@ export async function buildFeatures(store: Store, config: Config, opts: BuildOpt
       const status = new Int32Array(chunkRows);
       const rowTs = new Float64Array(chunkRows);
       const row = new Float32Array(layout.width);
+      // Pipelined: the WST of the next chunk runs on a native thread while this chunk is written.
+      const wstFor = (a: number): Promise<Float64Array> => {
+        const b = Math.min(n, a + chunkRows);
+        const firstWin = Math.max(a, W - 1);
+        if (firstWin >= b) return Promise.resolve(new Float64Array(0));
+        return plan.featuresBatchAsync(close.subarray(firstWin - (W - 1), b), { threads: opts.threads ?? config.features.build.threads });
+      };
+      let next: Promise<Float64Array> | null = hist < n ? wstFor(hist) : null;
       for (let a = hist; a < n; a += chunkRows) {
         const b = Math.min(n, a + chunkRows);
         const rows = b - a;
-        // Windows exist for rows whose window lies inside the loaded bars (and, at the series start, after warm-up).
         const firstWin = Math.max(a, W - 1);
-        const wst = firstWin < b ? await plan.featuresBatchAsync(close.subarray(firstWin - (W - 1), b), { threads: opts.threads ?? config.features.build.threads }) : new Float64Array(0);
+        const wst = await next!;
+        next = a + chunkRows < n ? wstFor(a + chunkRows) : null;
+        next?.catch(() => undefined); // a failure surfaces when awaited; never as an unhandled rejection
         const C = layout.wstChannels;
         for (let i = a; i < b; i++) {
           const k = i - a;

@@ -1,0 +1,157 @@
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Store } from '../src/store/db.js';
+import { loadConfig } from '../src/config/load.js';
+import { loadFeatures, STATUS } from '../src/features/store.js';
+import { featureRowLive, layoutOf, planFor } from '../src/features/compute.js';
+import { specFromConfig } from '../src/features/store.js';
+import { weekCalendar } from '../src/data/calendar.js';
+import { loadBars } from '../src/env/market.js';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
+import { csvLines, makeBars, writeLines } from './helpers/bars.js';
+
+const t = tempDir();
+afterAll(t.cleanup);
+const SYN = path.join(t.dir, 'syn.csv');
+const CHUNK = { SWT_FEATURES__BUILD__CHUNK_ROWS: '2048' };
+
+function synthInto(db: string): void {
+  const r = swt(['data', 'synth', '--from', '2023-05-01', '--to', '2023-05-19', '--seed', '5', '--out', SYN, '--db', db]);
+  expect(r.status, r.stderr).toBe(0);
+}
+
+/** Every row of the set as text, for exact comparison between two stores. */
+async function dump(db: string): Promise<string[]> {
+  const s = await Store.open(db);
+  try {
+    const rows = await s.all<{ r: string }>(`SELECT concat_ws('|', instrument, ts, status, COLUMNS(c -> c LIKE 'wst_%' OR c LIKE '%_sin' OR c LIKE '%_cos')) AS r FROM features_default ORDER BY ts`);
+    return rows.map((x) => x.r);
+  } finally {
+    s.close();
+  }
+}
+
+function buildUntilKilled(db: string, afterChunks: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'swt.js'), 'features', 'build', '--instrument', 'SYN_GBPJPY', '--db', db], {
+      env: { ...process.env, ...CHUNK, SWT_LOG__LEVEL: 'info', SWT_LOG__DIR: path.join(t.dir, 'logs') },
+    });
+    let seen = 0;
+    child.stderr.on('data', (d: Buffer) => {
+      seen += (d.toString().match(/chunk committed/g) ?? []).length;
+      if (seen >= afterChunks) child.kill('SIGKILL');
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(signal === 'SIGKILL' ? -9 : (code ?? -1)));
+  });
+}
+
+describe('swt features build', () => {
+  const full = path.join(t.dir, 'full.duckdb');
+  const killed = path.join(t.dir, 'killed.duckdb');
+
+  beforeAll(() => {
+    synthInto(full);
+    expect(swt(['data', 'import', SYN, '--instrument', 'SYN_GBPJPY', '--format', 'csv', '--db', killed]).status).toBe(0);
+  });
+
+  it('an uninterrupted build computes every bar, with a final throughput line', () => {
+    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full, '--json'], { env: CHUNK });
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.rows_added).toBe(rep.rows_total);
+    expect(rep.warmup).toBe(255);
+    expect(rep.ok + rep.warmup + rep.gap).toBe(rep.rows_added);
+    expect(rep.columns).toBe(67 + 4);
+    const human = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full]);
+    expect(human.stdout).toMatch(/up to date, \d+ rows, nothing to add/);
+  });
+
+  it('killed part-way and run again, it ends with exactly the rows of an uninterrupted build', async () => {
+    const code = await buildUntilKilled(killed, 2);
+    expect(code).toBe(-9);
+    const partial = await dump(killed);
+    const whole = await dump(full);
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(whole.length);
+    expect(partial.length % 2048).toBe(0); // only whole committed chunks survive a kill
+    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', killed, '--json'], { env: CHUNK });
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.resumed_from).not.toBeNull();
+    expect(rep.rows_added).toBe(whole.length - partial.length);
+    expect(await dump(killed)).toEqual(whole);
+  });
+
+  it('re-running adds nothing', async () => {
+    const before = await dump(full);
+    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full, '--json']);
+    expect(JSON.parse(r.stdout).rows_added).toBe(0);
+    expect(await dump(full)).toEqual(before);
+  });
+
+  it('live computes the same row, bit for bit, from the last 256 bars', async () => {
+    const s = await Store.open(full);
+    try {
+      const cfg = loadConfig({ env: {} });
+      const bars = await loadBars(s, 'SYN_GBPJPY', { from: null, to: null });
+      const stored = await loadFeatures(s, 'default', 'SYN_GBPJPY', bars.ts);
+      const spec = specFromConfig(cfg, 'default');
+      const plan = planFor(spec);
+      const layout = layoutOf(spec, plan);
+      for (const i of [255, 1000, 5000, bars.ts.length - 1]) {
+        const live = featureRowLive(plan, layout, weekCalendar(cfg), 0.01, { close: bars.close.subarray(0, i + 1), high: bars.high.subarray(0, i + 1), low: bars.low.subarray(0, i + 1) }, bars.ts[i]);
+        expect(stored.status[i]).toBe(STATUS.OK);
+        expect(Buffer.from(live.buffer).equals(Buffer.from(stored.data.buffer, i * layout.width * 4, layout.width * 4))).toBe(true);
+      }
+      plan.free();
+      // Rows of the warm-up have NaN scattering values and are reported as such
+      expect(stored.status[0]).toBe(STATUS.WARMUP);
+      expect(Number.isNaN(stored.data[0])).toBe(true);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('windows across a gap over max-gap are marked and not computed; a weekend closure does not break windows', async () => {
+    const db = path.join(t.dir, 'gap.duckdb');
+    // Tuesday 2021-06-08 00:00: 600 bars, then 20 missing minutes, then 600 bars; then Friday→Sunday
+    const a = makeBars('2021-06-08T00:00:00Z', 1220, { skip: (i) => i >= 600 && i < 620 });
+    const fri = makeBars('2021-06-11T16:00:00Z', 300);
+    const sun = makeBars('2021-06-13T21:00:00Z', 300);
+    const file = writeLines(path.join(t.dir, 'gap.csv'), csvLines([...a, ...fri, ...sun]));
+    expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
+    const r = swt(['features', 'build', '--instrument', 'GBP_JPY', '--db', db, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    // bars 600..854 (after the gap) have the gap inside their window; the Tuesday→Friday hole breaks too
+    expect(rep.gap).toBe(255 + 255);
+    const s = await Store.open(db);
+    try {
+      const rows = await s.all<{ status: number; n: number; nonnull: number }>(
+        `SELECT status, count(*) AS n, count(wst_0) AS nonnull FROM features_default WHERE instrument = 'GBP_JPY' GROUP BY status ORDER BY status`,
+      );
+      expect(rows).toEqual([
+        { status: STATUS.OK, n: 1200 + 600 - 255 - 255 - 255, nonnull: 1200 + 600 - 255 - 255 - 255 },
+        { status: STATUS.WARMUP, n: 255, nonnull: 0 },
+        { status: STATUS.GAP, n: 510, nonnull: 0 },
+      ]);
+      // the first Sunday bar's window reaches back over the weekend into Friday: computed
+      const [sunday] = await s.all<{ status: number }>(`SELECT status FROM features_default WHERE ts = TIMESTAMP '2021-06-13 21:00:00'`);
+      expect(sunday.status).toBe(STATUS.OK);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('an unknown feature set or instrument is a clear error', () => {
+    const db = path.join(t.dir, 'full.duckdb');
+    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--set', 'nope', '--db', db]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown feature set "nope": the config defines default/);
+    const r2 = swt(['features', 'build', '--instrument', 'EUR_USD', '--db', db]);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/no bars for instrument EUR_USD/);
+  });
+});
