@@ -5,5 +5,6 @@ import { registerData } from './data.js';
 import { registerWst } from './wst.js';
 import { registerFeatures } from './features.js';
 import { registerMc } from './mc.js';
+import { registerBacktest } from './backtest.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerMc];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc];

@@ -73,7 +73,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
       await fn(...args);
     } catch (e) {
       const err = e as Error;
-      const usage = err instanceof UsageError || err.name === 'UsageError';
+      // Input problems found below the CLI (env, policies, Monte Carlo, native argument checks) are usage errors too.
+      const usage = ['UsageError', 'EnvInputError', 'PolicyError', 'MonteCarloInputError', 'ConfigError'].includes(err.name);
       try {
         logFileOnly()?.error({ err }, usage ? 'bad input' : 'command failed');
       } catch {

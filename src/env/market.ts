@@ -16,6 +16,8 @@ export interface MarketOptions {
   /** 'all' (every non-overlapping session), or a seeded sample of N of them. */
   sessions: number | 'all';
   seed: number;
+  /** Observation stack K: an episode needs valid feature rows from K - 1 bars before its start. */
+  stack?: number;
 }
 
 export interface Market {
@@ -23,9 +25,12 @@ export interface Market {
   bars: BarSeries;
   features: FeatureMatrix | null;
   featureSet: string | null;
+  featureHash: string | null;
   episodes: EpisodeSet;
   /** Non-overlapping sessions available in the range (before sampling). */
   sessionsAvailable: number;
+  /** Sessions left out because some bar they observe has no valid feature row (warm-up, gap). */
+  sessionsWithoutFeatures: number;
   sessionLength: number;
   first: string;
   last: string;
@@ -97,26 +102,42 @@ export function sampleStarts(starts: Int32Array, n: number, seed: number): Int32
   return Int32Array.from(idx.slice(0, n).sort((a, b) => a - b).map((k) => starts[k]));
 }
 
-export async function loadMarket(store: Store, opts: MarketOptions, features?: (bars: BarSeries) => Promise<{ set: string; matrix: FeatureMatrix } | null>): Promise<Market> {
+export async function loadMarket(store: Store, opts: MarketOptions, features?: (bars: BarSeries) => Promise<{ set: string; hash: string; matrix: FeatureMatrix; ok: (bar: number) => boolean } | null>): Promise<Market> {
   const bars = await loadBars(store, opts.instrument, opts.range);
   if (bars.ts.length === 0) {
     throw new EnvInputError(`no bars for ${opts.instrument}${opts.range.from || opts.range.to ? ' in the requested range' : ''}: import or synthesise data first`);
   }
-  const all = await tiledSessionStarts(store, bars, opts);
+  let all = await tiledSessionStarts(store, bars, opts);
+  const f = features ? await features(bars) : null;
+  let withoutFeatures = 0;
+  if (f && all.length > 0) {
+    // Sessions whose observations would read a warm-up or gap row cannot be run with these features.
+    const K = opts.stack ?? 1;
+    const kept = Array.from(all).filter((s) => {
+      for (let t = Math.max(0, s - K + 1); t < s + opts.sessionLength; t++) if (!f.ok(t)) return false;
+      return true;
+    });
+    withoutFeatures = all.length - kept.length;
+    if (kept.length === 0) {
+      throw new EnvInputError(`feature set "${f.set}" has no valid rows for any session of ${opts.instrument} in the range (all ${all.length} sessions touch warm-up or gap rows)`);
+    }
+    all = Int32Array.from(kept);
+  }
   if (all.length === 0) {
     throw new EnvInputError(
       `no valid session of ${opts.sessionLength} bars for ${opts.instrument} in ${iso(bars.ts[0])} .. ${iso(bars.ts[bars.ts.length - 1])} (every stretch has a gap over ${opts.maxGap} min or a weekend)`,
     );
   }
   const starts = opts.sessions === 'all' ? all : sampleStarts(all, opts.sessions, opts.seed);
-  const f = features ? await features(bars) : null;
   return {
     instrument: opts.instrument,
     bars,
     features: f?.matrix ?? null,
     featureSet: f?.set ?? null,
+    featureHash: f?.hash ?? null,
     episodes: sessionEpisodes(starts, opts.sessionLength, bars.ts.length),
     sessionsAvailable: all.length,
+    sessionsWithoutFeatures: withoutFeatures,
     sessionLength: opts.sessionLength,
     first: iso(bars.ts[0]),
     last: iso(bars.ts[bars.ts.length - 1]),

@@ -4,7 +4,7 @@ import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, DuckDBFloatType, DuckDBDoubleType, DuckDBIntegerType, DuckDBBigIntType, DuckDBTimestampType, DuckDBBooleanType, DuckDBVarCharType, DuckDBListType, type DuckDBType } from '@duckdb/node-api';
 import type { Store, Params } from './db.js';
 
-export type ColumnKind = 'f64' | 'f32' | 'i32' | 'i64' | 'ts_ms' | 'bool' | 'varchar_const' | 'f32_list';
+export type ColumnKind = 'f64' | 'f32' | 'i32' | 'i64' | 'ts_ms' | 'bool' | 'varchar_const' | 'varchar' | 'f32_list';
 
 const VECTOR_SIZE = duckdb.vector_size();
 
@@ -23,6 +23,7 @@ function duckType(kind: ColumnKind): DuckDBType {
     case 'bool':
       return DuckDBBooleanType.instance;
     case 'varchar_const':
+    case 'varchar':
       return DuckDBVarCharType.instance;
     case 'f32_list':
       return new DuckDBListType(DuckDBFloatType.instance);
@@ -38,6 +39,7 @@ export type ColumnData =
   | { kind: 'ts_ms'; data: Float64Array }
   | { kind: 'bool'; data: Uint8Array }
   | { kind: 'varchar_const'; value: string }
+  | { kind: 'varchar'; data: readonly string[] }
   /** width values per row, row-major; rows whose `valid` byte is 0 are stored as NULL */
   | { kind: 'f32_list'; data: Float32Array; width: number; valid?: Uint8Array };
 
@@ -100,6 +102,9 @@ export async function appendColumns(store: Store, table: string, columns: Column
             for (let r = 0; r < rows; r++) duckdb.vector_assign_string_element_len(vec, r, bytes);
             break;
           }
+          case 'varchar':
+            for (let r = 0; r < rows; r++) duckdb.vector_assign_string_element(vec, r, col.data[start + r]);
+            break;
           case 'f32_list': {
             const w = col.width;
             const child = () => duckdb.list_vector_get_child(vec);

@@ -72,7 +72,8 @@ class Loop {
     this.total = total;
     const batch = Math.min(input.batch ?? 64, total);
     const policy = input.policy;
-    if (policy.needsObservation && input.features) checkFeatureCoverage(input.bars, input.features, input.episodes, input.env.stack);
+    // Features given are features promised: refuse rows an episode would read that are not valid.
+    if (input.features) checkFeatureCoverage(input.bars, input.features, input.episodes, input.env.stack);
     this.env = new TradingEnv(input.bars, input.features ?? null, input.env, { batch, observations: policy.needsObservation });
     this.obs = policy.needsObservation ? new Float32Array(batch * this.env.obsDim) : null;
     this.actions = new Uint8Array(batch);

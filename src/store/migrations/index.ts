@@ -2,6 +2,7 @@
 // migration: add a new one.
 import { m001Data } from './001_data.js';
 import { m002Features } from './002_features.js';
+import { m003Backtests } from './003_backtests.js';
 
 export interface Migration {
   version: number;
@@ -9,4 +10,4 @@ export interface Migration {
   up: string[];
 }
 
-export const migrations: Migration[] = [m001Data, m002Features].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [m001Data, m002Features, m003Backtests].sort((a, b) => a.version - b.version);

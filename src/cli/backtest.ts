@@ -1,0 +1,92 @@
+// `swt backtest`: a policy through the shared environment over stored sessions; trades and the run
+// are saved, the metrics printed.
+import type { Command } from 'commander';
+import { action, common, makeContext, parseInteger, printJson, UsageError, type CommonOpts } from './context.js';
+import { parseRange } from '../data/range.js';
+import { parseParamArgs, policyNames, getPolicySpec } from '../agent/policies/registry.js';
+import { backtestFromStore, type StoredBacktest } from '../validation/backtest-run.js';
+import type { Metrics } from '../validation/metrics.js';
+import { progress } from '../util/progress.js';
+
+const fmt = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
+const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+
+export function metricsLines(m: Metrics): string[] {
+  const a = m.actions;
+  return [
+    `  trades            ${m.trades} (${m.long.trades} long, ${m.short.trades} short, ${m.forcedCloses} forced closes)`,
+    `  net pips          ${fmt(m.netPips, 1)}   expectancy ${fmt(m.expectancy)} pips/trade`,
+    `  win rate          ${pct(m.winRate)}   avg win ${fmt(m.avgWin)}  avg loss ${fmt(m.avgLoss)}  payoff ${fmt(m.payoffRatio)}`,
+    `  profit factor     ${fmt(m.profitFactor)}   SQN ${fmt(m.sqn)} (${m.sqnClass})`,
+    `  max drawdown      ${fmt(m.maxDrawdownPips, 1)} pips   Sharpe (daily, annualised) ${fmt(m.sharpe)}`,
+    `  trades per day    ${fmt(m.tradesPerDay)}   avg bars held ${fmt(m.avgBarsHeld, 1)}   exposure ${pct(m.exposure)}`,
+    `  actions           HOLD ${pct(a.share.HOLD)}  BUY ${pct(a.share.BUY)}  SELL ${pct(a.share.SELL)}  CLOSE ${pct(a.share.CLOSE)} of ${a.decisions} decisions`,
+  ];
+}
+
+export function printBacktest(b: StoredBacktest): void {
+  const r = b.run;
+  const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ');
+  process.stdout.write(
+    [
+      `backtest ${r.run_id}: ${r.policy}${params ? ` (${params})` : ''} on ${r.instrument}`,
+      `  data              ${r.data_first} .. ${r.data_last}, ${r.sessions} sessions of ${r.session_length} bars (seed ${r.seed})` +
+        (r.sessions_without_features ? `; ${r.sessions_without_features} sessions left out (warm-up or gap rows in feature set ${r.feature_set})` : ''),
+      `  costs             spread ${r.env.spreadPips} pips per round trip (half at entry, half at exit), ${r.env.units} unit(s)`,
+      ...metricsLines(r.metrics),
+      `  provenance        config ${r.config_hash}, feature set ${r.feature_set ?? 'none'}, ${r.seconds.toFixed(2)} s`,
+    ].join('\n') + '\n',
+  );
+}
+
+function sessionsArg(v: string): number | 'all' {
+  if (v === 'all') return 'all';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--sessions must be a positive integer or "all", got "${v}"`);
+  return n;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerBacktest(program: Command): void {
+  common(program.command('backtest'))
+    .description('run a policy through the trading environment over stored sessions; save the trades and print the metrics')
+    .requiredOption('--policy <name>', `policy (${policyNames().join(', ')})`)
+    .option('--param <k=v>', 'policy parameter (repeatable), e.g. --param fast=10 --param slow=50', collect, [])
+    .requiredOption('--instrument <name>', 'instrument')
+    .option('--from <date>', 'start (YYYY-MM-DD or ISO timestamp, UTC)')
+    .option('--to <date>', 'end (inclusive date or ISO timestamp, UTC)')
+    .option('--sessions <n|all>', 'non-overlapping sessions to run: all, or a seeded sample of N', sessionsArg, 'all' as number | 'all')
+    .option('--seed <n>', 'seed for session sampling and stochastic policies', parseInteger('--seed'), 1)
+    .option('--set <name>', 'feature set for observations (default: none for rule-based policies, features.default_set otherwise)')
+    .option('--no-save', 'do not write the run and its trades to the store')
+    .option('--json', 'print JSON: {"run": {run_id, policy, params, …, metrics}}')
+    .addHelpText('after', `\nPolicies and their parameters:\n${policyNames().map((n) => `  ${n.padEnd(15)} ${getPolicySpec(n).params.map((p) => `${p.name}=${p.default}`).join(' ') || '(none)'}`).join('\n')}\n`)
+    .action(
+      action(async (o: CommonOpts & { policy: string; param: string[]; instrument: string; from?: string; to?: string; sessions: number | 'all'; seed: number; set?: string; save: boolean }) => {
+        const ctx = makeContext(o);
+        const params = parseParamArgs(o.param);
+        getPolicySpec(o.policy);
+        const range = parseRange(o.from, o.to);
+        const store = await ctx.openStore();
+        let bar: ReturnType<typeof progress> | null = null;
+        const b = await backtestFromStore(store, ctx.config, {
+          policy: o.policy,
+          params,
+          instrument: o.instrument,
+          range,
+          sessions: o.sessions,
+          seed: o.seed,
+          featureSet: o.set ?? null,
+          save: o.save,
+          onEpisode: (done, total) => {
+            bar ??= progress('backtest', total, { quiet: Boolean(o.json) });
+            bar.update(done);
+          },
+        });
+        (bar as ReturnType<typeof progress> | null)?.stop();
+        if (o.json) printJson({ run: b.run });
+        else printBacktest(b);
+      }),
+    );
+}
