@@ -6,7 +6,7 @@ import { FORMATS, type Format, type SourceZone } from '../data/formats.js';
 import { importFiles, type FileImportResult } from '../data/import.js';
 import { qualityReport, type QualityReport } from '../data/quality.js';
 import { indexSessions, type SessionIndexReport } from '../data/sessions.js';
-import { writeSynthCsv, type SynthSummary } from '../data/synth.js';
+import { writeSynthCsv, SYNTH_VERSION, type SynthSummary } from '../data/synth.js';
 import { weekCalendar } from '../data/calendar.js';
 import { parseRange } from '../data/range.js';
 import { instrumentSpec } from '../config/load.js';
@@ -97,7 +97,7 @@ export function printSessions(s: SessionIndexReport): void {
 }
 
 export function defaultSynthFile(instrument: string, from: string, to: string, seed: number, edge: boolean): string {
-  return path.join('data', 'synth', `${instrument}_M1_${from}_${to}_seed${seed}${edge ? '_edge' : ''}.csv`);
+  return path.join('data', 'synth', `${instrument}_M1_${from}_${to}_seed${seed}${edge ? '_edge' : ''}_v${SYNTH_VERSION}.csv`);
 }
 
 export interface SynthCliOpts extends CommonOpts {
@@ -187,7 +187,7 @@ conflicting duplicates) are kept in bars_rejected. Exit codes: 0 ok, 1 failure, 
     .option('--edge', 'plant a learnable mean-reversion pattern of known strength (see --edge-strength)')
     .option('--edge-strength <pips>', 'edge: stationary std-dev of the mean-reverting deviation, pips (default 12)', parseNumber('--edge-strength', 0))
     .option('--edge-half-life <minutes>', 'edge: half-life of the deviation, minutes (default 30)', parseNumber('--edge-half-life', 1))
-    .option('--out <file>', 'CSV file to write (default data/synth/<instrument>_M1_<from>_<to>_seed<seed>.csv)')
+    .option('--out <file>', 'CSV file to write (default data/synth/<instrument>_M1_<from>_<to>_seed<seed>[_edge]_v<generator version>.csv)')
     .option('--no-import', 'only write the CSV file')
     .option('--json', 'print JSON: {"synth": summary, "file", "imports": [...]}')
     .action(

@@ -15,8 +15,11 @@
 // trip; without `--edge` no policy can, beyond luck.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { Rng } from '../util/rng.js';
+import { Prng } from '../util/prng.js';
 import { inClosureMs, type WeekCalendar } from './calendar.js';
+
+/** Bumped whenever the generator's output for a given seed changes (it is part of default file names). */
+export const SYNTH_VERSION = 2;
 
 export interface SynthOptions {
   from: string; // YYYY-MM-DD, first day (00:00 UTC)
@@ -52,7 +55,7 @@ export function generateBars(
   opts: SynthOptions,
   emit: (ms: number, o: number, h: number, l: number, c: number, v: number) => void,
 ): SynthSummary {
-  const rng = new Rng(opts.seed);
+  const rng = new Prng(opts.seed);
   const start = Date.parse(`${opts.from}T00:00:00Z`);
   const end = Date.parse(`${opts.to}T00:00:00Z`) + 86_400_000;
   if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start) throw new Error(`bad synth range ${opts.from}..${opts.to}`);
@@ -79,11 +82,11 @@ export function generateBars(
     logVol = 0.9985 * logVol + 0.0085 * rng.normal();
     let sigma = BASE_SIGMA_PIPS * HOURLY_VOL[hour] * Math.exp(logVol);
     let jump = 0;
-    if (spikeLeft === 0 && rng.next() < 1 / 12_000) {
+    if (spikeLeft === 0 && rng.float() < 1 / 12_000) {
       spikes++;
       spikeLeft = 3 + rng.below(8);
-      spikeMult = 5 + 7 * rng.next();
-      jump = (rng.next() < 0.5 ? -1 : 1) * (15 + 60 * rng.next());
+      spikeMult = 5 + 7 * rng.float();
+      jump = (rng.float() < 0.5 ? -1 : 1) * (15 + 60 * rng.float());
     }
     if (spikeLeft > 0) {
       sigma *= 1 + (spikeMult - 1) * (spikeLeft / 10);
@@ -100,13 +103,13 @@ export function generateBars(
     if (opts.edge) dev = dev * (1 - theta) + edgeInnov * rng.normal();
     const wickUp = Math.abs(rng.normal()) * 1.2 * sigma;
     const wickDown = Math.abs(rng.normal()) * 1.2 * sigma;
-    const volume = Math.max(1, Math.round(8 + 55 * (sigma / BASE_SIGMA_PIPS) * (0.5 + rng.next())));
+    const volume = Math.max(1, Math.round(8 + 55 * (sigma / BASE_SIGMA_PIPS) * (0.5 + rng.float())));
     if (gapLeft > 0) {
       gapLeft--; // the market moved but no bar was recorded (a feed gap)
       prevClose = Math.round((walk + dev) * pip * 1000) / 1000;
       continue;
     }
-    if (rng.next() < 1 / 25_000) {
+    if (rng.float() < 1 / 25_000) {
       gaps++;
       gapLeft = 1 + rng.below(8);
     }
