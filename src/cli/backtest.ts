@@ -1,7 +1,7 @@
 // `swt backtest`: a policy through the shared environment over stored sessions; trades and the run
 // are saved, the metrics printed.
 import type { Command } from 'commander';
-import { action, common, makeContext, parseInteger, printJson, UsageError, type CommonOpts } from './context.js';
+import { action, common, instrumentArg, makeContext, parseInteger, printJson, UsageError, type CommonOpts } from './context.js';
 import { parseRange } from '../data/range.js';
 import { parseParamArgs, policyNames, getPolicySpec } from '../agent/policies/registry.js';
 import { backtestFromStore, type StoredBacktest } from '../validation/backtest-run.js';
@@ -53,7 +53,7 @@ export function registerBacktest(program: Command): void {
     .description('run a policy through the trading environment over stored sessions; save the trades and print the metrics')
     .requiredOption('--policy <name>', `policy (${policyNames().join(', ')})`)
     .option('--param <k=v>', 'policy parameter (repeatable), e.g. --param fast=10 --param slow=50', collect, [])
-    .requiredOption('--instrument <name>', 'instrument')
+    .requiredOption('--instrument <name>', 'instrument', instrumentArg)
     .option('--from <date>', 'start (YYYY-MM-DD or ISO timestamp, UTC)')
     .option('--to <date>', 'end (inclusive date or ISO timestamp, UTC)')
     .option('--sessions <n|all>', 'non-overlapping sessions to run: all, or a seeded sample of N', sessionsArg, 'all' as number | 'all')

@@ -105,3 +105,11 @@ export function parseInteger(name: string, min?: number): (v: string) => number 
     return n;
   };
 }
+
+const INSTRUMENT_RE = /^[A-Z0-9]+(_[A-Z0-9]+)*$/;
+
+/** Commander parser for --instrument: OANDA-style names (GBP_JPY). */
+export function instrumentArg(v: string): string {
+  if (!INSTRUMENT_RE.test(v)) throw new UsageError(`--instrument must look like GBP_JPY (upper case, underscore), got "${v}"`);
+  return v;
+}

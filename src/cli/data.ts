@@ -1,7 +1,7 @@
 // `swt data …`: import, synth, check, sessions.
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import { action, common, makeContext, parseInteger, parseNumber, printJson, UsageError, type CommonOpts } from './context.js';
+import { action, common, instrumentArg, makeContext, parseInteger, parseNumber, printJson, UsageError, type CommonOpts } from './context.js';
 import { FORMATS, type Format, type SourceZone } from '../data/formats.js';
 import { importFiles, type FileImportResult } from '../data/import.js';
 import { qualityReport, type QualityReport } from '../data/quality.js';
@@ -12,12 +12,6 @@ import { parseRange } from '../data/range.js';
 import { instrumentSpec } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 
-const INSTRUMENT_RE = /^[A-Z0-9]+(_[A-Z0-9]+)*$/;
-
-function instrumentArg(v: string): string {
-  if (!INSTRUMENT_RE.test(v)) throw new UsageError(`--instrument must look like GBP_JPY (upper case, underscore), got "${v}"`);
-  return v;
-}
 
 export function zoneFromOpts(tz?: string, utcOffset?: number): SourceZone | undefined {
   if (tz !== undefined && utcOffset !== undefined) throw new UsageError('give either --tz or --utc-offset, not both');

@@ -1,16 +1,11 @@
 // `swt features …`: build, show, list and drop feature sets.
 import type { Command } from 'commander';
-import { action, common, makeContext, parseInteger, printJson, UsageError, type CommonOpts } from './context.js';
+import { action, common, instrumentArg, makeContext, parseInteger, printJson, UsageError, type CommonOpts } from './context.js';
 import { buildFeatures, dropFeatureSet, getFeatureSet, specFromConfig, STATUS_NAMES, type BuildReport } from '../features/store.js';
 import { progress } from '../util/progress.js';
 import type { Store } from '../store/db.js';
 import type { Config } from '../config/schema.js';
 
-const INSTRUMENT_RE = /^[A-Z0-9]+(_[A-Z0-9]+)*$/;
-function instrumentArg(v: string): string {
-  if (!INSTRUMENT_RE.test(v)) throw new UsageError(`--instrument must look like GBP_JPY, got "${v}"`);
-  return v;
-}
 
 export async function runFeatureBuild(store: Store, config: Config, instrument: string, set: string, opts: { threads?: number; quiet?: boolean } = {}): Promise<BuildReport> {
   let bar: ReturnType<typeof progress> | null = null;
