@@ -3,5 +3,6 @@ import type { Command } from 'commander';
 import { registerMain } from './main-job.js';
 import { registerData } from './data.js';
 import { registerMc } from './mc.js';
+import { registerValidate } from './validate.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerMc];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerMc, registerValidate];
