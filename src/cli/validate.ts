@@ -11,7 +11,7 @@ import { loadMarket, type Market } from '../env/market.js';
 import { getPolicySpec, parseParamArgs, policyNames, resolvePolicyParams } from '../agent/policies/registry.js';
 import { openMinutesPerWeek } from '../validation/gains.js';
 import { checkReportDir } from '../validation/report/index.js';
-import { shareMarket, validateMany, type JobOutcome, type PolicyJob } from '../validation/parallel.js';
+import { defaultWorkers, shareMarket, ValidationPool, type JobOutcome, type PolicyJob } from '../validation/parallel.js';
 import { saveValidation } from '../validation/persist.js';
 import { parseScenarios, validationSettings, type ValidationResult } from '../validation/validate.js';
 import { parseGridArgs, walkForward, type WalkForwardMode, type WalkForwardObjective, type WalkForwardResult } from '../validation/walkforward.js';
@@ -199,49 +199,54 @@ function registerValidateCommand(program: Command): void {
           if (reportOn && choices.length > 1) checkReportDir(base, Boolean(o.force));
           for (const d of dirs) if (d) checkReportDir(d, Boolean(o.force));
         });
-        const lm = await loadFor(ctx, o);
-        const shared = shareMarket(lm.market);
-        const settings = validationSettings(cfg, { scenarios, gains: o.gains as 'trade' | 'daily' | 'auto' | undefined, seed: lm.seed });
-        const wfc = cfg.validation.walkforward;
-        const generatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-        const jobs: PolicyJob[] = choices.map((c, i) => ({
-          key: keys[i],
-          policy: c.name,
-          params: c.params,
-          seed: lm.seed,
-          env: lm.env,
-          batch: cfg.env.batch,
-          settings,
-          provenance: {
-            run_id: null,
-            config_hash: configHash(cfg),
-            range_from: isoOrNull(lm.range.from),
-            range_to: isoOrNull(lm.range.to),
-            sessions_requested: o.sessions ?? 'all',
+        // Workers start loading their modules while the market loads.
+        const wanted = o.workers ?? cfg.validation.workers;
+        const pool = await ValidationPool.open(wanted === 0 ? defaultWorkers(choices.length) : Math.min(wanted, choices.length));
+        try {
+          const lm = await loadFor(ctx, o);
+          const shared = shareMarket(lm.market);
+          const settings = validationSettings(cfg, { scenarios, gains: o.gains as 'trade' | 'daily' | 'auto' | undefined, seed: lm.seed });
+          const wfc = cfg.validation.walkforward;
+          const generatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+          const jobs: PolicyJob[] = choices.map((c, i) => ({
+            key: keys[i],
+            policy: c.name,
+            params: c.params,
             seed: lm.seed,
-            env: { pip_size: lm.env.pipSize, spread_pips: lm.env.spreadPips, units: lm.env.units, reward_mode: lm.env.reward.mode },
-          },
-          walkForward: o.walkForward
-            ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: cfg.env.batch, openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)) }
-            : null,
-          openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)),
-          reportDir: dirs[i],
-          force: Boolean(o.force),
-          generatedAt,
-        }));
-        const bar = progress('validate', jobs.length, { quiet: Boolean(o.json) || jobs.length < 2 });
-        const outcomes = await asUsage(() =>
-          validateMany(jobs, jobs.map(() => shared), { workers: o.workers ?? cfg.validation.workers, onDone: (_x, done) => bar.update(done) }),
-        );
-        bar.stop();
-        const store = await ctx.openStore();
-        const ids: number[] = [];
-        await store.transaction(async () => {
-          for (const oc of outcomes) ids.push(await saveValidation(store, oc.result, oc.report?.dir ?? null));
-        });
-        if (o.json) {
-          printJson({ validations: outcomes.map((oc, i) => ({ id: ids[i], key: oc.key, report: oc.report, result: resultView(oc.result) })) });
-        } else outcomes.forEach((oc, i) => printValidation(ids[i], oc));
+            env: lm.env,
+            batch: cfg.env.batch,
+            settings,
+            provenance: {
+              run_id: null,
+              config_hash: configHash(cfg),
+              range_from: isoOrNull(lm.range.from),
+              range_to: isoOrNull(lm.range.to),
+              sessions_requested: o.sessions ?? 'all',
+              seed: lm.seed,
+              env: { pip_size: lm.env.pipSize, spread_pips: lm.env.spreadPips, units: lm.env.units, reward_mode: lm.env.reward.mode },
+            },
+            walkForward: o.walkForward
+              ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: cfg.env.batch, openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)) }
+              : null,
+            openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)),
+            reportDir: dirs[i],
+            force: Boolean(o.force),
+            generatedAt,
+          }));
+          const bar = progress('validate', jobs.length, { quiet: Boolean(o.json) || jobs.length < 2 });
+          const outcomes = await asUsage(() => pool.run(jobs, jobs.map(() => shared), (_x, done) => bar.update(done)));
+          bar.stop();
+          const store = await ctx.openStore();
+          const ids: number[] = [];
+          await store.transaction(async () => {
+            for (const oc of outcomes) ids.push(await saveValidation(store, oc.result, oc.report?.dir ?? null));
+          });
+          if (o.json) {
+            printJson({ validations: outcomes.map((oc, i) => ({ id: ids[i], key: oc.key, report: oc.report, result: resultView(oc.result) })) });
+          } else outcomes.forEach((oc, i) => printValidation(ids[i], oc));
+        } finally {
+          await pool.close();
+        }
       }),
     );
 }

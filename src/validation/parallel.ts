@@ -79,13 +79,18 @@ export interface JobOutcome {
   key: string;
   result: ValidationResult;
   report: ReportFiles | null;
+  /** Wall seconds per phase (where the time goes; not part of the result). */
+  seconds: { backtest: number; walkforward: number; validate: number; report: number };
 }
 
 /** Backtests and validates one policy (what a worker does; also run in-process for one worker). */
 export async function runPolicyJob(job: PolicyJob, market: SharedMarket): Promise<JobOutcome> {
+  const t0 = performance.now();
   const policy = createPolicy(job.policy, job.params, { seed: job.seed });
   const backtest = runBacktest({ bars: market.bars, episodes: market.episodes, policy, env: job.env, batch: job.batch });
+  const t1 = performance.now();
   const wf = job.walkForward ? walkForward(market, job.env, { ...job.walkForward, policy: job.policy, fixed: job.walkForward.fixed }) : null;
+  const t2 = performance.now();
   const result = await validateBacktest({
     backtest,
     bars: market.bars,
@@ -105,8 +110,10 @@ export async function runPolicyJob(job: PolicyJob, market: SharedMarket): Promis
       session_length: market.sessionLength,
     },
   });
+  const t3 = performance.now();
   const report = job.reportDir ? await writeReport(result, job.reportDir, { force: job.force, generatedAt: job.generatedAt }) : null;
-  return { key: job.key, result, report };
+  const t4 = performance.now();
+  return { key: job.key, result, report, seconds: { backtest: (t1 - t0) / 1000, walkforward: (t2 - t1) / 1000, validate: (t3 - t2) / 1000, report: (t4 - t3) / 1000 } };
 }
 
 export interface WorkerTask {
@@ -170,42 +177,72 @@ export interface ParallelOptions {
   onDone?: (o: JobOutcome, done: number, total: number) => void;
 }
 
+type WorkerReply = { ok: true; outcome: JobOutcome } | { ok: false; error: { name: string; message: string; stack?: string } };
+
 /**
- * Runs the jobs (each on its market, markets[i] for jobs[i]) and returns their outcomes in job order.
- * A job that fails rejects the whole call with its error, once every started job has settled.
+ * A set of validation workers. Opening it starts the worker threads at once (they load their modules
+ * while the caller loads markets); with one worker, jobs run in this thread and no pool is started.
  */
-export async function validateMany(jobs: PolicyJob[], markets: SharedMarket[], opts: ParallelOptions): Promise<JobOutcome[]> {
-  if (jobs.length !== markets.length) throw new Error('validateMany: one market per job');
-  const workers = opts.workers === 0 ? defaultWorkers(jobs.length) : Math.min(opts.workers, jobs.length);
-  const out: JobOutcome[] = new Array(jobs.length);
-  let done = 0;
-  if (workers <= 1) {
-    for (let i = 0; i < jobs.length; i++) {
-      out[i] = await runPolicyJob(jobs[i], markets[i]);
-      opts.onDone?.(out[i], ++done, jobs.length);
+export class ValidationPool {
+  private pool: import('piscina').Piscina | null = null;
+  private constructor(readonly workers: number) {}
+
+  static async open(workers: number): Promise<ValidationPool> {
+    const vp = new ValidationPool(Math.max(1, workers));
+    if (vp.workers > 1) {
+      const { Piscina } = await import('piscina');
+      vp.pool = new Piscina({ filename: pathToFileURL(workerFile()).href, minThreads: vp.workers, maxThreads: vp.workers, idleTimeout: 60_000 });
     }
-    return out;
+    return vp;
   }
-  const { Piscina } = await import('piscina');
-  const pool = new Piscina({ filename: pathToFileURL(workerFile()).href, minThreads: workers, maxThreads: workers, idleTimeout: 1000 });
-  try {
+
+  /**
+   * Runs the jobs (jobs[i] on markets[i]) and returns their outcomes in job order. A failing job rejects
+   * the call with its error once every started job has settled.
+   */
+  async run(jobs: PolicyJob[], markets: SharedMarket[], onDone?: ParallelOptions['onDone']): Promise<JobOutcome[]> {
+    if (jobs.length !== markets.length) throw new Error('ValidationPool.run: one market per job');
+    const out: JobOutcome[] = new Array(jobs.length);
+    let done = 0;
+    const pool = this.pool;
+    if (!pool) {
+      for (let i = 0; i < jobs.length; i++) {
+        out[i] = await runPolicyJob(jobs[i], markets[i]);
+        onDone?.(out[i], ++done, jobs.length);
+      }
+      return out;
+    }
+    // The native Monte Carlo would otherwise start one thread per core in every worker (same results).
+    const perWorker = Math.max(1, Math.floor(os.availableParallelism() / this.workers));
     const settled = await Promise.allSettled(
       jobs.map(async (job, i) => {
-        // The native Monte Carlo would otherwise start one thread per core in every worker.
-        const perWorker = Math.max(1, Math.floor(os.availableParallelism() / workers));
         const threads = job.settings.mc.threads === 0 ? perWorker : job.settings.mc.threads;
         const task: WorkerTask = { job: { ...job, settings: { ...job.settings, mc: { ...job.settings.mc, threads } } }, market: markets[i] };
-        const reply = (await pool.run(task)) as { ok: true; outcome: JobOutcome } | { ok: false; error: { name: string; message: string; stack?: string } };
+        const reply = (await pool.run(task)) as WorkerReply;
         if (!reply.ok) throw workerError(reply.error);
-        const o = reply.outcome;
-        out[i] = o;
-        opts.onDone?.(o, ++done, jobs.length);
+        out[i] = reply.outcome;
+        onDone?.(reply.outcome, ++done, jobs.length);
       }),
     );
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) throw failed.reason;
     return out;
+  }
+
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = null;
+    if (p) await p.destroy();
+  }
+}
+
+/** Opens a pool for the jobs, runs them, closes it (see ValidationPool). */
+export async function validateMany(jobs: PolicyJob[], markets: SharedMarket[], opts: ParallelOptions): Promise<JobOutcome[]> {
+  const workers = opts.workers === 0 ? defaultWorkers(jobs.length) : Math.min(opts.workers, Math.max(1, jobs.length));
+  const pool = await ValidationPool.open(workers);
+  try {
+    return await pool.run(jobs, markets, opts.onDone);
   } finally {
-    await pool.destroy();
+    await pool.close();
   }
 }

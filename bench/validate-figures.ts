@@ -1,0 +1,165 @@
+// Validation figures for bench/montecarlo.ts:
+//   validate_seconds               validateBacktest on a ~20,000-trade run (synthetic bars with the planted
+//                                  edge, mean-reversion), every scenario, default gains (auto); target <= 5 s
+//   validate_trade_gains_seconds   the same with per-trade gains forced (a 2-year horizon of trades: much
+//                                  longer curves; shown for reference)
+//   validate_report_seconds        writing its HTML + PDF report
+//   validate_4_policies_workers{1,2}_seconds  backtest + validation + report of 4 policies on the same
+//                                  ~3.7-year market, in this thread (1) or in 2 piscina workers (needs dist/,
+//                                  built by `npx tsc -p tsconfig.build.json`); the results must be identical.
+//                                  The native Monte Carlo already uses every core with one worker, so only
+//                                  the JavaScript parts (backtest, report) gain from workers.
+//   validate_4_policies_walkforward_workers{1,2}_seconds  the same with a walk-forward per policy (declared
+//                                  grids, 5 folds) on a 3-month market: JavaScript-heavy, as MuZero backtests
+//                                  will be
+// Medians of SWT_BENCH_RUNS runs (the parallel figures: of max(3, runs / 3) runs).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createPolicy } from '../src/agent/policies/registry.js';
+import { loadConfig } from '../src/config/load.js';
+import { generateBars } from '../src/data/synth.js';
+import { envConfig } from '../src/env/config.js';
+import { sessionEpisodes } from '../src/env/episodes.js';
+import type { Market } from '../src/env/market.js';
+import { runBacktest } from '../src/validation/backtest.js';
+import { shareMarket, validateMany, type PolicyJob } from '../src/validation/parallel.js';
+import { writeReport } from '../src/validation/report/index.js';
+import { validateBacktest, validationSettings, type Provenance } from '../src/validation/validate.js';
+import { median, report } from './util.js';
+
+const CAL = { closeMinute: 5 * 1440 + 21 * 60, openMinute: 21 * 60 };
+const SESSION = 360;
+
+/** Synthetic bars (the planted edge) cut into gap-free 360-bar sessions, in memory. */
+function synthMarket(from: string, to: string, seed: number): Market {
+  const cols: number[][] = [[], [], [], [], []];
+  generateBars({ from, to, seed, startPrice: 150, pipSize: 0.01, calendar: CAL, edge: true }, (ms, o, h, l, c) => {
+    cols[0].push(ms);
+    cols[1].push(o);
+    cols[2].push(h);
+    cols[3].push(l);
+    cols[4].push(c);
+  });
+  const [ts, open, high, low, close] = cols.map((c) => Float64Array.from(c));
+  const starts: number[] = [];
+  // A session may not span a weekend or a long gap: at most 10 missing minutes in total.
+  for (let s = 0; s + SESSION <= ts.length; s += SESSION) if (ts[s + SESSION - 1] - ts[s] <= (SESSION - 1 + 10) * 60_000) starts.push(s);
+  return {
+    instrument: 'SYN_GBPJPY',
+    bars: { ts, open, high, low, close },
+    features: null,
+    featureSet: null,
+    episodes: sessionEpisodes(starts, SESSION, ts.length),
+    sessionsAvailable: starts.length,
+    sessionLength: SESSION,
+    first: new Date(ts[0]).toISOString(),
+    last: new Date(ts[ts.length - 1]).toISOString(),
+  };
+}
+
+function provenance(m: Market): Provenance {
+  return {
+    instrument: m.instrument,
+    run_id: null,
+    config_hash: 'bench',
+    feature_set: null,
+    data_first: m.first,
+    data_last: m.last,
+    range_from: null,
+    range_to: null,
+    sessions_requested: 'all',
+    sessions_run: m.episodes.start.length,
+    sessions_available: m.sessionsAvailable,
+    session_length: SESSION,
+    seed: 1,
+    env: { pip_size: 0.01, spread_pips: 4, units: 1, reward_mode: 'amddp' },
+  };
+}
+
+export async function benchValidate(runs: number): Promise<void> {
+  const config = loadConfig();
+  const env = envConfig({});
+  const big = synthMarket('2024-01-01', '2027-08-31', 5);
+  const bt = runBacktest({ bars: big.bars, episodes: big.episodes, policy: createPolicy('mean-reversion', { window: 120, entry_z: 1.5, exit_z: 0 }), env });
+  const input = { backtest: bt, bars: big.bars, episodes: big.episodes, env, provenance: provenance(big), settings: validationSettings(config) };
+  await validateBacktest(input); // warm-up
+  const secs: number[] = [];
+  let last = await validateBacktest(input);
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    last = await validateBacktest(input);
+    secs.push((performance.now() - t0) / 1000);
+  }
+  report('validate_trades', bt.trades.count, 0);
+  report('validate_gains_mode', last.gains.mode);
+  report('validate_forecast_draws', last.gains.forecast, 0);
+  report('validate_seconds', median(secs));
+  const tradeSecs: number[] = [];
+  const tradeInput = { ...input, settings: validationSettings(config, { gains: 'trade' }) };
+  let lastTrade = last;
+  for (let i = 0; i < Math.max(1, Math.floor(runs / 3)); i++) {
+    const t0 = performance.now();
+    lastTrade = await validateBacktest(tradeInput);
+    tradeSecs.push((performance.now() - t0) / 1000);
+  }
+  report('validate_trade_gains_forecast_draws', lastTrade.gains.forecast, 0);
+  report('validate_trade_gains_seconds', median(tradeSecs));
+
+  const tmp = mkdtempSync(path.join(tmpdir(), 'swt-bench-validate-'));
+  try {
+    const repSecs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await writeReport(last, path.join(tmp, `r${i}`));
+      repSecs.push((performance.now() - t0) / 1000);
+    }
+    report('validate_report_seconds', median(repSecs));
+
+    // 4 policies on one market: in this thread vs 2 piscina workers (pool start-up included, as in the CLI).
+    const policies: Array<[string, Record<string, number>]> = [
+      ['mean-reversion', { window: 120, entry_z: 1.5, exit_z: 0 }],
+      ['mean-reversion', { window: 240, entry_z: 2, exit_z: 0.5 }],
+      ['ma-crossover', { fast: 10, slow: 50 }],
+      ['buy-and-hold', {}],
+    ];
+    const quarter = shareMarket(synthMarket('2024-01-01', '2024-03-31', 3));
+    const plain = shareMarket(big);
+    const jobs = (tag: string, wf: boolean): PolicyJob[] =>
+      policies.map(([name, params], i) => ({
+        key: `${name}-${i}`,
+        policy: name,
+        params,
+        seed: 1,
+        env,
+        batch: 64,
+        settings: validationSettings(config),
+        provenance: { run_id: null, config_hash: 'bench', range_from: null, range_to: null, sessions_requested: 'all', seed: 1, env: provenance(big).env },
+        // The walk-forward searches the declared grids of the parameters not fixed here.
+        walkForward: wf ? { folds: 5, mode: 'rolling', isRatio: 3, objective: 'net_pips', minTrades: 30, seed: 1, fixed: name === 'mean-reversion' ? { exit_z: params.exit_z } : ({} as Record<string, number>) } : null,
+        openMinutesPerWeek: 7200,
+        reportDir: path.join(tmp, tag, String(i)),
+        force: true,
+        generatedAt: 'bench',
+      }));
+    const pRuns = Math.max(3, Math.floor(runs / 3));
+    for (const [label, market, wf] of [['', plain, false], ['_walkforward', quarter, true]] as const) {
+      const times: Record<number, number[]> = { 1: [], 2: [] };
+      const results: Record<number, string> = {};
+      for (let r = 0; r < pRuns; r++) {
+        for (const w of [1, 2]) {
+          const t0 = performance.now();
+          const out = await validateMany(jobs(`w${w}${label}`, wf), policies.map(() => market), { workers: w });
+          times[w].push((performance.now() - t0) / 1000);
+          results[w] = JSON.stringify(out.map((o) => ({ ...o.result, timings: null })));
+        }
+      }
+      report(`validate_4_policies${label}_workers1_seconds`, median(times[1]));
+      report(`validate_4_policies${label}_workers2_seconds`, median(times[2]));
+      report(`validate_4_policies${label}_speedup`, median(times[1]) / median(times[2]));
+      report(`validate_4_policies${label}_identical`, results[1] === results[2] ? 1 : 0, 0);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
