@@ -14,6 +14,7 @@
 //                                  will be
 // Medians of SWT_BENCH_RUNS runs (the parallel figures: of max(3, runs / 3) runs).
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPolicy } from '../src/agent/policies/registry.js';
@@ -75,6 +76,22 @@ function provenance(m: Market): Provenance {
     seed: 1,
     env: { pip_size: 0.01, spread_pips: 4, units: 1, reward_mode: 'amddp' },
   };
+}
+
+/**
+ * CPU cores this process really gets right now: the same busy loop once alone and twice in parallel
+ * threads (2 × alone / parallel; 2.0 on an idle 2-core machine). Other jobs on the machine lower it,
+ * and with it any parallel speed-up.
+ */
+async function effectiveCores(): Promise<number> {
+  const src = 'let x = 0; const t0 = performance.now(); for (let i = 0; i < 2e8; i++) x += i % 7; require("node:worker_threads").parentPort?.postMessage(performance.now() - t0 + x * 0);';
+  const spin = () => new Promise<number>((resolve, reject) => new Worker(src, { eval: true }).once('message', resolve).once('error', reject));
+  const t1 = performance.now();
+  await spin();
+  const one = performance.now() - t1;
+  const t2 = performance.now();
+  await Promise.all([spin(), spin()]);
+  return (2 * one) / (performance.now() - t2);
 }
 
 export async function benchValidate(runs: number): Promise<void> {
@@ -143,6 +160,7 @@ export async function benchValidate(runs: number): Promise<void> {
         generatedAt: 'bench',
       }));
     const pRuns = Math.max(3, Math.floor(runs / 3));
+    report('parallel_effective_cores_before', await effectiveCores(), 2);
     for (const [label, market, wf] of [['', plain, false], ['_walkforward', quarter, true]] as const) {
       const times: Record<number, number[]> = { 1: [], 2: [] };
       const results: Record<number, string> = {};
@@ -159,6 +177,7 @@ export async function benchValidate(runs: number): Promise<void> {
       report(`validate_4_policies${label}_speedup`, median(times[1]) / median(times[2]));
       report(`validate_4_policies${label}_identical`, results[1] === results[2] ? 1 : 0, 0);
     }
+    report('parallel_effective_cores_after', await effectiveCores(), 2);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // Writes a validation report directory: index.html (self-contained), report.pdf (same content) and
 // validation.json (the full result). An existing directory is refused unless `force` is set, and then
 // only these three files are replaced (nothing else in the directory is touched).
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { ValidationResult } from '../validate.js';
 import { renderHtml } from './html.js';
@@ -62,7 +62,3 @@ export async function writeReport(r: ValidationResult, dir: string, opts: { forc
   return { dir, html, pdf, json, pages };
 }
 
-/** Files a report directory holds (for messages). */
-export function reportDirEntries(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir) : [];
-}
