@@ -169,8 +169,8 @@ function printValidation(id: number, o: JobOutcome): void {
 function registerValidateCommand(program: Command): void {
   marketOptions(common(program.command('validate')))
     .description(
-      'backtest one or more policies, then metrics, Monte Carlo safe-f/CAR25, stress scenarios, grade and recommendation\n' +
-        'with an HTML + PDF report each; several --policy values are validated in parallel (--workers); results go to\n' +
+      'backtest one or more policies, then metrics, Monte Carlo safe-f/CAR25, stress scenarios, grade and recommendation ' +
+        'with an HTML + PDF report each; several --policy values are validated in parallel (--workers); results go to ' +
         'the validations table',
     )
     .option('--policy <name[:k=v,...]>', 'policy to validate (repeatable; parameters inline, e.g. mean-reversion:window=120,entry_z=2.5)', collect, [])
@@ -289,7 +289,7 @@ function printWalkForward(r: WalkForwardResult): void {
 function registerWalkForwardCommand(program: Command): void {
   marketOptions(common(program.command('walkforward')))
     .description(
-      'walk-forward analysis: on each fold choose the policy parameters in sample (grid search), test them out of\n' +
+      'walk-forward analysis: on each fold choose the policy parameters in sample (grid search), test them out of ' +
         'sample; per-fold report and walk-forward efficiency (OOS / |IS| annualised return)',
     )
     .requiredOption('--policy <name>', `policy (known: ${policyNames().join(', ')})`)

@@ -273,7 +273,11 @@ export function sampleIndices(n: number, points: number): number[] {
   return out;
 }
 
-export function histogram(values: Float64Array, bins: number, lo?: number, hi?: number): { edges: number[]; counts: number[] } {
+/**
+ * Equal-width histogram over [lo, hi] (default: the data's range), at least `minSpan` wide so that a
+ * near-degenerate distribution (every curve ruined: CAR −100 % ± 1e-6) does not get micro-bins.
+ */
+export function histogram(values: Float64Array, bins: number, lo?: number, hi?: number, minSpan = 0): { edges: number[]; counts: number[] } {
   let a = lo ?? Infinity;
   let b = hi ?? -Infinity;
   if (lo === undefined || hi === undefined) {
@@ -287,6 +291,15 @@ export function histogram(values: Float64Array, bins: number, lo?: number, hi?: 
     const w = Math.abs(a) > 0 ? Math.abs(a) * 0.05 : 0.01;
     a -= w;
     b += w;
+  }
+  if (b - a < minSpan) {
+    const pad = (minSpan - (b - a)) / 2;
+    a -= pad;
+    b += pad;
+    if (lo !== undefined && a < lo) {
+      b += lo - a;
+      a = lo;
+    }
   }
   const width = (b - a) / bins;
   const edges = Array.from({ length: bins + 1 }, (_, i) => a + i * width);
@@ -476,8 +489,8 @@ export async function validateBacktest(input: ValidateInput): Promise<Validation
     charts: {
       equity: equityCurve(trades.netPips, trades.count, s.chartPoints),
       fan: fanChart(fanRun.paths!, fanRun.twr, fanRun.curves, fanRun.forecast, s.chartPoints, f, fallback),
-      dd_hist: { ...histogram(fanRun.max_dd, s.histogramBins, 0), marker: { name: `p${tailPct}`, value: fanRun.dd_percentiles[key] }, unit: 'fraction of peak' },
-      car_hist: { ...histogram(carOf, s.histogramBins), marker: { name: 'p25', value: fanRun.car_percentiles.p25 }, unit: '% per year' },
+      dd_hist: { ...histogram(fanRun.max_dd, s.histogramBins, 0, undefined, 0.01), marker: { name: `p${tailPct}`, value: fanRun.dd_percentiles[key] }, unit: 'fraction of peak' },
+      car_hist: { ...histogram(carOf, s.histogramBins, undefined, undefined, 1), marker: { name: 'p25', value: fanRun.car_percentiles.p25 }, unit: '% per year' },
     },
     actions: {
       names: [...ACTION_NAMES],
