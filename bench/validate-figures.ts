@@ -4,16 +4,18 @@
 //   validate_trade_gains_seconds   the same with per-trade gains forced (a 2-year horizon of trades: much
 //                                  longer curves; shown for reference)
 //   validate_report_seconds        writing its HTML + PDF report
-//   validate_4_policies_workers{1,2}_seconds  backtest + validation + report of 4 policies on the same
-//                                  ~3.7-year market, in this thread (1) or in 2 piscina workers (needs dist/,
-//                                  built by `npx tsc -p tsconfig.build.json`); the results must be identical.
-//                                  The native Monte Carlo already uses every core with one worker, so only
-//                                  the JavaScript parts (backtest, report) gain from workers.
-//   validate_4_policies_walkforward_workers{1,2}_seconds  the same with a walk-forward per policy (declared
-//                                  grids, 5 folds) on a 3-month market: JavaScript-heavy, as MuZero backtests
-//                                  will be
+//   validate_4_policies_workers{1,2}_seconds  `swt validate` of 4 policies on a year of synthetic bars
+//                                  (a fresh process each, as a user runs it; needs dist/, built by
+//                                  `npx tsc -p tsconfig.build.json`) with --workers 1 and 2; results must be
+//                                  identical. The native Monte Carlo already uses every core with one worker,
+//                                  so only the JavaScript parts (backtest, walk-forward, report) gain.
+//   validate_4_policies_walkforward_workers{1,2}_seconds  the same with --walk-forward on 3 months
+//                                  (declared grids, 5 folds): JavaScript-heavy, as MuZero backtests will be
+//   parallel_effective_cores_{before,after}  cores this process really gets (other jobs lower it)
 // Medians of SWT_BENCH_RUNS runs (the parallel figures: of max(3, runs / 3) runs).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,11 +26,15 @@ import { envConfig } from '../src/env/config.js';
 import { sessionEpisodes } from '../src/env/episodes.js';
 import type { Market } from '../src/env/market.js';
 import { runBacktest } from '../src/validation/backtest.js';
-import { shareMarket, validateMany, type PolicyJob } from '../src/validation/parallel.js';
+import { importFiles } from '../src/data/import.js';
+import { indexSessions } from '../src/data/sessions.js';
+import { writeSynthCsv } from '../src/data/synth.js';
+import { Store } from '../src/store/db.js';
 import { writeReport } from '../src/validation/report/index.js';
 import { validateBacktest, validationSettings, type Provenance } from '../src/validation/validate.js';
 import { median, report } from './util.js';
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CAL = { closeMinute: 5 * 1440 + 21 * 60, openMinute: 21 * 60 };
 const SESSION = 360;
 
@@ -57,6 +63,22 @@ function synthMarket(from: string, to: string, seed: number): Market {
     first: new Date(ts[0]).toISOString(),
     last: new Date(ts[ts.length - 1]).toISOString(),
   };
+}
+
+/** A store with a year of synthetic bars (planted edge) and its session index, as `swt data synth` makes it. */
+async function syntheticStore(dir: string, from: string, to: string, seed: number): Promise<string> {
+  const config = loadConfig();
+  const csv = path.join(dir, 'synth.csv');
+  writeSynthCsv(csv, { from, to, seed, startPrice: 150, pipSize: 0.01, calendar: CAL, edge: true });
+  const db = path.join(dir, 'synth.duckdb');
+  const store = await Store.open(db);
+  try {
+    await importFiles(store, [csv], { instrument: 'SYN_GBPJPY', format: 'csv' });
+    await indexSessions(store, config, 'SYN_GBPJPY', config.data.session_length, config.data.max_gap_minutes);
+  } finally {
+    store.close();
+  }
+  return db;
 }
 
 function provenance(m: Market): Provenance {
@@ -124,6 +146,7 @@ export async function benchValidate(runs: number): Promise<void> {
   report('validate_trade_gains_seconds', median(tradeSecs));
 
   const tmp = mkdtempSync(path.join(tmpdir(), 'swt-bench-validate-'));
+  if (!existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('bench: build the CLI first (npx tsc -p tsconfig.build.json)');
   try {
     const repSecs: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -133,43 +156,30 @@ export async function benchValidate(runs: number): Promise<void> {
     }
     report('validate_report_seconds', median(repSecs));
 
-    // 4 policies on one market: in this thread vs 2 piscina workers (pool start-up included, as in the CLI).
-    const policies: Array<[string, Record<string, number>]> = [
-      ['mean-reversion', { window: 120, entry_z: 1.5, exit_z: 0 }],
-      ['mean-reversion', { window: 240, entry_z: 2, exit_z: 0.5 }],
-      ['ma-crossover', { fast: 10, slow: 50 }],
-      ['buy-and-hold', {}],
-    ];
-    const quarter = shareMarket(synthMarket('2024-01-01', '2024-03-31', 3));
-    const plain = shareMarket(big);
-    const jobs = (tag: string, wf: boolean): PolicyJob[] =>
-      policies.map(([name, params], i) => ({
-        key: `${name}-${i}`,
-        policy: name,
-        params,
-        seed: 1,
-        env,
-        batch: 64,
-        settings: validationSettings(config),
-        provenance: { run_id: null, config_hash: 'bench', range_from: null, range_to: null, sessions_requested: 'all', seed: 1, env: provenance(big).env },
-        // The walk-forward searches the declared grids of the parameters not fixed here.
-        walkForward: wf ? { folds: 5, mode: 'rolling', isRatio: 3, objective: 'net_pips', minTrades: 30, seed: 1, fixed: name === 'mean-reversion' ? { exit_z: params.exit_z } : ({} as Record<string, number>) } : null,
-        openMinutesPerWeek: 7200,
-        reportDir: path.join(tmp, tag, String(i)),
-        force: true,
-        generatedAt: 'bench',
-      }));
+    // 4 policies with `swt validate --workers 1` vs `--workers 2`, each run a fresh process as a user runs it
+    // (cold JIT in both cases; the pool starts while the market loads). Interleaved, medians.
+    const db = await syntheticStore(tmp, '2024-01-01', '2024-12-31', 7);
+    const policies = ['mean-reversion:window=120,entry_z=1.5,exit_z=0', 'mean-reversion:window=240,entry_z=2,exit_z=0.5', 'ma-crossover', 'buy-and-hold'];
     const pRuns = Math.max(3, Math.floor(runs / 3));
     report('parallel_effective_cores_before', await effectiveCores(), 2);
-    for (const [label, market, wf] of [['', plain, false], ['_walkforward', quarter, true]] as const) {
+    // The walk-forward searches the declared grid of every parameter not given inline.
+    const wfPolicies = ['mean-reversion', 'mean-reversion:exit_z=0', 'ma-crossover', 'buy-and-hold'];
+    const variants: Array<[string, string[], string[]]> = [
+      ['', policies, []],
+      ['_walkforward', wfPolicies, ['--walk-forward', '--to', '2024-03-31']],
+    ];
+    for (const [label, pols, extra] of variants) {
       const times: Record<number, number[]> = { 1: [], 2: [] };
       const results: Record<number, string> = {};
       for (let r = 0; r < pRuns; r++) {
         for (const w of [1, 2]) {
+          const args = ['validate', '--db', db, ...pols.flatMap((p) => ['--policy', p]), ...extra, '--workers', String(w), '--out', path.join(tmp, `w${w}${label}-${r}`), '--json'];
           const t0 = performance.now();
-          const out = await validateMany(jobs(`w${w}${label}`, wf), policies.map(() => market), { workers: w });
+          const out = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'swt.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, SWT_LOG__DIR: path.join(tmp, 'logs') } });
           times[w].push((performance.now() - t0) / 1000);
-          results[w] = JSON.stringify(out.map((o) => ({ ...o.result, timings: null })));
+          if (out.status !== 0) throw new Error(`swt validate --workers ${w} failed: ${out.stderr}`);
+          const v = JSON.parse(out.stdout) as { validations: Array<{ result: Record<string, unknown> }> };
+          results[w] = JSON.stringify(v.validations.map((x) => ({ ...x.result, timings: null })));
         }
       }
       report(`validate_4_policies${label}_workers1_seconds`, median(times[1]));

@@ -191,7 +191,15 @@ export class ValidationPool {
     const vp = new ValidationPool(Math.max(1, workers));
     if (vp.workers > 1) {
       const { Piscina } = await import('piscina');
-      vp.pool = new Piscina({ filename: pathToFileURL(workerFile()).href, minThreads: vp.workers, maxThreads: vp.workers, idleTimeout: 60_000 });
+      vp.pool = new Piscina({
+        filename: pathToFileURL(workerFile()).href,
+        minThreads: vp.workers,
+        maxThreads: vp.workers,
+        idleTimeout: 60_000,
+        // The worker is compiled JavaScript: do not inherit a TypeScript loader (tsx, vitest) that would
+        // hook and slow down every module the workers import.
+        execArgv: [],
+      });
     }
     return vp;
   }
