@@ -6,5 +6,6 @@ import { registerWst } from './wst.js';
 import { registerFeatures } from './features.js';
 import { registerMc } from './mc.js';
 import { registerBacktest } from './backtest.js';
+import { registerValidate } from './validate.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate];

@@ -103,6 +103,38 @@ export const configSchema = z.strictObject({
       threads: z.number().int().nonnegative(),
     }),
   }),
+  // Validation: gains, horizon, stress scenarios, grade gates, walk-forward, report, workers.
+  validation: z.strictObject({
+    gains: z.enum(['trade', 'daily', 'auto']),
+    max_trade_forecast: z.number().int().min(1),
+    forecast_years: z.number().positive(),
+    scenarios: z.string().min(1),
+    adverse_pips: z.number().nonnegative(),
+    drop_random_fraction: z.number().min(0).lt(1),
+    drop_winners_fraction: z.number().min(0).lt(1),
+    longer_forecast_factor: z.number().positive(),
+    early_stop_fraction: z.number().gt(0).lt(1),
+    gates: z.strictObject({
+      min_car25: z.number(),
+      max_dd95: z.number().gt(0).max(1),
+      min_profit_factor: z.number().nonnegative(),
+      min_win_rate: z.number().min(0).max(1),
+      min_trades: z.number().int().nonnegative(),
+    }),
+    deploy_min_score: z.number().min(0).max(100),
+    walkforward: z.strictObject({
+      folds: z.number().int().min(1),
+      mode: z.enum(['rolling', 'anchored']),
+      is_ratio: z.number().int().min(1),
+      objective: z.enum(['net_pips', 'expectancy']),
+      min_trades: z.number().int().min(1),
+    }),
+    report: z.strictObject({
+      chart_points: z.number().int().min(10).max(5000),
+      histogram_bins: z.number().int().min(5).max(200),
+    }),
+    workers: z.number().int().nonnegative(),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -450,6 +450,11 @@ export interface ScenarioOptions extends SafeFOptions {
    * entry_price). Default: 10 % of the mean absolute gain.
    */
   adverseGain?: number;
+  /**
+   * f for the at-f curves when the original's safe-f is 0 (a losing system: every size loses), so that
+   * the scenarios can still be compared side by side; default none (at_original_f stays null).
+   */
+  fallbackF?: number;
 }
 
 export interface ScenarioResult {
@@ -470,6 +475,8 @@ export interface ScenarioResult {
 
 export interface ScenariosResult {
   original_safe_f: number;
+  /** The f of the at_original_f curves: the original's safe-f, else fallbackF, else null (none drawn). */
+  at_f: number | null;
   scenarios: ScenarioResult[];
 }
 
@@ -540,9 +547,16 @@ function scenarioBootstrapOpts(base: ReturnType<typeof resolveSafeF>, s: Prepare
   return { f, forecast: s.forecast, curves: base.curves, seed: base.seed, threads: base.threads, periodsPerYear: base.periodsPerYear, percentiles: base.percentiles };
 }
 
-function assembleScenarios(list: PreparedScenario[], solved: SafeFResult[], atF: Array<BootstrapResult | null>): ScenariosResult {
+function atFOf(opts: ScenarioOptions, f0: number): number | null {
+  if (f0 > 0) return f0;
+  if (opts.fallbackF === undefined) return null;
+  return positive('fallback f', opts.fallbackF);
+}
+
+function assembleScenarios(list: PreparedScenario[], solved: SafeFResult[], atF: Array<BootstrapResult | null>, f: number | null): ScenariosResult {
   return {
     original_safe_f: solved[0].safe_f_mean,
+    at_f: f,
     scenarios: list.map((s, i) => ({
       name: s.name,
       description: s.description,
@@ -563,9 +577,9 @@ function assembleScenarios(list: PreparedScenario[], solved: SafeFResult[], atF:
 export function scenarios(gains: ArrayLike<number>, opts: ScenarioOptions = {}): ScenariosResult {
   const { base, list } = prepareScenarios(gains, opts);
   const solved = list.map((s) => safeF(s.gains, scenarioSafeFOpts(opts, base, s)));
-  const f0 = solved[0].safe_f_mean;
-  const atF = list.map((s) => (f0 > 0 ? bootstrap(s.gains, scenarioBootstrapOpts(base, s, f0)) : null));
-  return assembleScenarios(list, solved, atF);
+  const f = atFOf(opts, solved[0].safe_f_mean);
+  const atF = list.map((s) => (f !== null ? bootstrap(s.gains, scenarioBootstrapOpts(base, s, f)) : null));
+  return assembleScenarios(list, solved, atF, f);
 }
 
 /** Same as scenarios, each native call off the event loop. */
@@ -573,8 +587,8 @@ export async function scenariosAsync(gains: ArrayLike<number>, opts: ScenarioOpt
   const { base, list } = prepareScenarios(gains, opts);
   const solved: SafeFResult[] = [];
   for (const s of list) solved.push(await safeFAsync(s.gains, scenarioSafeFOpts(opts, base, s)));
-  const f0 = solved[0].safe_f_mean;
+  const f = atFOf(opts, solved[0].safe_f_mean);
   const atF: Array<BootstrapResult | null> = [];
-  for (const s of list) atF.push(f0 > 0 ? await bootstrapAsync(s.gains, scenarioBootstrapOpts(base, s, f0)) : null);
-  return assembleScenarios(list, solved, atF);
+  for (const s of list) atF.push(f !== null ? await bootstrapAsync(s.gains, scenarioBootstrapOpts(base, s, f)) : null);
+  return assembleScenarios(list, solved, atF, f);
 }
