@@ -150,3 +150,28 @@ describe.skipIf(!HAS_SHARED)('swt validate on the real 2016 data', () => {
     expect(fc.stderr).toMatch(/validation\.forecast_years/);
   });
 });
+
+describe.skipIf(!HAS_SHARED)('swt validate --run: a stored backtest run', () => {
+  it('validates the run it names (its policy, parameters, sessions and seed), with the run id in the provenance', () => {
+    const bt = swt(['backtest', '--db', db, '--policy', 'mean-reversion', '--param', 'window=90', '--instrument', 'GBP_JPY', '--sessions', '40', '--seed', '4', '--json']);
+    expect(bt.status, bt.stderr).toBe(0);
+    const run = JSON.parse(bt.stdout).run;
+    const r = swt(['validate', '--db', db, '--run', run.run_id, '--no-report', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const v = JSON.parse(r.stdout).validations[0].result;
+    expect(v.provenance.run_id).toBe(run.run_id);
+    expect(v.policy).toEqual({ name: 'mean-reversion', params: run.params });
+    expect(v.metrics.trades).toBe(run.metrics.trades);
+    expect(v.metrics.netPips).toBe(run.metrics.netPips);
+    expect(v.provenance.sessions_run).toBe(40);
+  });
+
+  it('refuses an unknown run, and market options beside --run', () => {
+    const r = swt(['validate', '--db', db, '--run', 'bt-nope']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no stored run "bt-nope"/);
+    const r2 = swt(['validate', '--db', db, '--run', 'bt-nope', '--policy', 'hold']);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/--run takes its policy, parameters, instrument, range, sessions and seed from the stored run/);
+  });
+});

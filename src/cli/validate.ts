@@ -16,6 +16,8 @@ import { saveValidation } from '../validation/persist.js';
 import { parseScenarios, validationSettings, type ValidationResult } from '../validation/validate.js';
 import { parseGridArgs, walkForward, type WalkForwardMode, type WalkForwardObjective, type WalkForwardResult } from '../validation/walkforward.js';
 import type { Store } from '../store/db.js';
+import { loadFeatures } from '../features/store.js';
+import { getRun, type RunRecord } from '../validation/runs.js';
 import { progress } from '../util/progress.js';
 
 /** Errors that are the user's input (exit code 2), recognised by name so that worker errors map too. */
@@ -48,6 +50,12 @@ interface MarketOpts extends CommonOpts {
   seed?: number;
 }
 
+/** Market options that reproduce a stored run's sessions (the run's feature set filters them as it did). */
+interface RunMarket {
+  range: TimeRange;
+  featureSet: string | null;
+}
+
 async function pickInstrument(store: Store, given: string | undefined): Promise<string> {
   if (given) return given;
   const rows = await store.all<{ instrument: string }>('SELECT DISTINCT instrument FROM bars ORDER BY instrument');
@@ -64,10 +72,11 @@ interface LoadedMarket {
   instrument: string;
 }
 
-async function loadFor(ctx: Ctx, o: MarketOpts): Promise<LoadedMarket> {
+async function loadFor(ctx: Ctx, o: MarketOpts, fromRun?: RunMarket): Promise<LoadedMarket> {
   const store = await ctx.openStore();
   const instrument = await pickInstrument(store, o.instrument);
-  const range = parseRange(o.from, o.to);
+  const range = fromRun?.range ?? parseRange(o.from, o.to);
+  const featureSet = fromRun?.featureSet ?? null;
   const seed = o.seed ?? ctx.config.montecarlo.seed;
   const env = await asUsage(() => envConfigFromConfig(ctx.config, instrument));
   const market = await asUsage(() =>
@@ -78,9 +87,16 @@ async function loadFor(ctx: Ctx, o: MarketOpts): Promise<LoadedMarket> {
       maxGap: ctx.config.data.max_gap_minutes,
       sessions: o.sessions ?? 'all',
       seed,
-    }),
+      stack: ctx.config.env.stack,
+    }, featureSet
+      ? async (bars) => {
+          const f = await loadFeatures(store, featureSet, instrument, bars.ts);
+          return { set: f.set.name, hash: f.set.hash, matrix: { data: f.data, nFeatures: f.nFeatures }, ok: (t: number) => f.status[t] === 0 };
+        }
+      : undefined),
   );
-  return { market, range, env, seed, instrument };
+  // The rule-based policies validated here read prices only: the feature matrix only chose the sessions.
+  return { market: { ...market, features: null }, range, env, seed, instrument };
 }
 
 const isoOrNull = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : null);
@@ -97,6 +113,7 @@ function marketOptions(cmd: Command): Command {
 // ------------------------------------------------------------------------------------------ validate
 
 interface ValidateOpts extends MarketOpts {
+  run?: string;
   policy?: string[];
   param?: string[];
   scenarios?: string;
@@ -166,6 +183,34 @@ function printValidation(id: number, o: JobOutcome): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** `--run`: the stored run, with the market options that reproduce it. */
+async function loadRunToValidate(ctx: Ctx, o: ValidateOpts): Promise<RunRecord> {
+  if ((o.policy ?? []).length > 0 || (o.param ?? []).length > 0 || o.from || o.to || o.sessions !== undefined || o.seed !== undefined || o.instrument) {
+    throw new UsageError('--run takes its policy, parameters, instrument, range, sessions and seed from the stored run: give none of --policy/--param/--instrument/--from/--to/--sessions/--seed');
+  }
+  const store = await ctx.openStore();
+  const run = await getRun(store, o.run!);
+  if (!run) {
+    const recent = await store.all<{ run_id: string }>('SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 3');
+    throw new UsageError(`no stored run "${o.run}"${recent.length ? ` (latest: ${recent.map((r) => r.run_id).join(', ')})` : ' (run `swt backtest` first)'}`);
+  }
+  o.instrument = run.instrument;
+  o.sessions = run.sessions;
+  o.seed = run.seed;
+  return run;
+}
+
+/** A run is validated by re-running it; refuse when that no longer gives its stored trades. */
+function checkReproduced(run: RunRecord, r: ValidationResult): void {
+  const same = r.metrics.trades === run.metrics.trades && r.metrics.netPips === run.metrics.netPips;
+  if (!same) {
+    throw new UsageError(
+      `run ${run.run_id} is not reproduced by the current data and config (stored: ${run.metrics.trades} trades, ${run.metrics.netPips.toFixed(2)} net pips; ` +
+        `now: ${r.metrics.trades} trades, ${r.metrics.netPips.toFixed(2)} net pips; config hash then ${run.config_hash}): re-run the backtest and validate the new run`,
+    );
+  }
+}
+
 function registerValidateCommand(program: Command): void {
   marketOptions(common(program.command('validate')))
     .description(
@@ -173,6 +218,7 @@ function registerValidateCommand(program: Command): void {
         'with an HTML + PDF report each; several --policy values are validated in parallel (--workers); results go to ' +
         'the validations table',
     )
+    .option('--run <run_id>', 'validate a stored backtest run (swt backtest): its policy, parameters, sessions and seed, re-run and checked against the stored trades')
     .option('--policy <name[:k=v,...]>', 'policy to validate (repeatable; parameters inline, e.g. mean-reversion:window=120,entry_z=2.5)', collect, [])
     .option('--param <k=v>', 'policy parameter (repeatable; only with a single --policy)', collect, [])
     .option('--scenarios <list>', "stress scenarios: all, none or a comma list (default validation.scenarios, all)")
@@ -181,13 +227,14 @@ function registerValidateCommand(program: Command): void {
     .option('--out <dir>', 'report directory (several policies: one sub-directory each; default reports/validate-<time>)')
     .option('--no-report', 'skip the HTML/PDF report (the result is still saved in the store)')
     .option('--force', 'overwrite the report files of an existing report directory')
-    .option('--workers <n>', 'parallel validations (piscina threads); 0 = min(cores, policies) (default validation.workers)', parseInteger('--workers', 0))
+    .option('--workers <n>', 'parallel validations (piscina threads); 0 = auto: min(cores, policies) with --walk-forward, else 1, since the native Monte Carlo already uses every core (default validation.workers)', parseInteger('--workers', 0))
     .option('--json', 'print JSON: {"validations": [{id, key, report, result (without chart data)}]}')
     .action(
       action(async (o: ValidateOpts) => {
         const ctx = makeContext(o);
         const cfg = ctx.config;
-        const choices = await asUsage(() => parsePolicyArgs(o.policy ?? [], o.param ?? []));
+        const run = o.run ? await loadRunToValidate(ctx, o) : null;
+        const choices = run ? [{ name: run.policy, params: run.params }] : await asUsage(() => parsePolicyArgs(o.policy ?? [], o.param ?? []));
         const scenarios = await asUsage(() => (o.scenarios !== undefined ? parseScenarios(o.scenarios) : undefined));
         if (o.gains !== undefined && !['trade', 'daily', 'auto'].includes(o.gains)) throw new UsageError(`--gains must be trade, daily or auto, got "${o.gains}"`);
         const keys = jobKeys(choices);
@@ -201,9 +248,9 @@ function registerValidateCommand(program: Command): void {
         });
         // Workers start loading their modules while the market loads.
         const wanted = o.workers ?? cfg.validation.workers;
-        const pool = await ValidationPool.open(wanted === 0 ? defaultWorkers(choices.length) : Math.min(wanted, choices.length));
+        const pool = await ValidationPool.open(wanted === 0 ? defaultWorkers(choices.length, Boolean(o.walkForward)) : Math.min(wanted, choices.length));
         try {
-          const lm = await loadFor(ctx, o);
+          const lm = await loadFor(ctx, o, run ? { range: { from: run.range_from ? new Date(run.range_from) : null, to: run.range_to ? new Date(run.range_to) : null }, featureSet: run.feature_set } : undefined);
           const shared = shareMarket(lm.market);
           const settings = validationSettings(cfg, { scenarios, gains: o.gains as 'trade' | 'daily' | 'auto' | undefined, seed: lm.seed });
           const wfc = cfg.validation.walkforward;
@@ -217,7 +264,7 @@ function registerValidateCommand(program: Command): void {
             batch: cfg.env.batch,
             settings,
             provenance: {
-              run_id: null,
+              run_id: run?.run_id ?? null,
               config_hash: configHash(cfg),
               range_from: isoOrNull(lm.range.from),
               range_to: isoOrNull(lm.range.to),
@@ -236,6 +283,7 @@ function registerValidateCommand(program: Command): void {
           const bar = progress('validate', jobs.length, { quiet: Boolean(o.json) || jobs.length < 2 });
           const outcomes = await asUsage(() => pool.run(jobs, jobs.map(() => shared), (_x, done) => bar.update(done)));
           bar.stop();
+          if (run) checkReproduced(run, outcomes[0].result);
           const store = await ctx.openStore();
           const ids: number[] = [];
           await store.transaction(async () => {
