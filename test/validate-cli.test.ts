@@ -166,6 +166,23 @@ describe.skipIf(!HAS_SHARED)('swt validate --run: a stored backtest run', () => 
     expect(v.provenance.sessions_run).toBe(40);
   });
 
+  it('validates several runs in one call, in parallel, each with its own sessions and seed', () => {
+    const ids = [5, 6].map((seed) => {
+      const bt = swt(['backtest', '--db', db, '--policy', 'random', '--param', 'p_open=0.05', '--instrument', 'GBP_JPY', '--sessions', '30', '--seed', String(seed), '--json']);
+      expect(bt.status, bt.stderr).toBe(0);
+      return JSON.parse(bt.stdout).run;
+    });
+    const r = swt(['validate', '--db', db, '--run', ids[0].run_id, '--run', ids[1].run_id, '--workers', '2', '--no-report', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const vs = JSON.parse(r.stdout).validations;
+    expect(vs.map((v: { key: string }) => v.key)).toEqual([ids[0].run_id, ids[1].run_id]);
+    vs.forEach((v: { result: { provenance: { run_id: string; seed: number }; metrics: { trades: number } } }, i: number) => {
+      expect(v.result.provenance.run_id).toBe(ids[i].run_id);
+      expect(v.result.provenance.seed).toBe(5 + i);
+      expect(v.result.metrics.trades).toBe(ids[i].metrics.trades);
+    });
+  });
+
   it('refuses an unknown run, and market options beside --run', () => {
     const r = swt(['validate', '--db', db, '--run', 'bt-nope']);
     expect(r.status).toBe(2);

@@ -113,7 +113,7 @@ function marketOptions(cmd: Command): Command {
 // ------------------------------------------------------------------------------------------ validate
 
 interface ValidateOpts extends MarketOpts {
-  run?: string;
+  run?: string[];
   policy?: string[];
   param?: string[];
   scenarios?: string;
@@ -183,21 +183,27 @@ function printValidation(id: number, o: JobOutcome): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** `--run`: the stored run, with the market options that reproduce it. */
-async function loadRunToValidate(ctx: Ctx, o: ValidateOpts): Promise<RunRecord> {
+/** `--run` (repeatable): the stored runs to validate; market options come from each run. */
+async function loadRunsToValidate(ctx: Ctx, o: ValidateOpts): Promise<RunRecord[]> {
   if ((o.policy ?? []).length > 0 || (o.param ?? []).length > 0 || o.from || o.to || o.sessions !== undefined || o.seed !== undefined || o.instrument) {
     throw new UsageError('--run takes its policy, parameters, instrument, range, sessions and seed from the stored run: give none of --policy/--param/--instrument/--from/--to/--sessions/--seed');
   }
   const store = await ctx.openStore();
-  const run = await getRun(store, o.run!);
-  if (!run) {
-    const recent = await store.all<{ run_id: string }>('SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 3');
-    throw new UsageError(`no stored run "${o.run}"${recent.length ? ` (latest: ${recent.map((r) => r.run_id).join(', ')})` : ' (run `swt backtest` first)'}`);
+  const runs: RunRecord[] = [];
+  for (const id of o.run ?? []) {
+    const run = await getRun(store, id);
+    if (!run) {
+      const recent = await store.all<{ run_id: string }>('SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 3');
+      throw new UsageError(`no stored run "${id}"${recent.length ? ` (latest: ${recent.map((r) => r.run_id).join(', ')})` : ' (run `swt backtest` first)'}`);
+    }
+    if (runs.some((r) => r.run_id === run.run_id)) throw new UsageError(`--run ${id} given twice`);
+    runs.push(run);
   }
-  o.instrument = run.instrument;
-  o.sessions = run.sessions;
-  o.seed = run.seed;
-  return run;
+  return runs;
+}
+
+function runMarket(run: RunRecord): RunMarket {
+  return { range: { from: run.range_from ? new Date(run.range_from) : null, to: run.range_to ? new Date(run.range_to) : null }, featureSet: run.feature_set };
 }
 
 /** A run is validated by re-running it; refuse when that no longer gives its stored trades. */
@@ -218,7 +224,7 @@ function registerValidateCommand(program: Command): void {
         'with an HTML + PDF report each; several --policy values are validated in parallel (--workers); results go to ' +
         'the validations table',
     )
-    .option('--run <run_id>', 'validate a stored backtest run (swt backtest): its policy, parameters, sessions and seed, re-run and checked against the stored trades')
+    .option('--run <run_id>', 'validate a stored backtest run (swt backtest; repeatable): its policy, parameters, sessions and seed, re-run and checked against the stored trades', collect, [])
     .option('--policy <name[:k=v,...]>', 'policy to validate (repeatable; parameters inline, e.g. mean-reversion:window=120,entry_z=2.5)', collect, [])
     .option('--param <k=v>', 'policy parameter (repeatable; only with a single --policy)', collect, [])
     .option('--scenarios <list>', "stress scenarios: all, none or a comma list (default validation.scenarios, all)")
@@ -233,11 +239,11 @@ function registerValidateCommand(program: Command): void {
       action(async (o: ValidateOpts) => {
         const ctx = makeContext(o);
         const cfg = ctx.config;
-        const run = o.run ? await loadRunToValidate(ctx, o) : null;
-        const choices = run ? [{ name: run.policy, params: run.params }] : await asUsage(() => parsePolicyArgs(o.policy ?? [], o.param ?? []));
+        const runs = (o.run ?? []).length > 0 ? await loadRunsToValidate(ctx, o) : null;
+        const choices = runs ? runs.map((r) => ({ name: r.policy, params: r.params })) : await asUsage(() => parsePolicyArgs(o.policy ?? [], o.param ?? []));
         const scenarios = await asUsage(() => (o.scenarios !== undefined ? parseScenarios(o.scenarios) : undefined));
         if (o.gains !== undefined && !['trade', 'daily', 'auto'].includes(o.gains)) throw new UsageError(`--gains must be trade, daily or auto, got "${o.gains}"`);
-        const keys = jobKeys(choices);
+        const keys = runs ? runs.map((r) => r.run_id) : jobKeys(choices);
         const reportOn = o.report !== false;
         const base = o.out ?? path.join('reports', `validate-${stamp()}`);
         const dirs = keys.map((k) => (reportOn ? (choices.length === 1 ? base : path.join(base, k)) : null));
@@ -250,40 +256,45 @@ function registerValidateCommand(program: Command): void {
         const wanted = o.workers ?? cfg.validation.workers;
         const pool = await ValidationPool.open(wanted === 0 ? defaultWorkers(choices.length, Boolean(o.walkForward)) : Math.min(wanted, choices.length));
         try {
-          const lm = await loadFor(ctx, o, run ? { range: { from: run.range_from ? new Date(run.range_from) : null, to: run.range_to ? new Date(run.range_to) : null }, featureSet: run.feature_set } : undefined);
-          const shared = shareMarket(lm.market);
-          const settings = validationSettings(cfg, { scenarios, gains: o.gains as 'trade' | 'daily' | 'auto' | undefined, seed: lm.seed });
+          // Policies share one market; stored runs each bring their own (instrument, range, sessions, seed).
+          const markets: LoadedMarket[] = runs
+            ? await Promise.all(runs.map((r) => loadFor(ctx, { ...o, instrument: r.instrument, sessions: r.sessions, seed: r.seed }, runMarket(r))))
+            : [await loadFor(ctx, o)];
+          const sharedMarkets = markets.map((m) => shareMarket(m.market));
           const wfc = cfg.validation.walkforward;
           const generatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-          const jobs: PolicyJob[] = choices.map((c, i) => ({
-            key: keys[i],
-            policy: c.name,
-            params: c.params,
-            seed: lm.seed,
-            env: lm.env,
-            batch: cfg.env.batch,
-            settings,
-            provenance: {
-              run_id: run?.run_id ?? null,
-              config_hash: configHash(cfg),
-              range_from: isoOrNull(lm.range.from),
-              range_to: isoOrNull(lm.range.to),
-              sessions_requested: o.sessions ?? 'all',
+          const jobs: PolicyJob[] = choices.map((c, i) => {
+            const lm = markets[runs ? i : 0];
+            return {
+              key: keys[i],
+              policy: c.name,
+              params: c.params,
               seed: lm.seed,
-              env: { pip_size: lm.env.pipSize, spread_pips: lm.env.spreadPips, units: lm.env.units, reward_mode: lm.env.reward.mode },
-            },
-            walkForward: o.walkForward
-              ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: cfg.env.batch, openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)) }
-              : null,
-            openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)),
-            reportDir: dirs[i],
-            force: Boolean(o.force),
-            generatedAt,
-          }));
+              env: lm.env,
+              batch: cfg.env.batch,
+              settings: validationSettings(cfg, { scenarios, gains: o.gains as 'trade' | 'daily' | 'auto' | undefined, seed: lm.seed }),
+              provenance: {
+                run_id: runs?.[i].run_id ?? null,
+                config_hash: configHash(cfg),
+                range_from: isoOrNull(lm.range.from),
+                range_to: isoOrNull(lm.range.to),
+                sessions_requested: runs ? runs[i].sessions : (o.sessions ?? 'all'),
+                seed: lm.seed,
+                env: { pip_size: lm.env.pipSize, spread_pips: lm.env.spreadPips, units: lm.env.units, reward_mode: lm.env.reward.mode },
+              },
+              walkForward: o.walkForward
+                ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: cfg.env.batch, openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)) }
+                : null,
+              openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)),
+              reportDir: dirs[i],
+              force: Boolean(o.force),
+              generatedAt,
+            };
+          });
           const bar = progress('validate', jobs.length, { quiet: Boolean(o.json) || jobs.length < 2 });
-          const outcomes = await asUsage(() => pool.run(jobs, jobs.map(() => shared), (_x, done) => bar.update(done)));
+          const outcomes = await asUsage(() => pool.run(jobs, jobs.map((_j, i) => sharedMarkets[runs ? i : 0]), (_x, done) => bar.update(done)));
           bar.stop();
-          if (run) checkReproduced(run, outcomes[0].result);
+          runs?.forEach((r, i) => checkReproduced(r, outcomes[i].result));
           const store = await ctx.openStore();
           const ids: number[] = [];
           await store.transaction(async () => {
