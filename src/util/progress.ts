@@ -17,13 +17,17 @@ export function progress(label: string, total: number, opts: { quiet?: boolean }
     bar.start(total, 0);
     return { update: (d) => bar.update(Math.min(d, total)), stop: () => bar.stop() };
   }
-  let lastLog = 0;
+  // Not a terminal (CI, a pipe): a plain line on stderr every few seconds, and the log file.
+  const t0 = Date.now();
+  let lastLine = t0;
   return {
     update(done) {
       const now = Date.now();
-      if (now - lastLog > 5000) {
-        lastLog = now;
-        log().info({ label, done, total }, `${label}: ${done}/${total} (${((100 * done) / Math.max(total, 1)).toFixed(1)}%)`);
+      if (now - lastLine > 5000) {
+        lastLine = now;
+        const line = `${label}: ${done}/${total} (${((100 * done) / Math.max(total, 1)).toFixed(1)}%, ${((now - t0) / 1000).toFixed(0)} s)`;
+        process.stderr.write(`swt: ${line}\n`);
+        log().debug({ label, done, total }, line);
       }
     },
     stop() {
