@@ -1,7 +1,7 @@
 // `swt backtest`: a policy through the shared environment over stored sessions; trades and the run
 // are saved, the metrics printed.
 import type { Command } from 'commander';
-import { action, common, instrumentArg, makeContext, parseInteger, printJson, UsageError, type CommonOpts } from './context.js';
+import { action, collect, common, instrumentArg, makeContext, parseInteger, printJson, sessionsArg, UsageError, type CommonOpts } from './context.js';
 import { parseRange } from '../data/range.js';
 import { parseParamArgs, policyNames, getPolicySpec } from '../agent/policies/registry.js';
 import { backtestFromStore, type StoredBacktest } from '../validation/backtest-run.js';
@@ -39,14 +39,7 @@ export function printBacktest(b: StoredBacktest): void {
   );
 }
 
-function sessionsArg(v: string): number | 'all' {
-  if (v === 'all') return 'all';
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--sessions must be a positive integer or "all", got "${v}"`);
-  return n;
-}
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerBacktest(program: Command): void {
   common(program.command('backtest'))

@@ -113,3 +113,14 @@ export function instrumentArg(v: string): string {
   if (!INSTRUMENT_RE.test(v)) throw new UsageError(`--instrument must look like GBP_JPY (upper case, underscore), got "${v}"`);
   return v;
 }
+
+/** Commander parser for --sessions: 'all' or a positive number of sessions. */
+export function sessionsArg(v: string): number | 'all' {
+  if (v === 'all') return 'all';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--sessions must be 'all' or an integer >= 1, got "${v}"`);
+  return n;
+}
+
+/** Commander accumulator for repeatable options. */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

@@ -2,7 +2,7 @@
 // parallel) and `swt walkforward` (parameter selection in sample, test out of sample).
 import type { Command } from 'commander';
 import path from 'node:path';
-import { action, common, makeContext, parseInteger, printJson, UsageError, type CommonOpts, type Ctx } from './context.js';
+import { action, collect, common, makeContext, parseInteger, printJson, sessionsArg, UsageError, type CommonOpts, type Ctx } from './context.js';
 import { configHash } from '../config/load.js';
 import { parseRange, type TimeRange } from '../data/range.js';
 import { weekCalendar } from '../data/calendar.js';
@@ -33,14 +33,7 @@ async function asUsage<T>(fn: () => Promise<T> | T): Promise<T> {
   }
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-function sessionsArg(v: string): number | 'all' {
-  if (v === 'all') return 'all';
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--sessions must be 'all' or an integer >= 1, got "${v}"`);
-  return n;
-}
 
 interface MarketOpts extends CommonOpts {
   instrument?: string;
