@@ -3,7 +3,7 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Store } from '../src/store/db.js';
 import { HAS_SHARED, SHARED, swt, tempDir } from './helpers/paths.js';
-import { csvLines, makeBars, writeLines } from './helpers/bars.js';
+import { makeBars, writeLines } from './helpers/bars.js';
 
 const REAL_CSV = path.join(SHARED, 'data', 'GBPJPY_M1_20160422_20160624.csv.gz');
 const REAL_MT4 = path.join(SHARED, 'data', 'raw', 'GBPJPY1_mt4_export.csv.gz');

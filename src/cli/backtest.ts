@@ -1,7 +1,7 @@
 // `swt backtest`: a policy through the shared environment over stored sessions; trades and the run
 // are saved, the metrics printed.
 import type { Command } from 'commander';
-import { action, collect, common, instrumentArg, makeContext, parseInteger, printJson, sessionsArg, UsageError, type CommonOpts } from './context.js';
+import { action, collect, common, instrumentArg, makeContext, parseInteger, printJson, sessionsArg, type CommonOpts } from './context.js';
 import { parseRange } from '../data/range.js';
 import { parseParamArgs, policyNames, getPolicySpec } from '../agent/policies/registry.js';
 import { backtestFromStore, type StoredBacktest } from '../validation/backtest-run.js';
