@@ -6,7 +6,7 @@ export type WorkerReply = { ok: true; outcome: JobOutcome } | { ok: false; error
 
 export default async function validateTask(task: WorkerTask): Promise<WorkerReply> {
   try {
-    return { ok: true, outcome: await runPolicyJob(task.job, task.market) };
+    return { ok: true, outcome: await runPolicyJob(task.job, task.market, task.fit) };
   } catch (e) {
     const err = e as Error;
     return { ok: false, error: { name: err.name ?? 'Error', message: err.message ?? String(e), stack: err.stack } };

@@ -24,6 +24,7 @@
 import { N_POSITION_FEATURES } from '../features/position.js';
 import type { EnvConfig } from './config.js';
 import { END_FORCE_CLOSE, END_NONE, END_TRUNCATE, MarketCore, type SessionEnd } from './step.js';
+import { positionSlot, writeObservation } from './observation.js';
 import { TradeLog } from './trades.js';
 import { EnvInputError, N_ACTIONS, validateBars, validateFeatures, type BarSeries, type FeatureMatrix } from './types.js';
 
@@ -158,35 +159,10 @@ export class TradingEnv implements EnvView {
   observe(out: Float32Array): void {
     if (!this.observations) throw new EnvInputError('observations are disabled for this env (created with observations: false)');
     if (out.length < this.batch * this.obsDim) throw new EnvInputError(`observation buffer holds ${out.length} values, needs ${this.batch * this.obsDim}`);
-    const F = this.nFeatures;
-    const K = this.stack;
-    const P = N_POSITION_FEATURES;
     const fdata = this.features ? this.features.data : null;
-    const ring = this.posRing;
     for (let i = 0; i < this.batch; i++) {
       if (!this.active[i]) continue;
-      const t = this.t[i];
-      const s = this.start[i];
-      let w = i * this.obsDim;
-      for (let k = K - 1; k >= 0; k--) {
-        const r = t - k;
-        if (F > 0) {
-          if (r >= 0 && fdata) {
-            const src = r * F;
-            for (let j = 0; j < F; j++) out[w + j] = fdata[src + j];
-          } else {
-            for (let j = 0; j < F; j++) out[w + j] = 0;
-          }
-          w += F;
-        }
-        if (r >= s) {
-          const src = (i * K + ((r - s) % K)) * P;
-          for (let j = 0; j < P; j++) out[w + j] = ring[src + j];
-        } else {
-          for (let j = 0; j < P; j++) out[w + j] = 0;
-        }
-        w += P;
-      }
+      writeObservation(out, i * this.obsDim, this.stack, this.nFeatures, fdata, this.t[i], this.start[i], this.posRing, i);
     }
   }
 
@@ -228,7 +204,7 @@ export class TradingEnv implements EnvView {
       core.writeMask(i, this.mask, i * N_ACTIONS);
       if (obs) {
         const K = this.stack;
-        core.writePositionFeatures(i, this.posRing, (i * K + ((t1 - this.start[i]) % K)) * N_POSITION_FEATURES);
+        core.writePositionFeatures(i, this.posRing, positionSlot(i, K, t1, this.start[i]));
       }
       if (isDone) {
         this.active[i] = 0;

@@ -1,25 +1,29 @@
-// A backtest against the store: market (bars, sessions, optional features) → policy through the env →
-// run and trades saved → metrics. Shared by `swt backtest`, the main job and validation.
+// A backtest against the store: market (bars, sessions, the features a policy observes, the in-sample
+// market a fitting policy learns from) → policy through the env → run and trades saved → metrics.
+// Shared by `swt backtest` and the main job.
 import type { Store } from '../store/db.js';
 import type { Config } from '../config/schema.js';
 import { configHash } from '../config/load.js';
 import { envConfigFromConfig } from '../env/config.js';
-import { loadMarket, type Market } from '../env/market.js';
+import type { Market } from '../env/market.js';
 import type { TimeRange } from '../data/range.js';
 import { createPolicy, getPolicySpec } from '../agent/policies/registry.js';
-import { loadFeatures } from '../features/store.js';
-import { runBacktestAsync, type BacktestResult } from './backtest.js';
-import { newRunId, saveRun, type RunRecord } from './runs.js';
+import type { ParamValue } from '../agent/policies/types.js';
+import { runBacktest, type BacktestResult } from '../validation/backtest.js';
+import { newRunId, saveRun, type RunRecord } from '../validation/runs.js';
+import { featureSetFor, fitSampleOf, isoOrNull, loadFitMarket, loadStoreMarket } from './market.js';
 
 export interface StoredBacktestOptions {
   policy: string;
-  params: Record<string, string | number>;
+  params: Record<string, ParamValue>;
   instrument: string;
   range: TimeRange;
   sessions: number | 'all';
   seed: number;
-  /** Feature set to load (null: none; policies that need observations require one). */
+  /** Feature set to load (null: the default one for policies that observe, none otherwise). */
   featureSet: string | null;
+  /** In-sample range of a fitting policy (null: everything before range.from). */
+  fitRange?: TimeRange | null;
   save?: boolean;
   onEpisode?: (done: number, total: number) => void;
 }
@@ -33,36 +37,21 @@ export interface StoredBacktest {
 export async function backtestFromStore(store: Store, config: Config, o: StoredBacktestOptions): Promise<StoredBacktest> {
   const t0 = performance.now();
   const spec = getPolicySpec(o.policy); // unknown policy: refused before any data is read
-  const policy = createPolicy(o.policy, o.params, { seed: o.seed });
   const env = envConfigFromConfig(config, o.instrument);
-  const featureSet = o.featureSet ?? (policy.needsObservation ? config.features.default_set : null);
-  const market = await loadMarket(
-    store,
-    {
-      instrument: o.instrument,
-      range: o.range,
-      sessionLength: config.data.session_length,
-      maxGap: config.data.max_gap_minutes,
-      sessions: o.sessions,
-      seed: o.seed,
-      stack: config.env.stack,
-    },
-    featureSet
-      ? async (bars) => {
-          const f = await loadFeatures(store, featureSet, o.instrument, bars.ts);
-          return { set: f.set.name, hash: f.set.hash, matrix: { data: f.data, nFeatures: f.nFeatures }, ok: (t: number) => f.status[t] === 0 };
-        }
-      : undefined,
-  );
-  const result = await runBacktestAsync({
-    bars: market.bars,
-    features: market.features,
-    episodes: market.episodes,
-    policy,
+  const req = { instrument: o.instrument, range: o.range, sessions: o.sessions, seed: o.seed, featureSet: featureSetFor(config, [o.policy], o.featureSet) };
+  const market = await loadStoreMarket(store, config, req);
+  const fit = await loadFitMarket(store, config, o.policy, req, o.fitRange ?? null);
+  const policy = await createPolicy(o.policy, o.params, {
+    seed: o.seed,
     env,
-    batch: config.env.batch,
-    onEpisode: o.onEpisode,
+    fit: fitSampleOf(fit),
   });
+  let result: BacktestResult;
+  try {
+    result = await runBacktest({ bars: market.bars, features: market.features, episodes: market.episodes, policy, env, batch: config.env.batch, onEpisode: o.onEpisode });
+  } finally {
+    await policy.close?.();
+  }
   const run: RunRecord = {
     run_id: newRunId(),
     kind: 'backtest',
@@ -73,6 +62,8 @@ export async function backtestFromStore(store: Store, config: Config, o: StoredB
     data_last: market.last,
     range_from: o.range.from?.toISOString() ?? null,
     range_to: o.range.to?.toISOString() ?? null,
+    fit_from: fit ? isoOrNull(fit.range.from) : null,
+    fit_to: fit ? isoOrNull(fit.range.to) : null,
     sessions: market.episodes.start.length,
     sessions_without_features: market.sessionsWithoutFeatures,
     session_length: market.sessionLength,
