@@ -65,6 +65,23 @@ describe('environment rules', () => {
     expect(pf[0]).toBeCloseTo((2 / Math.PI) * Math.atan(1 / 150), 6);
   });
 
+  it('the end of a session force-closes in a backtest and only truncates in training (no close, no cost, the position stays open)', () => {
+    const closing = env1();
+    const r1 = play(closing, [BUY, HOLD, HOLD, HOLD, HOLD]);
+    expect(closing.trades.count).toBe(1);
+    expect(closing.trades.record(0)).toMatchObject({ forced: true, exitIndex: 5, exitTs: T0 + 6 * MIN, exitPrice: 150.1 });
+    const truncating = new TradingEnv(SIX, null, envConfig(), { batch: 1, observations: false, sessionEnd: 'truncate' });
+    truncating.reset(0, 0, 6, 0);
+    const r2 = play(truncating, [BUY, HOLD, HOLD, HOLD, HOLD]);
+    expect(truncating.trades.count).toBe(0);
+    expect(truncating.done[0]).toBe(1);
+    expect(truncating.side[0]).toBe(1); // still long: training bootstraps from this state
+    expect(r2.slice(0, 4)).toEqual(r1.slice(0, 4));
+    expect(r2[4]).toBe(0); // amddp pays nothing without a close
+    expect(r1[4]).toBeCloseTo(closing.trades.record(0).netPips - 0.01 * closing.trades.record(0).maePips, 12);
+    expect(() => new TradingEnv(SIX, null, envConfig(), { batch: 1, sessionEnd: 'stop' as never })).toThrow(/sessionEnd must be 'close' or 'truncate'/);
+  });
+
   it('a round trip at an unchanged price loses exactly the spread; the spread comes from the instrument', () => {
     const flat = barsFrom(flatRows(4, 1.1));
     const eur = envConfigFromConfig(loadConfig({ env: {} }), 'EUR_USD');
