@@ -20,21 +20,6 @@ import { loadFeatures } from '../features/store.js';
 import { getRun, type RunRecord } from '../validation/runs.js';
 import { progress } from '../util/progress.js';
 
-/** Errors that are the user's input (exit code 2), recognised by name so that worker errors map too. */
-const INPUT_ERRORS = new Set(['UsageError', 'PolicyError', 'EnvInputError', 'MonteCarloInputError', 'GradeInputError', 'ReportExistsError']);
-
-async function asUsage<T>(fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const err = e as Error;
-    if (err && INPUT_ERRORS.has(err.name) && err.name !== 'UsageError') throw new UsageError(err.message);
-    throw e;
-  }
-}
-
-
-
 interface MarketOpts extends CommonOpts {
   instrument?: string;
   from?: string;
@@ -71,23 +56,21 @@ async function loadFor(ctx: Ctx, o: MarketOpts, fromRun?: RunMarket): Promise<Lo
   const range = fromRun?.range ?? parseRange(o.from, o.to);
   const featureSet = fromRun?.featureSet ?? null;
   const seed = o.seed ?? ctx.config.montecarlo.seed;
-  const env = await asUsage(() => envConfigFromConfig(ctx.config, instrument));
-  const market = await asUsage(() =>
-    loadMarket(store, {
-      instrument,
-      range,
-      sessionLength: ctx.config.data.session_length,
-      maxGap: ctx.config.data.max_gap_minutes,
-      sessions: o.sessions ?? 'all',
-      seed,
-      stack: ctx.config.env.stack,
-    }, featureSet
-      ? async (bars) => {
-          const f = await loadFeatures(store, featureSet, instrument, bars.ts);
-          return { set: f.set.name, hash: f.set.hash, matrix: { data: f.data, nFeatures: f.nFeatures }, ok: (t: number) => f.status[t] === 0 };
-        }
-      : undefined),
-  );
+  const env = envConfigFromConfig(ctx.config, instrument);
+  const market = await loadMarket(store, {
+    instrument,
+    range,
+    sessionLength: ctx.config.data.session_length,
+    maxGap: ctx.config.data.max_gap_minutes,
+    sessions: o.sessions ?? 'all',
+    seed,
+    stack: ctx.config.env.stack,
+  }, featureSet
+    ? async (bars) => {
+        const f = await loadFeatures(store, featureSet, instrument, bars.ts);
+        return { set: f.set.name, hash: f.set.hash, matrix: { data: f.data, nFeatures: f.nFeatures }, ok: (t: number) => f.status[t] === 0 };
+      }
+    : undefined);
   // The rule-based policies validated here read prices only: the feature matrix only chose the sessions.
   return { market: { ...market, features: null }, range, env, seed, instrument };
 }
@@ -233,18 +216,16 @@ function registerValidateCommand(program: Command): void {
         const ctx = makeContext(o);
         const cfg = ctx.config;
         const runs = (o.run ?? []).length > 0 ? await loadRunsToValidate(ctx, o) : null;
-        const choices = runs ? runs.map((r) => ({ name: r.policy, params: r.params })) : await asUsage(() => parsePolicyArgs(o.policy ?? [], o.param ?? []));
-        const scenarios = await asUsage(() => (o.scenarios !== undefined ? parseScenarios(o.scenarios) : undefined));
+        const choices = runs ? runs.map((r) => ({ name: r.policy, params: r.params })) : parsePolicyArgs(o.policy ?? [], o.param ?? []);
+        const scenarios = o.scenarios !== undefined ? parseScenarios(o.scenarios) : undefined;
         if (o.gains !== undefined && !['trade', 'daily', 'auto'].includes(o.gains)) throw new UsageError(`--gains must be trade, daily or auto, got "${o.gains}"`);
         const keys = runs ? runs.map((r) => r.run_id) : jobKeys(choices);
         const reportOn = o.report !== false;
         const base = o.out ?? path.join('reports', `validate-${stamp()}`);
         const dirs = keys.map((k) => (reportOn ? (choices.length === 1 ? base : path.join(base, k)) : null));
         // Refuse an existing report directory before any work is done.
-        await asUsage(() => {
-          if (reportOn && choices.length > 1) checkReportDir(base, Boolean(o.force));
-          for (const d of dirs) if (d) checkReportDir(d, Boolean(o.force));
-        });
+        if (reportOn && choices.length > 1) checkReportDir(base, Boolean(o.force));
+        for (const d of dirs) if (d) checkReportDir(d, Boolean(o.force));
         // Workers start loading their modules while the market loads.
         const wanted = o.workers ?? cfg.validation.workers;
         const pool = await ValidationPool.open(wanted === 0 ? defaultWorkers(choices.length, Boolean(o.walkForward)) : Math.min(wanted, choices.length));
@@ -285,7 +266,7 @@ function registerValidateCommand(program: Command): void {
             };
           });
           const bar = progress('validate', jobs.length, { quiet: Boolean(o.json) || jobs.length < 2 });
-          const outcomes = await asUsage(() => pool.run(jobs, jobs.map((_j, i) => sharedMarkets[runs ? i : 0]), (_x, done) => bar.update(done)));
+          const outcomes = await pool.run(jobs, jobs.map((_j, i) => sharedMarkets[runs ? i : 0]), (_x, done) => bar.update(done));
           bar.stop();
           runs?.forEach((r, i) => checkReproduced(r, outcomes[i].result));
           const store = await ctx.openStore();
@@ -361,28 +342,26 @@ function registerWalkForwardCommand(program: Command): void {
         if (mode !== 'rolling' && mode !== 'anchored') throw new UsageError(`--mode must be rolling or anchored, got "${o.mode}"`);
         const objective = (o.objective ?? wfc.objective) as WalkForwardObjective;
         if (objective !== 'net_pips' && objective !== 'expectancy') throw new UsageError(`--objective must be net_pips or expectancy, got "${o.objective}"`);
-        const grid = await asUsage(() => parseGridArgs(o.paramGrid ?? []));
-        const fixed = await asUsage(() => parseParamArgs(o.param ?? []));
-        await asUsage(() => getPolicySpec(o.policy));
+        const grid = parseGridArgs(o.paramGrid ?? []);
+        const fixed = parseParamArgs(o.param ?? []);
+        getPolicySpec(o.policy);
         const lm = await loadFor(ctx, o);
         const folds = o.folds ?? wfc.folds;
         const bar = progress('walk-forward', folds, { quiet: Boolean(o.json) });
-        const r = await asUsage(() =>
-          walkForward(lm.market, lm.env, {
-            policy: o.policy,
-            grid,
-            fixed,
-            folds,
-            mode,
-            isRatio: o.isRatio ?? wfc.is_ratio,
-            objective,
-            minTrades: o.minTrades ?? wfc.min_trades,
-            seed: lm.seed,
-            batch: ctx.config.env.batch,
-            openMinutesPerWeek: openMinutesPerWeek(weekCalendar(ctx.config)),
-            onFold: (d) => bar.update(d),
-          }),
-        );
+        const r = walkForward(lm.market, lm.env, {
+          policy: o.policy,
+          grid,
+          fixed,
+          folds,
+          mode,
+          isRatio: o.isRatio ?? wfc.is_ratio,
+          objective,
+          minTrades: o.minTrades ?? wfc.min_trades,
+          seed: lm.seed,
+          batch: ctx.config.env.batch,
+          openMinutesPerWeek: openMinutesPerWeek(weekCalendar(ctx.config)),
+          onFold: (d) => bar.update(d),
+        });
         bar.stop();
         if (o.json) printJson({ instrument: lm.instrument, data_first: lm.market.first, data_last: lm.market.last, sessions: lm.market.episodes.start.length, ...r });
         else printWalkForward(r);
