@@ -6,7 +6,7 @@ import { action, collect, common, makeContext, parseInteger, printJson, sessions
 import { configHash } from '../config/load.js';
 import { parseRange, type TimeRange } from '../data/range.js';
 import { weekCalendar } from '../data/calendar.js';
-import { envConfigFromConfig, type EnvConfig } from '../env/config.js';
+import { envConfigFromConfig, envDocument, type EnvConfig } from '../env/config.js';
 import { loadMarket, type Market } from '../env/market.js';
 import { getPolicySpec, parseParamArgs, policyNames, resolvePolicyParams } from '../agent/policies/registry.js';
 import { openMinutesPerWeek } from '../validation/gains.js';
@@ -149,8 +149,8 @@ function printValidation(id: number, o: JobOutcome): void {
   const params = Object.entries(r.policy.params).map(([k, v]) => `${k}=${v}`).join(', ');
   const lines = [
     `${o.key}${params ? ` (${params})` : ''}: grade ${g.letter} (score ${g.score.toFixed(1)}) → ${g.recommendation}: ${g.rationale}`,
-    `  trades ${r.metrics.trades}, net ${r.metrics.netPips.toFixed(1)} pips, win rate ${r.metrics.winRate === null ? '-' : (100 * r.metrics.winRate).toFixed(1) + '%'}, ` +
-      `profit factor ${r.metrics.profitFactor?.toFixed(2) ?? '-'}; safe-f ${r.montecarlo.safe_f_mean.toFixed(3)}, CAR25 ${r.montecarlo.car25_mean.toFixed(1)}%, ` +
+    `  trades ${r.metrics.trades}, net ${r.metrics.net_pips.toFixed(1)} pips, win rate ${r.metrics.win_rate === null ? '-' : (100 * r.metrics.win_rate).toFixed(1) + '%'}, ` +
+      `profit factor ${r.metrics.profit_factor?.toFixed(2) ?? '-'}; safe-f ${r.montecarlo.safe_f_mean.toFixed(3)}, CAR25 ${r.montecarlo.car25_mean.toFixed(1)}%, ` +
       `worst DD p${r.dd95_worst.percentile} ${(100 * r.dd95_worst.value).toFixed(1)}% (${r.dd95_worst.scenario ?? '-'})`,
     ...g.failed_gates.map((x) => `  failed: ${x.label}: ${x.reason}`),
   ];
@@ -184,11 +184,11 @@ function runMarket(run: RunRecord): RunMarket {
 
 /** A run is validated by re-running it; refuse when that no longer gives its stored trades. */
 function checkReproduced(run: RunRecord, r: ValidationResult): void {
-  const same = r.metrics.trades === run.metrics.trades && r.metrics.netPips === run.metrics.netPips;
+  const same = r.metrics.trades === run.metrics.trades && r.metrics.net_pips === run.metrics.net_pips;
   if (!same) {
     throw new UsageError(
-      `run ${run.run_id} is not reproduced by the current data and config (stored: ${run.metrics.trades} trades, ${run.metrics.netPips.toFixed(2)} net pips; ` +
-        `now: ${r.metrics.trades} trades, ${r.metrics.netPips.toFixed(2)} net pips; config hash then ${run.config_hash}): re-run the backtest and validate the new run`,
+      `run ${run.run_id} is not reproduced by the current data and config (stored: ${run.metrics.trades} trades, ${run.metrics.net_pips.toFixed(2)} net pips; ` +
+        `now: ${r.metrics.trades} trades, ${r.metrics.net_pips.toFixed(2)} net pips; config hash then ${run.config_hash}): re-run the backtest and validate the new run`,
     );
   }
 }
@@ -254,7 +254,7 @@ function registerValidateCommand(program: Command): void {
                 range_to: isoOrNull(lm.range.to),
                 sessions_requested: runs ? runs[i].sessions : (o.sessions ?? 'all'),
                 seed: lm.seed,
-                env: { pip_size: lm.env.pipSize, spread_pips: lm.env.spreadPips, units: lm.env.units, reward_mode: lm.env.reward.mode },
+                env: envDocument(lm.env),
               },
               walkForward: o.walkForward
                 ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: cfg.env.batch, openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)) }
