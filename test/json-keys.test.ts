@@ -15,6 +15,7 @@ const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
  */
 const KEY_EXCEPTIONS: Array<{ where: RegExp; why: string }> = [
   { where: /\.actions\.(counts|share)\.(HOLD|BUY|SELL|CLOSE)$/, why: 'action names are map keys (metrics action distribution)' },
+  { where: /\.rejected_by_reason\.[^.]+$/, why: 'rejection reasons (a short sentence each) are map keys of the import and quality reports' },
   { where: /\.config\.instruments\.[A-Z0-9_]+$/, why: 'instrument names (OANDA style, GBP_JPY) are map keys of the instruments config' },
   { where: /\.wst\.(J|Q)$/, why: "J and Q of a feature set's scattering transform, as Kymatio names them (config, stored spec; the spec's hash covers them)" },
   { where: /^\$\.config\.(J|Q|T)$/, why: 'swt wst --json: the Kymatio Scattering1D parameters J, Q and T' },
@@ -62,7 +63,11 @@ beforeAll(() => {
   if (!BUILT) return;
   json('main', ['main', '--db', db, '--json'], { env: MAIN_ENV, cwd: tmp.dir });
   json('data synth', ['data', 'synth', '--db', db, '--instrument', 'EUR_USD', '--from', '2024-01-01', '--to', '2024-01-05', '--out', path.join(tmp.dir, 'eu.csv'), '--no-import', '--json']);
-  json('data import', ['data', 'import', '--db', db, '--instrument', 'EUR_USD', '--format', 'csv', path.join(tmp.dir, 'eu.csv'), '--json']);
+  // A file with rejected rows: their reasons are map keys of rejected_by_reason.
+  const eu = path.join(tmp.dir, 'eu-bad.csv');
+  writeFileSync(eu, 'ts,open,high,low,close,volume\n2024-01-02T10:00:00Z,1.1,1.2,1.0,1.1,5\n2024-01-02T10:01:00Z,1.1,1.0,1.2,1.1,5\nnot a row\n2024-01-02T10:02:00Z,1.1,1.2,1.0,1.15,5\n');
+  json('data import', ['data', 'import', '--db', db, '--instrument', 'EUR_USD', '--format', 'csv', eu, '--json']);
+  json('data check (rejections)', ['data', 'check', '--db', db, '--instrument', 'EUR_USD', '--json']);
   json('data check', ['data', 'check', '--db', db, '--instrument', INSTRUMENT, '--json']);
   json('data sessions', ['data', 'sessions', '--db', db, '--instrument', INSTRUMENT, '--json']);
   json('features build', ['features', 'build', '--db', db, '--instrument', INSTRUMENT, '--json']);
@@ -83,7 +88,7 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
-  const commands = ['main', 'data synth', 'data import', 'data check', 'data sessions', 'features build', 'features show', 'features sets', 'config show', 'backtest', 'validate', 'walkforward', 'mc safe-f', 'mc scenarios', 'wst'];
+  const commands = ['main', 'data synth', 'data import', 'data check', 'data check (rejections)', 'data sessions', 'features build', 'features show', 'features sets', 'config show', 'backtest', 'validate', 'walkforward', 'mc safe-f', 'mc scenarios', 'wst'];
   for (const name of commands) {
     it(`swt ${name} --json`, () => {
       expect(outputs.has(name), `swt ${name} did not run`).toBe(true);
