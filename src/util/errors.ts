@@ -4,7 +4,6 @@
  * Errors from worker threads cross as `ErrorData`, which keeps this kind.
  */
 export class InputError extends Error {
-  readonly exitCode = 2;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
