@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import { configHash } from '../config/load.js';
 import type { TimeRange } from '../data/range.js';
 import { weekCalendar } from '../data/calendar.js';
-import { envConfigFromConfig, type EnvConfig } from '../env/config.js';
+import { envConfigFromConfig, envDocument, type EnvConfig } from '../env/config.js';
 import type { Market } from '../env/market.js';
 import { getPolicySpec, resolvePolicyParams } from '../agent/policies/registry.js';
 import type { ParamValue } from '../agent/policies/types.js';
@@ -116,11 +116,11 @@ function runChoice(run: RunRecord): MarketChoice {
 
 /** A run is validated by re-running it: refuse when that no longer gives its stored trades. */
 export function checkReproduced(run: RunRecord, r: ValidationResult): void {
-  const same = r.metrics.trades === run.metrics.trades && r.metrics.netPips === run.metrics.netPips;
+  const same = r.metrics.trades === run.metrics.trades && r.metrics.net_pips === run.metrics.net_pips;
   if (!same) {
     throw new UsageError(
-      `run ${run.run_id} is not reproduced by the current data and config (stored: ${run.metrics.trades} trades, ${run.metrics.netPips.toFixed(2)} net pips; ` +
-        `now: ${r.metrics.trades} trades, ${r.metrics.netPips.toFixed(2)} net pips; config hash then ${run.config_hash}): re-run the backtest and validate the new run`,
+      `run ${run.run_id} is not reproduced by the current data and config (stored: ${run.metrics.trades} trades, ${run.metrics.net_pips.toFixed(2)} net pips; ` +
+        `now: ${r.metrics.trades} trades, ${r.metrics.net_pips.toFixed(2)} net pips; config hash then ${run.config_hash}): re-run the backtest and validate the new run`,
     );
   }
 }
@@ -173,7 +173,7 @@ export async function runValidations(store: Store, config: Config, req: Validate
           range_to: isoOrNull(lm.range.to),
           sessions_requested: runs ? runs[i].sessions : (req.sessions ?? 'all'),
           seed: lm.seed,
-          env: { pip_size: lm.env.pipSize, spread_pips: lm.env.spreadPips, units: lm.env.units, reward_mode: lm.env.reward.mode },
+          env: envDocument(lm.env),
         },
         walkForward: req.walkForward
           ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: config.env.batch, openMinutesPerWeek: openMinutes }

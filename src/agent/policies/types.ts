@@ -86,12 +86,7 @@ export interface PolicySpec {
 }
 
 /** Unknown policy, unknown/invalid parameter, a policy that cannot run on what it was given. */
-export class PolicyError extends InputError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PolicyError';
-  }
-}
+export class PolicyError extends InputError {}
 
 /** A numeric parameter of resolved params (the registry has checked its type). */
 export function num(params: PolicyParams, name: string): number {
