@@ -16,7 +16,7 @@ import { backtestFromStore, type StoredBacktest } from '../src/app/backtest.js';
 import { fitSampleOf, loadFitMarket } from '../src/app/market.js';
 import { createPolicy } from '../src/agent/policies/registry.js';
 import { LiveSession } from '../src/live/session.js';
-import { liveFeatureRows } from '../src/features/live.js';
+import { rowBuilderFor } from '../src/features/row.js';
 import { HAS_SHARED, SHARED, tempDir } from './helpers/paths.js';
 
 const t = tempDir();
@@ -46,7 +46,7 @@ async function replay(b: StoredBacktest, policyName: string, params: Record<stri
   const session = LiveSession.create({
     env,
     policy,
-    features: policy.needsObservation ? liveFeatureRows(config, config.features.default_set, I) : null,
+    features: policy.needsObservation ? rowBuilderFor(config, config.features.default_set, I, 1) : null,
     schedule: { starts, length: config.data.session_length },
   });
   const all = await loadBars(store, I, { from: null, to: null });
