@@ -50,8 +50,12 @@ async function replay(b: StoredBacktest, policyName: string, params: Record<stri
     schedule: { starts, length: config.data.session_length },
   });
   const all = await loadBars(store, I, { from: null, to: null });
-  for (let i = 0; i < all.ts.length; i++) {
-    await session.onBar({ ts: all.ts[i], open: all.open[i], high: all.high[i], low: all.low[i], close: all.close[i] });
+  try {
+    for (let i = 0; i < all.ts.length; i++) {
+      await session.onBar({ ts: all.ts[i], open: all.open[i], high: all.high[i], low: all.low[i], close: all.close[i] });
+    }
+  } finally {
+    await session.close();
   }
   return { trades: session.trades, decisions: session.decisions.length };
 }

@@ -27,6 +27,8 @@ export interface FeatureRowSource {
   readonly width: number;
   /** Writes the row of bar i (reading bars <= i only) into `out`; returns its status (0 ok, 1 warm-up, 2 gap). */
   rowAt(bars: BarSeries, i: number, out: Float32Array): number;
+  /** Releases native resources. */
+  free?(): void;
 }
 
 export const ROW_OK = 0;
@@ -214,6 +216,15 @@ export class LiveSession {
       this.decisions.push({ index: t1, ts: bar.ts, action, reason });
     }
     return outcome;
+  }
+
+  /** Releases the policy's and the feature builder's native resources. */
+  async close(): Promise<void> {
+    try {
+      await this.opts.policy.close?.();
+    } finally {
+      this.opts.features?.free?.();
+    }
   }
 
   /** Whether every feature row the observation at bar t reads (t − K + 1 … t, within the series) is ok. */
