@@ -218,7 +218,8 @@ export async function buildFeatures(store: Store, config: Config, opts: BuildOpt
           { kind: 'i32', data: status },
           ...cols.map((data, c): ColumnData => (c < C ? { kind: 'f32', data, valid: wstValid } : { kind: 'f32', data })),
         ];
-        await store.transaction(() => appendColumns(store, set.table, columns, rows));
+        // One unit per chunk: a store opened in `unit` mode gives the file back between chunks.
+        await store.unit(() => store.transaction(() => appendColumns(store, set.table, columns, rows)));
         report.rows_added += rows;
         opts.onProgress?.(report.rows_added, total);
         log().info({ set: set.name, instrument: opts.instrument, done: report.rows_added, total }, `features: chunk committed (${report.rows_added}/${total} rows)`);
