@@ -5,7 +5,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Store, StoreLockedError } from '../src/store/db.js';
+import { Store, StoreLockedError, type OpenOptions } from '../src/store/db.js';
 import { holderFile } from '../src/store/holder.js';
 import { tempDir } from './helpers/paths.js';
 import { spawnHolder, spawnNode } from './helpers/processes.js';
@@ -16,10 +16,20 @@ let n = 0;
 const freshDb = () => path.join(t.dir, `s${++n}.duckdb`);
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
+/** A store on a fresh file, closed after `fn` whatever happens. */
+async function withStore(fn: (s: Store, db: string) => Promise<void>, opts: OpenOptions = {}): Promise<void> {
+  const db = freshDb();
+  const s = await Store.open(db, opts);
+  try {
+    await fn(s, db);
+  } finally {
+    s.close();
+  }
+}
+
 describe('the write queue', () => {
   it('concurrent multi-statement transactions never interleave; failed ones leave nothing; none is lost', async () => {
-    const s = await Store.open(freshDb());
-    try {
+    await withStore(async (s) => {
       await s.run('CREATE TABLE w (writer INTEGER, step INTEGER)');
       await s.run('CREATE TABLE plain (writer INTEGER)');
       const STEPS = 5;
@@ -48,14 +58,11 @@ describe('the write queue', () => {
       expect(rows).toEqual(writers.filter((w) => !fails(w)).map((w) => ({ writer: w, steps: STEPS })));
       const [{ c: plain }] = await s.all<{ c: number }>('SELECT count(DISTINCT writer) AS c FROM plain');
       expect(plain).toBe(writers.length);
-    } finally {
-      s.close();
-    }
+    });
   });
 
   it("a statement issued while another caller's transaction is open waits for it, and survives its rollback", async () => {
-    const s = await Store.open(freshDb());
-    try {
+    await withStore(async (s) => {
       await s.run('CREATE TABLE x (v VARCHAR)');
       const order: string[] = [];
       let letGo!: () => void;
@@ -77,14 +84,11 @@ describe('the write queue', () => {
       await plain;
       expect(order).toEqual(['transaction fails', 'plain statement done']);
       expect(await s.all('SELECT v FROM x')).toEqual([{ v: 'plain' }]);
-    } finally {
-      s.close();
-    }
+    });
   });
 
   it('a transaction inside a transaction joins it; when the inner one fails, all of it is rolled back even if the error is caught', async () => {
-    const s = await Store.open(freshDb());
-    try {
+    await withStore(async (s) => {
       await s.run('CREATE TABLE y (v INTEGER)');
       await s.transaction(async () => {
         await s.run('INSERT INTO y VALUES (1)');
@@ -105,9 +109,7 @@ describe('the write queue', () => {
       });
       await expect(outer).rejects.toThrow('transaction rolled back: a nested transaction inside it failed (inner fails)');
       expect(await s.all('SELECT v FROM y ORDER BY v')).toEqual([{ v: 1 }, { v: 2 }]);
-    } finally {
-      s.close();
-    }
+    });
   });
 });
 
@@ -119,9 +121,7 @@ async function otherProcessCanOpen(db: string): Promise<{ ok: boolean; stderr: s
 
 describe('holding the file only for units of work', () => {
   it('in unit mode the file is held only while a unit or statement runs; a temp table lives as long as its unit', async () => {
-    const db = freshDb();
-    const s = await Store.open(db, { hold: 'unit' });
-    try {
+    await withStore(async (s, db) => {
       expect(s.held).toBe(false);
       expect((await otherProcessCanOpen(db)).ok).toBe(true);
       const opensBefore = s.opens;
@@ -139,15 +139,11 @@ describe('holding the file only for units of work', () => {
       await expect(s.all('SELECT v FROM scratch')).rejects.toThrow(/scratch/);
       expect(s.opens).toBe(opensBefore + 2);
       expect(s.held).toBe(false);
-    } finally {
-      s.close();
-    }
+    }, { hold: 'unit' });
   });
 
   it('in run mode the file stays held until release(), which waits for the running units, and the next statement takes it again', async () => {
-    const db = freshDb();
-    const s = await Store.open(db);
-    try {
+    await withStore(async (s, db) => {
       await s.run('CREATE TABLE z (v INTEGER)');
       expect(s.held).toBe(true);
       let finishUnit!: () => void;
@@ -166,9 +162,7 @@ describe('holding the file only for units of work', () => {
       expect((await otherProcessCanOpen(db)).ok).toBe(true);
       expect(await s.all('SELECT v FROM z ORDER BY v')).toEqual([{ v: 1 }, { v: 2 }]);
       expect(s.held).toBe(true);
-    } finally {
-      s.close();
-    }
+    });
   });
 
   it('a second Store of this process waits for the first instead of sharing its lock, then gets the file', async () => {
@@ -202,9 +196,7 @@ describe('holding the file only for units of work', () => {
   });
 
   it('writes a holder record beside the file while it holds it, removes it when it lets go, and ignores a stale one', async () => {
-    const db = freshDb();
-    const s = await Store.open(db, { hold: 'unit', command: 'swt test-holder' });
-    try {
+    await withStore(async (s, db) => {
       expect(existsSync(holderFile(db))).toBe(false);
       await s.unit(async () => {
         expect(s.held).toBe(false); // a unit takes the file at its first statement
@@ -222,8 +214,6 @@ describe('holding the file only for units of work', () => {
       writeFileSync(holderFile(db), JSON.stringify({ pid: deadPid, command: 'swt killed', process_started_at: new Date().toISOString(), held_since: new Date().toISOString(), hold: 'run' }));
       expect((await otherProcessCanOpen(db)).ok).toBe(true);
       expect(existsSync(holderFile(db))).toBe(false);
-    } finally {
-      s.close();
-    }
+    }, { hold: 'unit', command: 'swt test-holder' });
   });
 });
