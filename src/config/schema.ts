@@ -39,7 +39,7 @@ const mcts = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  store: z.strictObject({ db: z.string().min(1) }),
+  store: z.strictObject({ db: z.string().min(1), lock_wait_ms: z.number().int().nonnegative() }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     file_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

@@ -4,7 +4,7 @@ import type { Store } from '../store/db.js';
 import { appendColumns, readColumns, type ColumnData, type ReadColumnSpec } from '../store/columnar.js';
 import type { Config } from '../config/schema.js';
 import { instrumentSpec } from '../config/load.js';
-import { gapSpansWeekendMs, weekCalendar } from '../data/calendar.js';
+import { holeMinutesMs, weekCalendar } from '../data/calendar.js';
 import { UsageError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { featureSpecSchema, specHash, checkSetName, type FeatureSpec } from './spec.js';
@@ -164,11 +164,10 @@ export async function buildFeatures(store: Store, config: Config, opts: BuildOpt
       const seriesStartLoaded = hist < W - 1;
       const cal = weekCalendar(config);
       const pip = instrumentSpec(config, opts.instrument).pip_size;
-      // cum[j] = breaks (non-weekend gaps over max_gap) at boundaries 1..j; window (s, i] is clean iff cum[i] == cum[s].
+      // cum[j] = breaks (holes missing more weekday minutes than max_gap) at boundaries 1..j; window (s, i] is clean iff cum[i] == cum[s].
       const cum = new Int32Array(n);
       for (let j = 1; j < n; j++) {
-        const missingMin = (ts[j] - ts[j - 1]) / 60_000 - 1;
-        const brk = missingMin > spec.max_gap_minutes && !gapSpansWeekendMs(ts[j - 1], ts[j]) ? 1 : 0;
+        const brk = ts[j] - ts[j - 1] > 60_000 && holeMinutesMs(ts[j - 1], ts[j], cal).weekday > spec.max_gap_minutes ? 1 : 0;
         cum[j] = cum[j - 1] + brk;
       }
       const total = n - hist;
@@ -219,7 +218,8 @@ export async function buildFeatures(store: Store, config: Config, opts: BuildOpt
           { kind: 'i32', data: status },
           ...cols.map((data, c): ColumnData => (c < C ? { kind: 'f32', data, valid: wstValid } : { kind: 'f32', data })),
         ];
-        await store.transaction(() => appendColumns(store, set.table, columns, rows));
+        // One unit per chunk: a store opened in `unit` mode gives the file back between chunks.
+        await store.unit(() => store.transaction(() => appendColumns(store, set.table, columns, rows)));
         report.rows_added += rows;
         opts.onProgress?.(report.rows_added, total);
         log().info({ set: set.name, instrument: opts.instrument, done: report.rows_added, total }, `features: chunk committed (${report.rows_added}/${total} rows)`);
