@@ -46,6 +46,8 @@ export async function backtestFromStore(store: Store, config: Config, o: StoredB
     env,
     fit: fitSampleOf(fit),
   });
+  // The run itself needs no store: give the file back to other processes until the run is saved.
+  await store.release();
   let result: BacktestResult;
   try {
     result = await runBacktest({ bars: market.bars, features: market.features, episodes: market.episodes, policy, env, batch: config.env.batch, onEpisode: o.onEpisode });

@@ -152,6 +152,8 @@ export async function runValidations(store: Store, config: Config, req: Validate
       ? await Promise.all(runs.map((r, i) => loadFor(store, config, runChoice(r), [names[i]], r.feature_set)))
       : [await loadFor(store, config, req, names, null)];
     const shared = markets.map((m) => ({ market: shareMarket(m.market), fit: m.fit ? shareMarket(m.fit.market) : null }));
+    // The jobs need no store: give the file back to other processes until the results are saved.
+    await store.release();
     const wfc = config.validation.walkforward;
     const openMinutes = openMinutesPerWeek(weekCalendar(config));
     const generatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
