@@ -1,0 +1,218 @@
+// The tfjs build of the network spec: trainable variables and differentiable functions (training),
+// and the inference graphs evaluated the same way the ONNX graphs are (./onnx.ts).
+//
+// Two training details of tfjs on the wasm backend shape this code: the stock gradient of matMul
+// takes a transposed batch-matmul path that is several times slower than the plain one, so dense
+// layers carry their own gradient that transposes explicitly; and tf.gather has no gradient there,
+// so index inputs enter as one-hot matrices (a matMul, as in the ONNX graphs).
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  checkWeights,
+  parameters,
+  type FunctionName,
+  type GraphName,
+  type Layer,
+  type NetworkSpec,
+  type Weights,
+} from './spec.js';
+
+type T2 = tf.Tensor2D;
+type CustomGradientFunc<T extends tf.Tensor> = Parameters<typeof tf.customGrad<T>>[0];
+
+/** y = x W + b with a gradient that uses the plain matMul kernel. */
+const denseOp = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, w, b, save] = args as [T2, T2, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.add(tf.matMul(x, w), b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [T2, T2];
+      return [tf.matMul(dy as T2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy as T2), tf.sum(dy, 0)];
+    },
+  };
+}) as CustomGradientFunc<tf.Tensor>) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/** Identity forward, zero gradient (tfjs has no stopGradient). */
+export const stopGradient = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+  value: tf.clone(args[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as CustomGradientFunc<tf.Tensor>) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * One-hot of the argmax code in the forward pass, the softmax's gradient in the backward pass
+ * (straight-through estimator): hard + (p - stop(p)) is exactly `hard` forward.
+ */
+export function straightThroughOneHot(logits: tf.Tensor): T2 {
+  const c = logits.shape[logits.shape.length - 1];
+  const probs = tf.softmax(logits);
+  const hard = tf.cast(tf.oneHot(tf.argMax(logits, -1) as tf.Tensor1D, c), 'float32');
+  return tf.add(hard, tf.sub(probs, stopGradient(probs))) as T2;
+}
+
+/** sqrt(sum of squares) over all gradients, and the gradients scaled so that it is at most maxNorm. */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
+  const norm = Math.sqrt(
+    tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]),
+  );
+  if (!(norm > maxNorm)) return { grads, norm };
+  const scale = maxNorm / norm;
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, scale);
+  return { grads: out, norm };
+}
+
+let instances = 0;
+
+/** The network as tfjs variables. Variables are named `<instance>/<parameter>` (tfjs names are global). */
+export class TfjsNetwork {
+  readonly spec: NetworkSpec;
+  readonly variables: Map<string, tf.Variable>;
+  private readonly prefix: string;
+
+  constructor(spec: NetworkSpec, weights: Weights) {
+    checkWeights(spec, weights);
+    this.spec = spec;
+    this.prefix = `swt_net${++instances}/`;
+    this.variables = new Map();
+    for (const p of parameters(spec)) {
+      this.variables.set(p.name, tf.variable(tf.tensor(weights.get(p.name)!, p.shape, 'float32'), true, this.prefix + p.name));
+    }
+  }
+
+  private v(name: string): tf.Variable {
+    const x = this.variables.get(name);
+    if (!x) throw new Error(`tfjs network: no parameter ${name}`);
+    return x;
+  }
+
+  private layers(x: tf.Tensor, layers: Layer[]): tf.Tensor {
+    const eps = this.spec.layer_norm_epsilon;
+    for (const l of layers) {
+      switch (l.op) {
+        case 'dense':
+          x = denseOp(x, this.v(`${l.name}/kernel`), this.v(`${l.name}/bias`));
+          break;
+        case 'layer_norm': {
+          const mean = tf.mean(x, -1, true);
+          const centred = tf.sub(x, mean);
+          const variance = tf.mean(tf.square(centred), -1, true);
+          x = tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), this.v(`${l.name}/gamma`)), this.v(`${l.name}/beta`));
+          break;
+        }
+        case 'relu':
+          x = tf.relu(x);
+          break;
+        case 'residual':
+          x = tf.add(x, this.layers(x, l.body));
+          break;
+        case 'minmax': {
+          const lo = tf.min(x, -1, true);
+          const hi = tf.max(x, -1, true);
+          x = tf.div(tf.sub(x, lo), tf.maximum(tf.sub(hi, lo), this.spec.minmax_epsilon));
+          break;
+        }
+      }
+    }
+    return x;
+  }
+
+  /**
+   * One function on a batch: its inputs in spec order (an index input is an int32 [n] tensor of
+   * indices or a float [n, size] one-hot / straight-through matrix). Returns each head's raw output
+   * (latents scaled, logits unnormalised). Differentiable.
+   */
+  call(fn: FunctionName, args: tf.Tensor[]): Record<string, tf.Tensor> {
+    const f = this.spec.functions[fn];
+    if (args.length !== f.inputs.length) throw new Error(`tfjs network: ${fn} takes ${f.inputs.length} inputs, got ${args.length}`);
+    const parts = f.inputs.map((inp, i) => {
+      const a = args[i];
+      return inp.kind === 'index' && a.rank === 1 ? tf.cast(tf.oneHot(a as tf.Tensor1D, inp.size), 'float32') : a;
+    });
+    const x = this.layers(parts.length === 1 ? parts[0] : tf.concat(parts, 1), f.trunk);
+    const out: Record<string, tf.Tensor> = {};
+    for (const h of f.heads) out[h.name] = this.layers(x, h.layers);
+    return out;
+  }
+
+  /** An inference graph: outputs by name, support heads as probabilities (as the ONNX graphs give them). */
+  graph(name: GraphName, feeds: tf.Tensor[]): Record<string, tf.Tensor> {
+    const g = this.spec.graphs[name];
+    const env = new Map<string, tf.Tensor>();
+    g.inputs.forEach((inp, i) => env.set(inp.name, feeds[i]));
+    for (const c of g.calls) {
+      const outs = this.call(
+        c.fn,
+        c.args.map((r) => {
+          const t = env.get(r);
+          if (!t) throw new Error(`tfjs network: graph ${name} refers to ${r} before it is computed`);
+          return t;
+        }),
+      );
+      for (const [head, t] of Object.entries(outs)) env.set(`${c.fn}.${head}`, t);
+    }
+    const out: Record<string, tf.Tensor> = {};
+    for (const o of g.outputs) {
+      const [fn, head] = o.from.split('.') as [FunctionName, string];
+      const kind = this.spec.functions[fn].heads.find((h) => h.name === head)!.kind;
+      const t = env.get(o.from)!;
+      out[o.name] = kind === 'support' ? tf.softmax(t) : t;
+    }
+    return out;
+  }
+
+  /** The chance encoder e(obs_t, obs_t+1): code logits and the straight-through one-hot code. */
+  encode(obs: tf.Tensor, nextObs: tf.Tensor): { logits: tf.Tensor; code: T2 } {
+    const logits = this.call('chance_encoder', [obs, nextObs]).code;
+    return { logits, code: straightThroughOneHot(logits) };
+  }
+
+  /** Trainable variables keyed by their tfjs name (what optimizers and variableGrads use). */
+  trainable(): tf.Variable[] {
+    return [...this.variables.values()];
+  }
+
+  /** The current weights (copies), in spec order. */
+  getWeights(): Weights {
+    const w: Weights = new Map();
+    for (const [name, v] of this.variables) w.set(name, new Float32Array(v.dataSync() as Float32Array));
+    return w;
+  }
+
+  setWeights(weights: Weights): void {
+    checkWeights(this.spec, weights);
+    for (const p of parameters(this.spec)) this.v(p.name).assign(tf.tensor(weights.get(p.name)!, p.shape, 'float32'));
+  }
+
+  /** Parameter name of a tfjs variable name of this network (for optimizer state). */
+  parameterOf(variableName: string): string {
+    return variableName.startsWith(this.prefix) ? variableName.slice(this.prefix.length) : variableName;
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    this.variables.clear();
+  }
+}
+
+/** A float32 array with its name and shape (optimizer state, weights on disk). */
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** The optimizer's state (Adam: iteration count and both moments per variable), named by parameter. */
+export async function optimizerState(net: TfjsNetwork, optimizer: tf.Optimizer): Promise<NamedArray[]> {
+  const named = await optimizer.getWeights();
+  const out = named.map((n) => ({
+    name: n.name.split('/').length > 1 ? net.parameterOf(n.name) : n.name,
+    shape: n.tensor.shape.slice(),
+    data: Float32Array.from(n.tensor.dataSync() as ArrayLike<number>),
+  }));
+  return out;
+}
+
+/** Restores state saved by optimizerState (same network layout; tfjs optimizers are positional). */
+export async function restoreOptimizer(optimizer: tf.Optimizer, state: NamedArray[]): Promise<void> {
+  await optimizer.setWeights(state.map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape, 'float32') })));
+}
