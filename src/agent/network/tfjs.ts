@@ -6,6 +6,8 @@
 // layers carry their own gradient that transposes explicitly; and tf.gather has no gradient there,
 // so index inputs enter as one-hot matrices (a matMul, as in the ONNX graphs).
 import * as tf from '@tensorflow/tfjs-core';
+// The union package @tensorflow/tfjs registers the gradients; tfjs-core alone does not.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {
   checkWeights,
   parameters,
@@ -19,8 +21,8 @@ import {
 type T2 = tf.Tensor2D;
 type CustomGradientFunc<T extends tf.Tensor> = Parameters<typeof tf.customGrad<T>>[0];
 
-/** y = x W + b with a gradient that uses the plain matMul kernel. */
-const denseOp = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+/** y = x W + b with a gradient that uses the plain matMul kernel (the same values as the stock one). */
+export const dense = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, w, b, save] = args as [T2, T2, tf.Tensor1D, tf.GradSaveFunc];
   save([x, w]);
   return {
@@ -90,7 +92,7 @@ export class TfjsNetwork {
     for (const l of layers) {
       switch (l.op) {
         case 'dense':
-          x = denseOp(x, this.v(`${l.name}/kernel`), this.v(`${l.name}/bias`));
+          x = dense(x, this.v(`${l.name}/kernel`), this.v(`${l.name}/bias`));
           break;
         case 'layer_norm': {
           const mean = tf.mean(x, -1, true);
