@@ -11,7 +11,7 @@ import {
   networkSpec,
   parameters,
   paramSize,
-  specFromConfig,
+  networkSpecFromConfig,
   type GraphName,
   type NetworkSizes,
   type NetworkSpec,
@@ -70,7 +70,7 @@ describe('the network spec', () => {
 
   it('is sized from the config: model section, mcts.support, and the observation size passed in', () => {
     const config = loadConfig();
-    const spec = specFromConfig(config, 80);
+    const spec = networkSpecFromConfig(config, 80);
     expect(spec.hidden).toBe(config.model.hidden);
     expect(spec.blocks).toBe(config.model.blocks);
     expect(spec.latent).toBe(config.model.latent);

@@ -223,7 +223,7 @@ export function networkSpec(s: NetworkSizes): NetworkSpec {
 }
 
 /** The architecture the config describes, for observations of `obsDim` values. */
-export function specFromConfig(config: Config, obsDim: number): NetworkSpec {
+export function networkSpecFromConfig(config: Config, obsDim: number): NetworkSpec {
   const m = config.model;
   return networkSpec({
     obsDim,
