@@ -203,18 +203,37 @@ export interface NamedArray {
   data: Float32Array;
 }
 
-/** The optimizer's state (Adam: iteration count and both moments per variable), named by parameter. */
+// Adam keeps the bias-correction powers beta^t as running products; setWeights recomputes them as
+// pow(beta, t), which differs in the last bits. They are saved too, so a restored run continues
+// bit for bit.
+interface AdamPowers {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+}
+const ADAM_POWERS = ['adam/acc_beta1', 'adam/acc_beta2'] as const;
+
+/** The optimizer's state (Adam: iteration count, both moments per variable, the bias-correction powers), named by parameter. */
 export async function optimizerState(net: TfjsNetwork, optimizer: tf.Optimizer): Promise<NamedArray[]> {
   const named = await optimizer.getWeights();
   const out = named.map((n) => ({
-    name: n.name.split('/').length > 1 ? net.parameterOf(n.name) : n.name,
+    name: net.parameterOf(n.name),
     shape: n.tensor.shape.slice(),
     data: Float32Array.from(n.tensor.dataSync() as ArrayLike<number>),
   }));
+  if (optimizer instanceof tf.AdamOptimizer) {
+    const p = optimizer as unknown as AdamPowers;
+    out.push({ name: ADAM_POWERS[0], shape: [], data: Float32Array.from(p.accBeta1.dataSync()) }, { name: ADAM_POWERS[1], shape: [], data: Float32Array.from(p.accBeta2.dataSync()) });
+  }
   return out;
 }
 
 /** Restores state saved by optimizerState (same network layout; tfjs optimizers are positional). */
 export async function restoreOptimizer(optimizer: tf.Optimizer, state: NamedArray[]): Promise<void> {
-  await optimizer.setWeights(state.map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape, 'float32') })));
+  const powers = state.filter((s) => (ADAM_POWERS as readonly string[]).includes(s.name));
+  await optimizer.setWeights(state.filter((s) => !powers.includes(s)).map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape, 'float32') })));
+  if (optimizer instanceof tf.AdamOptimizer && powers.length === 2) {
+    const p = optimizer as unknown as AdamPowers;
+    p.accBeta1.assign(tf.scalar(powers.find((x) => x.name === ADAM_POWERS[0])!.data[0]));
+    p.accBeta2.assign(tf.scalar(powers.find((x) => x.name === ADAM_POWERS[1])!.data[0]));
+  }
 }
