@@ -23,8 +23,8 @@ import { loadConfig } from '../src/config/load.js';
 import { Prng } from '../src/util/prng.js';
 import { randomFeeds } from './helpers/network.js';
 
-const SMALL: NetworkSizes = { obsDim: 23, hidden: 32, blocks: 2, latent: 16, codes: 8, support: { lo: -20, hi: 20, bins: 41 } };
-const DEFAULT: NetworkSizes = { obsDim: 80, hidden: 256, blocks: 1, latent: 128, codes: 32, support: { lo: -300, hi: 300, bins: 601 } };
+const SMALL: NetworkSizes = { obsDim: 23, hidden: 32, blocks: 2, latent: 16, codes: 8, support: { lo: -20, hi: 20, bins: 41 } }; // linear heads
+const DEFAULT: NetworkSizes = { obsDim: 80, hidden: 256, blocks: 1, latent: 128, codes: 32, headHidden: 64, support: { lo: -300, hi: 300, bins: 601 } };
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -48,7 +48,7 @@ describe('the network spec', () => {
     expect(JSON.parse(JSON.stringify(spec))).toEqual(spec);
     expect(architectureId(spec)).toMatch(/^[0-9a-f]{16}$/);
     expect(architectureId(networkSpec({ ...SMALL }))).toBe(architectureId(spec));
-    for (const change of [{ hidden: 33 }, { blocks: 1 }, { latent: 17 }, { codes: 9 }, { obsDim: 24 }, { support: { lo: -20, hi: 20, bins: 21 } }]) {
+    for (const change of [{ hidden: 33 }, { blocks: 1 }, { latent: 17 }, { codes: 9 }, { obsDim: 24 }, { headHidden: 4 }, { support: { lo: -20, hi: 20, bins: 21 } }]) {
       expect(architectureId(networkSpec({ ...SMALL, ...change }))).not.toBe(architectureId(spec));
     }
   });
@@ -66,6 +66,13 @@ describe('the network spec', () => {
     expect(params.find((p) => p.name === 'afterstate_prediction/chance/kernel')!.shape).toEqual([32, 8]);
     expect(params.filter((p) => p.name.endsWith('/gamma')).length).toBe(6 * (1 + 2 * 2));
     expect(new Set(params.map((p) => p.name)).size).toBe(params.length);
+    // with head_hidden, the policy, chance and support heads get a hidden layer; latent heads stay linear
+    const wide = parameters(networkSpec({ ...SMALL, headHidden: 6 }));
+    expect(wide.find((p) => p.name === 'prediction/value_hidden/kernel')!.shape).toEqual([32, 6]);
+    expect(wide.find((p) => p.name === 'prediction/value/kernel')!.shape).toEqual([6, 41]);
+    expect(wide.find((p) => p.name === 'afterstate_prediction/chance_hidden/kernel')!.shape).toEqual([32, 6]);
+    expect(wide.find((p) => p.name === 'representation/state/kernel')!.shape).toEqual([32, 16]);
+    expect(wide.some((p) => p.name === 'representation/state_hidden/kernel')).toBe(false);
   });
 
   it('is sized from the config: model section, mcts.support, and the observation size passed in', () => {
@@ -73,6 +80,7 @@ describe('the network spec', () => {
     const spec = networkSpecFromConfig(config, 80);
     expect(spec.hidden).toBe(config.model.hidden);
     expect(spec.blocks).toBe(config.model.blocks);
+    expect(spec.head_hidden).toBe(config.model.head_hidden);
     expect(spec.latent).toBe(config.model.latent);
     expect(spec.num_codes).toBe(config.model.chance_codes);
     expect(spec.support).toEqual(config.mcts.support);
@@ -97,7 +105,7 @@ describe('the network spec', () => {
 
 describe.each([
   ['small (hidden 32, 2 blocks, 41 bins)', SMALL],
-  ['default (hidden 256, 1 block, 601 bins)', DEFAULT],
+  ['default (hidden 256, 1 block, heads with 64 hidden, 601 bins)', DEFAULT],
 ])('ONNX Runtime and tfjs on the %s network', (_label, sizes) => {
   const spec = networkSpec(sizes);
   const weights = initWeights(spec, 11);

@@ -98,6 +98,7 @@ export const configSchema = z.strictObject({
   model: z.strictObject({
     hidden: z.number().int().min(1).max(8192),
     blocks: z.number().int().min(0).max(64),
+    head_hidden: z.number().int().min(0).max(8192),
     latent: z.number().int().min(1).max(8192),
     chance_codes: z.number().int().min(1).max(1024),
     layer_norm_epsilon: z.number().positive(),

@@ -38,6 +38,9 @@ async function tryTensorflow(): Promise<{ pkg: string | null; failures: string[]
 let choice: Promise<BackendChoice> | null = null;
 
 async function choose(): Promise<BackendChoice> {
+  // tfjs-core alone has no gradients: the union package registers them (its Node bundle is the only
+  // build of them that Node's ES module loader can import).
+  await import('@tensorflow/tfjs');
   const tried = await tryTensorflow();
   let result: BackendChoice;
   if (tried.pkg) {

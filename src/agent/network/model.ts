@@ -51,9 +51,15 @@ export class NetworkModel implements SearchModel<Float32Array> {
     return this.runner.spec;
   }
 
+  private scratch = new Float64Array(0);
+
   /** Scalars from support probabilities [k, bins]. */
   decode(probs: Float32Array): Float64Array {
-    return twoHotDecode(probs, this.spec.support);
+    // The helper takes float64: widen into a reused buffer rather than a new array per call.
+    if (this.scratch.length < probs.length) this.scratch = new Float64Array(probs.length);
+    const wide = this.scratch.subarray(0, probs.length);
+    wide.set(probs);
+    return twoHotDecode(wide, this.spec.support);
   }
 
   async initial(obs: Float32Array, n: number): Promise<InitialOutput> {

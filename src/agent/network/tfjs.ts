@@ -4,10 +4,9 @@
 // Two training details of tfjs on the wasm backend shape this code: the stock gradient of matMul
 // takes a transposed batch-matmul path that is several times slower than the plain one, so dense
 // layers carry their own gradient that transposes explicitly; and tf.gather has no gradient there,
-// so index inputs enter as one-hot matrices (a matMul, as in the ONNX graphs).
+// so index inputs enter as one-hot matrices (a matMul, as in the ONNX graphs). Gradients need the
+// registrations that initTfjs() (./backend.ts) loads.
 import * as tf from '@tensorflow/tfjs-core';
-// The union package @tensorflow/tfjs registers the gradients; tfjs-core alone does not.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {
   checkWeights,
   parameters,
