@@ -5,9 +5,11 @@
 //     through the MuZeroActor over ONNX Runtime / tfjs (wasm), median; and their ratio;
 //   decision_ms_p99_single: one environment, one decision, ONNX, 99th percentile;
 //   the same search figures for a smaller value support (the heads dominate the cost);
+//   *_cpu_ms_*: the process CPU time of the same work (what contention on a shared machine does not inflate);
 //   checkpoint_save_ms, checkpoint_load_ms (with sha256 checks), onnx_export_ms (three graphs built
 //   from the weights), and the core count.
 import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
@@ -50,8 +52,11 @@ async function forwardMs(model: OnnxModel, graph: (typeof GRAPH_NAMES)[number]):
   return median(times);
 }
 
-/** Median ms of one search over n environments (and the per-decision times when n = 1). */
-async function searchMs(model: NetworkModel, config: Config, n: number, warm: number, runs: number): Promise<{ median: number; all: number[] }> {
+/**
+ * Median wall ms of one search over n environments, every wall time, and the process CPU ms per
+ * search (on a shared machine the wall time includes waiting for a core; the CPU time does not).
+ */
+async function searchMs(model: NetworkModel, config: Config, n: number, warm: number, runs: number): Promise<{ median: number; all: number[]; cpu: number }> {
   const actor = MuZeroActor.fromModel(model, { config, seed: 1, maxBatch: n });
   const obs = observations(model.spec, n, 3);
   const mask = new Uint8Array(n * 4);
@@ -66,13 +71,16 @@ async function searchMs(model: NetworkModel, config: Config, n: number, warm: nu
   };
   for (let i = 0; i < warm; i++) await once();
   const all: number[] = [];
+  const c0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) all.push(await once());
+  const c = process.cpuUsage(c0);
   await actor.close();
-  return { median: median(all), all };
+  return { median: median(all), all, cpu: (c.user + c.system) / 1000 / runs };
 }
 
 async function main(): Promise<void> {
   reportCores();
+  report('loadavg_1m', os.loadavg()[0], 2); // other work on the machine inflates the wall times
   const config = loadConfig();
   const obsDim = featureSetObservation(config, config.features.default_set).obsDim;
   const spec = networkSpecFromConfig(config, obsDim);
@@ -97,14 +105,17 @@ async function main(): Promise<void> {
   for (const g of GRAPH_NAMES) report(`onnx_forward_ms_batch64_${g}`, await forwardMs(onnx, g));
   const onnxSearch = await searchMs(onnx, config, B, 10, 40);
   report('search_ms_per_decision_batch64_onnx', onnxSearch.median);
+  report('search_cpu_ms_per_decision_batch64_onnx', onnxSearch.cpu);
   const single = await searchMs(await OnnxModel.create(spec, graphs), config, 1, 50, 1000);
   report('decision_ms_median_single', single.median);
   report('decision_ms_p99_single', percentile(single.all, 99));
+  report('decision_cpu_ms_single', single.cpu);
 
   const choice = await initTfjs();
   report('tfjs_backend', choice.backend);
   const tfjsSearch = await searchMs(TfjsModel.fromWeights(spec, weights), config, B, 2, 5);
   report('search_ms_per_decision_batch64_tfjs', tfjsSearch.median);
+  report('search_cpu_ms_per_decision_batch64_tfjs', tfjsSearch.cpu);
   report('search_tfjs_over_onnx', tfjsSearch.median / onnxSearch.median, 1);
 
   // A smaller support: the value, Q and reward heads are hidden x bins each, run on every leaf.
@@ -112,7 +123,9 @@ async function main(): Promise<void> {
     const small = { ...config, mcts: { ...config.mcts, support: { lo: -50, hi: 50, bins } } };
     const s = networkSpecFromConfig(small, obsDim);
     const m = await OnnxModel.create(s, buildOnnxGraphs(s, initWeights(s, 1)));
-    report(`search_ms_per_decision_batch64_onnx_support${bins}`, (await searchMs(m, small, B, 10, 40)).median);
+    const r = await searchMs(m, small, B, 10, 40);
+    report(`search_ms_per_decision_batch64_onnx_support${bins}`, r.median);
+    report(`search_cpu_ms_per_decision_batch64_onnx_support${bins}`, r.cpu);
     const one = await searchMs(await OnnxModel.create(s, buildOnnxGraphs(s, initWeights(s, 1))), small, 1, 50, 1000);
     report(`decision_ms_p99_single_support${bins}`, percentile(one.all, 99));
   }
