@@ -4,7 +4,7 @@
 // one to one onto ONNX operators (Gemm, LayerNormalization, Relu, Add, ReduceMin/Max, Softmax).
 // The bytes depend only on the spec and the weights, so a rebuild reproduces them exactly.
 import onnxProto from 'onnx-proto';
-import { GRAPH_NAMES, graphOutputs, type FunctionInput, type FunctionName, type GraphName, type Layer, type NetworkSpec, type Weights, checkWeights, parameters } from './spec.js';
+import { GRAPH_NAMES, checkWeights, graphOutputs, parameters, walkGraph, type FunctionInput, type FunctionName, type GraphName, type Layer, type NetworkSpec, type Weights } from './spec.js';
 
 const { onnx } = onnxProto;
 
@@ -139,26 +139,18 @@ export function buildOnnxGraph(spec: NetworkSpec, weights: Weights, name: GraphN
   checkWeights(spec, weights);
   const g = spec.graphs[name];
   const w = new GraphWriter(spec, weights);
-  const env = new Map<string, string>();
-  for (const inp of g.inputs) env.set(inp.name, inp.name);
-  for (const c of g.calls) {
-    const outs = w.call(
-      c.fn,
-      c.args.map((r) => {
-        const t = env.get(r);
-        if (!t) throw new Error(`onnx: graph ${name} refers to ${r} before it is computed`);
-        return t;
-      }),
-    );
-    for (const [head, t] of Object.entries(outs)) env.set(`${c.fn}.${head}`, t);
-  }
-  const outputs = graphOutputs(spec, name);
-  g.outputs.forEach((o, i) => {
-    const src = env.get(o.from)!;
+  const outputs = walkGraph(
+    spec,
+    name,
+    g.inputs.map((inp) => inp.name),
+    (fn, args) => w.call(fn, args),
+  );
+  for (const o of outputs) {
     // Support heads leave the graph as probabilities, ready for the two-hot decoder.
-    const from = outputs[i].kind === 'support' ? w.node('Softmax', [src], [attrInt('axis', -1)]) : src;
+    const from = o.kind === 'support' ? w.node('Softmax', [o.value], [attrInt('axis', -1)]) : o.value;
     w.nodes.push({ opType: 'Identity', input: [from], output: [o.name], name: `${o.name}_out` });
-  });
+  }
+  const sizes = graphOutputs(spec, name);
   const model: onnxProto.onnx.IModelProto = {
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -169,7 +161,7 @@ export function buildOnnxGraph(spec: NetworkSpec, weights: Weights, name: GraphN
       node: w.nodes,
       initializer: w.initializers,
       input: g.inputs.map((inp) => (inp.kind === 'index' ? valueInfo(inp.name, I32, ['n']) : valueInfo(inp.name, F32, ['n', inp.size]))),
-      output: outputs.map((o) => valueInfo(o.name, F32, ['n', o.size])),
+      output: sizes.map((o) => valueInfo(o.name, F32, ['n', o.size])),
     },
   };
   return onnx.ModelProto.encode(model).finish();

@@ -269,6 +269,30 @@ export function graphOutputs(spec: NetworkSpec, graph: GraphName): Array<{ name:
   });
 }
 
+/**
+ * Evaluates a graph with a builder's own values (tensors, ONNX value names): `call` runs one function
+ * on its argument values and returns its heads. Returns each graph output's raw value and kind, in order.
+ */
+export function walkGraph<T>(
+  spec: NetworkSpec,
+  graph: GraphName,
+  inputs: T[],
+  call: (fn: FunctionName, args: T[]) => Record<string, T>,
+): Array<{ name: string; kind: HeadKind; value: T }> {
+  const g = spec.graphs[graph];
+  const env = new Map<Ref, T>();
+  g.inputs.forEach((inp, i) => env.set(inp.name, inputs[i]));
+  for (const c of g.calls) {
+    const args = c.args.map((r) => {
+      const v = env.get(r);
+      if (v === undefined) throw new Error(`network spec: graph ${graph} refers to ${r} before it is computed`);
+      return v;
+    });
+    for (const [head, v] of Object.entries(call(c.fn, args))) env.set(`${c.fn}.${head}`, v);
+  }
+  return graphOutputs(spec, graph).map((o, i) => ({ name: o.name, kind: o.kind, value: env.get(g.outputs[i].from)! }));
+}
+
 export interface ParamSpec {
   name: string;
   shape: number[];

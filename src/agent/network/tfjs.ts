@@ -15,6 +15,7 @@ import {
   type Layer,
   type NetworkSpec,
   type Weights,
+  walkGraph,
 } from './spec.js';
 
 type T2 = tf.Tensor2D;
@@ -137,27 +138,8 @@ export class TfjsNetwork {
 
   /** An inference graph: outputs by name, support heads as probabilities (as the ONNX graphs give them). */
   graph(name: GraphName, feeds: tf.Tensor[]): Record<string, tf.Tensor> {
-    const g = this.spec.graphs[name];
-    const env = new Map<string, tf.Tensor>();
-    g.inputs.forEach((inp, i) => env.set(inp.name, feeds[i]));
-    for (const c of g.calls) {
-      const outs = this.call(
-        c.fn,
-        c.args.map((r) => {
-          const t = env.get(r);
-          if (!t) throw new Error(`tfjs network: graph ${name} refers to ${r} before it is computed`);
-          return t;
-        }),
-      );
-      for (const [head, t] of Object.entries(outs)) env.set(`${c.fn}.${head}`, t);
-    }
     const out: Record<string, tf.Tensor> = {};
-    for (const o of g.outputs) {
-      const [fn, head] = o.from.split('.') as [FunctionName, string];
-      const kind = this.spec.functions[fn].heads.find((h) => h.name === head)!.kind;
-      const t = env.get(o.from)!;
-      out[o.name] = kind === 'support' ? tf.softmax(t) : t;
-    }
+    for (const o of walkGraph(this.spec, name, feeds, (fn, args) => this.call(fn, args))) out[o.name] = o.kind === 'support' ? tf.softmax(o.value) : o.value;
     return out;
   }
 
