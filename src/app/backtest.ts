@@ -7,7 +7,7 @@ import { configHash } from '../config/load.js';
 import { envConfigFromConfig, envDocument } from '../env/config.js';
 import type { Market } from '../env/market.js';
 import type { TimeRange } from '../data/range.js';
-import { createPolicy, getPolicySpec } from '../agent/policies/registry.js';
+import { createPolicy, getPolicySpec, resolvePolicy } from '../agent/policies/registry.js';
 import type { ParamValue } from '../agent/policies/types.js';
 import { runBacktest, type BacktestResult } from '../validation/backtest.js';
 import { newRunId, saveRun, type RunRecord } from '../validation/runs.js';
@@ -41,11 +41,8 @@ export async function backtestFromStore(store: Store, config: Config, o: StoredB
   const req = { instrument: o.instrument, range: o.range, sessions: o.sessions, seed: o.seed, featureSet: featureSetFor(config, [o.policy], o.featureSet) };
   const market = await loadStoreMarket(store, config, req);
   const fit = await loadFitMarket(store, config, o.policy, req, o.fitRange ?? null);
-  const policy = await createPolicy(o.policy, o.params, {
-    seed: o.seed,
-    env,
-    fit: fitSampleOf(fit),
-  });
+  const { params, artifacts } = await resolvePolicy(o.policy, o.params, { store, config });
+  const policy = await createPolicy(o.policy, params, { seed: o.seed, env, fit: fitSampleOf(fit), config, artifacts, featureHash: market.featureHash });
   // The run itself needs no store: give the file back to other processes until the run is saved.
   await store.release();
   let result: BacktestResult;

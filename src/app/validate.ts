@@ -8,7 +8,7 @@ import type { TimeRange } from '../data/range.js';
 import { weekCalendar } from '../data/calendar.js';
 import { envConfigFromConfig, envDocument, type EnvConfig } from '../env/config.js';
 import type { Market } from '../env/market.js';
-import { getPolicySpec, resolvePolicyParams } from '../agent/policies/registry.js';
+import { getPolicySpec, resolvePolicy, resolvePolicyParams } from '../agent/policies/registry.js';
 import type { ParamValue } from '../agent/policies/types.js';
 import { openMinutesPerWeek } from '../validation/gains.js';
 import { checkReportDir } from '../validation/report/index.js';
@@ -134,6 +134,8 @@ export async function runValidations(store: Store, config: Config, req: Validate
   const choices: PolicyChoice[] = runs ? runs.map((r) => ({ name: r.policy, params: r.params })) : (req.policies ?? []);
   if (choices.length === 0) throw new UsageError('nothing to validate: give a policy or a stored run');
   for (const c of choices) resolvePolicyParams(c.name, c.params); // fail before any work
+  // Checkpoint references resolve here, in the process that holds the store.
+  const resolved = await Promise.all(choices.map((c) => resolvePolicy(c.name, c.params, { store, config })));
   const keys = runs ? runs.map((r) => r.run_id) : jobKeys(choices);
   const base = req.reportDir;
   const dirs = keys.map((k) => (base ? (choices.length === 1 ? base : path.join(base, k)) : null));
@@ -163,7 +165,9 @@ export async function runValidations(store: Store, config: Config, req: Validate
       return {
         key: keys[i],
         policy: c.name,
-        params: c.params,
+        params: resolved[i].params,
+        artifacts: resolved[i].artifacts,
+        config,
         seed: lm.seed,
         env: lm.env,
         batch: config.env.batch,
@@ -178,7 +182,7 @@ export async function runValidations(store: Store, config: Config, req: Validate
           env: envDocument(lm.env),
         },
         walkForward: req.walkForward
-          ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: config.env.batch, openMinutesPerWeek: openMinutes }
+          ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: getPolicySpec(c.name).resolve ? resolved[i].params : c.params, batch: config.env.batch, openMinutesPerWeek: openMinutes }
           : null,
         openMinutesPerWeek: openMinutes,
         reportDir: dirs[i],
@@ -227,10 +231,14 @@ export async function runWalkForward(store: Store, config: Config, req: WalkForw
   getPolicySpec(req.policy);
   const wfc = config.validation.walkforward;
   const lm = await loadFor(store, config, { ...req, fitRange: null }, [], featureSetFor(config, [req.policy], null));
+  // A learned policy is walked forward at a fixed checkpoint: resolve it once, here.
+  const fixed = getPolicySpec(req.policy).resolve ? await resolvePolicy(req.policy, req.fixed, { store, config }) : { params: req.fixed, artifacts: {} };
+  await store.release();
   const result = await walkForward(lm.market, lm.env, {
     policy: req.policy,
     grid: req.grid,
-    fixed: req.fixed,
+    fixed: getPolicySpec(req.policy).resolve ? fixed.params : req.fixed,
+    context: { config, artifacts: fixed.artifacts, featureHash: lm.market.featureHash },
     folds: req.folds ?? wfc.folds,
     mode: req.mode ?? wfc.mode,
     isRatio: req.isRatio ?? wfc.is_ratio,

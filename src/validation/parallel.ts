@@ -15,6 +15,7 @@ import type { EnvConfig } from '../env/config.js';
 import type { Market } from '../env/market.js';
 import type { BarSeries, EpisodeSet, FeatureMatrix } from '../env/types.js';
 import { PolicyError, type FitSample, type ParamValue } from '../agent/policies/types.js';
+import type { Config } from '../config/schema.js';
 import { runBacktest, type BacktestResult } from './backtest.js';
 import { writeReport, type ReportFiles } from './report/index.js';
 import { validateBacktest, type Provenance, type ValidationResult, type ValidationSettings } from './validate.js';
@@ -67,7 +68,12 @@ export interface PolicyJob {
   /** Caller's label (e.g. the policy name with its index), echoed in the outcome. */
   key: string;
   policy: string;
+  /** Resolved parameters (a checkpoint reference turned into its id: what the result records). */
   params: Record<string, ParamValue>;
+  /** What PolicySpec.resolve found in the main process (e.g. a checkpoint directory). */
+  artifacts: Record<string, string>;
+  /** The effective config (learned policies read their search settings from it). */
+  config: Config;
   seed: number;
   env: EnvConfig;
   batch: number;
@@ -101,7 +107,8 @@ function fitSample(fit: SharedMarket | null): FitSample | null {
 /** Backtests and validates one policy (what a worker does; also run in-process for one worker). */
 export async function runPolicyJob(job: PolicyJob, market: SharedMarket, fit: SharedMarket | null = null): Promise<JobOutcome> {
   const t0 = performance.now();
-  const policy = await createPolicy(job.policy, job.params, { seed: job.seed, env: job.env, fit: fitSample(fit) });
+  const ctx = { config: job.config, artifacts: job.artifacts, featureHash: market.featureHash };
+  const policy = await createPolicy(job.policy, job.params, { seed: job.seed, env: job.env, fit: fitSample(fit), ...ctx });
   let backtest: BacktestResult;
   try {
     backtest = await runBacktest({ bars: market.bars, features: market.features, episodes: market.episodes, policy, env: job.env, batch: job.batch });
@@ -109,7 +116,7 @@ export async function runPolicyJob(job: PolicyJob, market: SharedMarket, fit: Sh
     await policy.close?.();
   }
   const t1 = performance.now();
-  const wf = job.walkForward ? await walkForward(market, job.env, { ...job.walkForward, policy: job.policy, fixed: job.walkForward.fixed }) : null;
+  const wf = job.walkForward ? await walkForward(market, job.env, { ...job.walkForward, policy: job.policy, fixed: job.walkForward.fixed, context: ctx }) : null;
   const t2 = performance.now();
   const result = await validateBacktest({
     backtest,

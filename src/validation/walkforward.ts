@@ -21,7 +21,7 @@
 // of the selected points). The |·| keeps the sign honest: a rule that loses in sample and out of sample
 // gets a negative efficiency, not a flattering positive ratio. null when the IS return is exactly 0.
 import { createPolicy, getPolicySpec, resolvePolicyParams } from '../agent/policies/registry.js';
-import { PolicyError, type FitSample, type ParamValue } from '../agent/policies/types.js';
+import { PolicyError, type FitSample, type ParamValue, type PolicyContext } from '../agent/policies/types.js';
 import type { EnvConfig } from '../env/config.js';
 import { EnvInputError, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../env/types.js';
 import { runBacktest, type BacktestResult } from './backtest.js';
@@ -48,6 +48,8 @@ export interface WalkForwardOptions {
   openMinutesPerWeek?: number;
   /** Called after each fold. */
   onFold?: (done: number, total: number) => void;
+  /** What learned policies need beyond their parameters (config, resolved artifacts, feature hash). */
+  context?: Pick<PolicyContext, 'config' | 'artifacts' | 'featureHash'>;
 }
 
 export interface WalkForwardMarket {
@@ -239,7 +241,7 @@ export async function walkForward(market: WalkForwardMarket, env: EnvConfig, opt
   if (spec.observes && !market.features) throw new PolicyError(`policy '${opts.policy}' reads features: walk-forward needs the market's feature matrix`);
   // A fitting policy learns on the fold's in-sample part only: its out-of-sample test never sees it.
   const run = async (ep: EpisodeSet, params: Record<string, ParamValue>, fit: FitSample | null) => {
-    const policy = await createPolicy(opts.policy, params, { seed: opts.seed, env, fit });
+    const policy = await createPolicy(opts.policy, params, { seed: opts.seed, env, fit, ...opts.context });
     try {
       return await runBacktest({ bars: market.bars, features: market.features ?? null, episodes: ep, policy, env, batch: opts.batch });
     } finally {

@@ -3,7 +3,10 @@
 // walk-forward reads the declared grids.
 import { BuyAndHoldPolicy, HoldPolicy, MaCrossoverPolicy, MeanReversionPolicy, RandomPolicy } from './baselines.js';
 import { createLinearPolicy, LINEAR_PARAMS } from './linear.js';
-import { num, PolicyError, type ParamSpec, type ParamValue, type Policy, type PolicyContext, type PolicyParams, type PolicySpec } from './types.js';
+import { createMuZeroPolicy, MUZERO_PARAMS, resolveMuZero } from './muzero.js';
+import type { Config } from '../../config/schema.js';
+import type { Store } from '../../store/db.js';
+import { num, PolicyError, type ParamSpec, type ParamValue, type Policy, type PolicyContext, type PolicyParams, type PolicySpec, type ResolvedPolicy } from './types.js';
 
 const registry = new Map<string, PolicySpec>();
 
@@ -98,6 +101,16 @@ export function parsePolicyArg(arg: string): { name: string; params: Record<stri
 }
 
 /**
+ * What a policy's references name now (PolicySpec.resolve), in the process that holds the store; the
+ * parameters as given for a policy without references.
+ */
+export async function resolvePolicy(name: string, params: Readonly<Record<string, ParamValue>>, ctx: { store: Store; config: Config }): Promise<ResolvedPolicy> {
+  const spec = getPolicySpec(name);
+  const resolved = resolvePolicyParams(name, params);
+  return spec.resolve ? spec.resolve(resolved, ctx) : { params: resolved, artifacts: {} };
+}
+
+/**
  * Creates a policy by name with checked parameters. A policy that fits (linear) needs `ctx.fit`, its
  * in-sample data; one that is refused without it says so.
  */
@@ -171,4 +184,13 @@ registerPolicy({
   observes: true,
   fits: true,
   create: createLinearPolicy,
+});
+
+registerPolicy({
+  name: 'muzero',
+  description: 'a Stochastic MuZero checkpoint (ONNX Runtime) searched by the native batched MCTS',
+  params: MUZERO_PARAMS,
+  observes: true,
+  resolve: resolveMuZero,
+  create: createMuZeroPolicy,
 });

@@ -2,7 +2,9 @@
 // (MuZero, PPO) that load checkpoints and answer asynchronously. The same policy object runs in a
 // backtest (B lanes over stored sessions) and in a LiveSession (one lane on a series that grows), so a
 // policy may only keep state it can build bar by bar: nothing may be precomputed over the whole series.
+import type { Config } from '../../config/schema.js';
 import type { EnvConfig } from '../../env/config.js';
+import type { Store } from '../../store/db.js';
 import type { EnvView } from '../../env/env.js';
 import type { BarSeries, EpisodeSet, FeatureMatrix } from '../../env/types.js';
 import { InputError } from '../../util/errors.js';
@@ -64,8 +66,14 @@ export interface FitSample {
 }
 
 export interface PolicyContext {
-  /** Seed of stochastic policies. */
+  /** Seed of stochastic policies (and of the search of learned ones). */
   seed: number;
+  /** The effective config (learned policies read their search settings from it); null: the defaults. */
+  config?: Config | null;
+  /** What `PolicySpec.resolve` found in the main process (e.g. a checkpoint's directory). */
+  artifacts?: Readonly<Record<string, string>>;
+  /** Hash of the feature set the observations come from (a learned policy refuses another). */
+  featureHash?: string | null;
   /** The environment's rules (costs, stack K): a policy that trades on predicted moves needs the spread. */
   env: EnvConfig;
   /** In-sample data for policies that fit (PolicySpec.fits); null otherwise. */
@@ -82,7 +90,18 @@ export interface PolicySpec {
   readonly fits?: boolean;
   /** Cross-parameter constraint (e.g. fast < slow): a message when violated, null when fine. */
   readonly check?: (params: PolicyParams) => string | null;
+  /**
+   * Runs in the main process, which holds the store, before any worker creates the policy: turns
+   * references into what they name now (a checkpoint `best` into its id, the id into its directory), so
+   * that a stored run records exactly what ran and workers never open the store.
+   */
+  readonly resolve?: (params: PolicyParams, ctx: { store: Store; config: Config }) => Promise<ResolvedPolicy>;
   readonly create: (params: PolicyParams, ctx: PolicyContext) => Promise<Policy>;
+}
+
+export interface ResolvedPolicy {
+  params: Record<string, ParamValue>;
+  artifacts: Record<string, string>;
 }
 
 /** Unknown policy, unknown/invalid parameter, a policy that cannot run on what it was given. */
