@@ -15,7 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Bumped whenever an exported signature or its meaning changes; `bindings/` refuses a library whose
 /// version differs from the one it was written for.
-pub const ABI_VERSION: i32 = 1;
+pub const ABI_VERSION: i32 = 2;
 
 pub const STATUS_OK: i32 = 0;
 /// Invalid argument (bad length, NaN, unsupported configuration …).
