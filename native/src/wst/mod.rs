@@ -90,7 +90,6 @@ pub fn features_batch<O: OutValue>(
     out: &mut [O],
 ) -> Result<(), String> {
     let n_win = check_series(plan, series, stride)?;
-    let len = plan.config.length;
     let c = plan.channels;
     if out.len() != n_win * c {
         return Err(format!("output holds {} values, expected {n_win} windows x {c} channels = {}", out.len(), n_win * c));
@@ -99,25 +98,45 @@ pub fn features_batch<O: OutValue>(
     for_each_chunk(n_win, CHUNK, threads, |ci, a, b| {
         let rows = take_slot(&slots, ci);
         let mut sc: Scratch<F64x4> = Scratch::new(plan, false);
-        let mut g = a;
-        while g < b {
-            let lanes = (b - g).min(LANES);
-            for lane in 0..LANES {
-                // Spare lanes repeat the last window; their results are discarded.
-                let w = g + lane.min(lanes - 1);
-                load_lane(&series[w * stride..w * stride + len], zscore, lane, &mut sc.win);
-            }
-            kernel::run_lanes(plan, &mut sc, false, false);
+        lane_groups(plan, &mut sc, series, stride, zscore, (a, b), (false, false), |g, lanes, sc| {
             let dst = &mut rows[(g - a) * c..(g - a + lanes) * c];
             for lane in 0..lanes {
                 for (k, f) in sc.feat.iter().enumerate() {
                     dst[lane * c + k] = O::from_f64(f.0[lane]);
                 }
             }
-            g += lanes;
-        }
+        });
     });
     Ok(())
+}
+
+/// Runs the kernel on windows a..b (window w = `series[w * stride .. w * stride + length]`), four at
+/// a time, and hands each group to `emit(first window, lanes used, scratch)`. `run` is (full S,
+/// order-0 samples).
+#[allow(clippy::too_many_arguments)]
+fn lane_groups(
+    plan: &WstPlan,
+    sc: &mut Scratch<F64x4>,
+    series: &[f64],
+    stride: usize,
+    zscore: bool,
+    (a, b): (usize, usize),
+    (full, order0): (bool, bool),
+    mut emit: impl FnMut(usize, usize, &Scratch<F64x4>),
+) {
+    let len = plan.config.length;
+    let mut g = a;
+    while g < b {
+        let lanes = (b - g).min(LANES);
+        for lane in 0..LANES {
+            // Spare lanes repeat the last window; their results are discarded.
+            let w = g + lane.min(lanes - 1);
+            load_lane(&series[w * stride..w * stride + len], zscore, lane, &mut sc.win);
+        }
+        kernel::run_lanes(plan, sc, full, order0);
+        emit(g, lanes, sc);
+        g += lanes;
+    }
 }
 
 /// Outputs of [`features_columns`] after the C time averages.
@@ -175,14 +194,7 @@ pub fn features_columns<O: OutValue>(
     for_each_chunk(n_win, CHUNK, threads, |ci, a, b| {
         let mut cols = take_slot(&slots, ci);
         let mut sc: Scratch<F64x4> = Scratch::new(plan, false);
-        let mut g = a;
-        while g < b {
-            let lanes = (b - g).min(LANES);
-            for lane in 0..LANES {
-                let w = g + lane.min(lanes - 1);
-                load_lane(&series[w * stride..w * stride + len], zscore, lane, &mut sc.win);
-            }
-            kernel::run_lanes(plan, &mut sc, false, dir.order0_samples);
+        lane_groups(plan, &mut sc, series, stride, zscore, (a, b), (false, dir.order0_samples), |g, lanes, sc| {
             for lane in 0..lanes {
                 let r = g - a + lane;
                 for (k, f) in sc.feat.iter().enumerate() {
@@ -199,8 +211,7 @@ pub fn features_columns<O: OutValue>(
                     cols[k][r] = O::from_f64(sc.win[len - 1].0[lane]);
                 }
             }
-            g += lanes;
-        }
+        });
     });
     Ok(())
 }
@@ -291,14 +302,7 @@ pub fn transform(
         let s_rows = take_slot(&s_slots, ci);
         let mut f_rows = f_slots.as_ref().map(|fs| take_slot(fs, ci));
         let mut sc: Scratch<F64x4> = Scratch::new(plan, true);
-        let mut g = a;
-        while g < b {
-            let lanes = (b - g).min(LANES);
-            for lane in 0..LANES {
-                let w = g + lane.min(lanes - 1);
-                load_lane(&signals[w * len..(w + 1) * len], zscore, lane, &mut sc.win);
-            }
-            kernel::run_lanes(plan, &mut sc, true, false);
+        lane_groups(plan, &mut sc, signals, len, zscore, (a, b), (true, false), |g, lanes, sc| {
             let s_dst = &mut s_rows[(g - a) * c * t..(g - a + lanes) * c * t];
             for lane in 0..lanes {
                 for (k, v) in sc.s.iter().enumerate() {
@@ -313,8 +317,7 @@ pub fn transform(
                     }
                 }
             }
-            g += lanes;
-        }
+        });
     });
     Ok(())
 }
