@@ -23,7 +23,7 @@ import path from 'node:path';
 import { createPolicy } from '../src/agent/policies/registry.js';
 import { loadConfig } from '../src/config/load.js';
 import { generateBars } from '../src/data/synth.js';
-import { envConfig } from '../src/env/config.js';
+import { envConfig, envDocument, DEFAULT_ENV_CONFIG } from '../src/env/config.js';
 import { sessionEpisodes } from '../src/env/episodes.js';
 import type { Market } from '../src/env/market.js';
 import { runBacktest } from '../src/validation/backtest.js';
@@ -99,7 +99,7 @@ function provenance(m: Market): Provenance {
     sessions_available: m.sessionsAvailable,
     session_length: SESSION,
     seed: 1,
-    env: { pip_size: 0.01, spread_pips: 4, units: 1, reward_mode: 'amddp' },
+    env: envDocument(DEFAULT_ENV_CONFIG),
   };
 }
 

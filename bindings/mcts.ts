@@ -10,82 +10,63 @@ export type ChanceSelection = 'sample' | 'deterministic';
 /** Value of an unvisited child in PUCT: the parent's mean value, or a constant. */
 export type ValueFill = 'parent_mean' | 'constant';
 
+/**
+ * A complete batch configuration. The keys are the native field names (native/src/mcts/mod.rs
+ * CONFIG_FIELDS) and cross the ABI verbatim as `name=value` text, so the library checks every field
+ * by name: an unknown, missing or out-of-range field is a NativeError naming it. Nothing here has a
+ * default: build it from the `mcts` config section with `mctsConfigFromConfig` (src/agent/search.ts).
+ */
 export interface MctsConfig {
   /** Largest batch one search may use. */
-  maxTrees: number;
-  numActions: number;
+  max_trees: number;
+  num_actions: number;
   /** Number of chance codes C. */
-  numCodes: number;
-  /** Simulation budget per search (sizes the preallocated trees; Gumbel's halving schedule uses it). */
-  maxSimulations: number;
-  mode?: SearchMode;
-  chance?: ChanceSelection;
-  discount?: number;
-  pbCInit?: number;
-  pbCBase?: number;
-  dirichletAlpha?: number;
+  num_codes: number;
+  /** Largest simulation budget of one search (sizes the preallocated trees). */
+  max_simulations: number;
+  mode: SearchMode;
+  chance: ChanceSelection;
+  /** Discount of the transitions whose model step returns no discount of its own. */
+  discount: number;
+  pb_c_init: number;
+  pb_c_base: number;
+  dirichlet_alpha: number;
   /** Share of Dirichlet noise in the root priors (PUCT); 0 disables it. */
-  explorationFraction?: number;
-  valueFill?: ValueFill;
-  fillValue?: number;
+  exploration_fraction: number;
+  value_fill: ValueFill;
+  fill_value: number;
   /** Min-max normalise the PUCT value term over the tree. */
-  normalize?: boolean;
-  gumbelMaxConsidered?: number;
+  normalize: boolean;
+  gumbel_max_considered: number;
   /** Scale of the root Gumbel noise (0 = deterministic, for evaluation). */
-  gumbelScale?: number;
-  gumbelCVisit?: number;
-  gumbelCScale?: number;
+  gumbel_scale: number;
+  gumbel_c_visit: number;
+  gumbel_c_scale: number;
   /** Threads over trees (0 = all cores). Results do not depend on it. */
-  threads?: number;
+  threads: number;
 }
 
-export const MCTS_DEFAULTS: Required<Omit<MctsConfig, 'maxTrees' | 'numActions' | 'numCodes' | 'maxSimulations'>> = {
-  mode: 'puct',
-  chance: 'deterministic',
-  discount: 0.997,
-  pbCInit: 1.25,
-  pbCBase: 19652,
-  dirichletAlpha: 0.3,
-  explorationFraction: 0.25,
-  valueFill: 'parent_mean',
-  fillValue: 0,
-  normalize: true,
-  gumbelMaxConsidered: 16,
-  gumbelScale: 1,
-  gumbelCVisit: 50,
-  gumbelCScale: 0.1,
-  threads: 1,
-};
-
-/** The order of native/src/mcts/mod.rs CONFIG_FIELDS. */
-function flatConfig(c: Required<MctsConfig>): Float64Array {
-  return new Float64Array([
-    c.maxTrees,
-    c.numActions,
-    c.numCodes,
-    c.maxSimulations,
-    c.mode === 'gumbel' ? 1 : c.mode === 'puct' ? 0 : NaN,
-    c.chance === 'deterministic' ? 1 : c.chance === 'sample' ? 0 : NaN,
-    c.discount,
-    c.pbCInit,
-    c.pbCBase,
-    c.dirichletAlpha,
-    c.explorationFraction,
-    c.valueFill === 'constant' ? 1 : c.valueFill === 'parent_mean' ? 0 : NaN,
-    c.fillValue,
-    c.normalize ? 1 : 0,
-    c.gumbelMaxConsidered,
-    c.gumbelScale,
-    c.gumbelCVisit,
-    c.gumbelCScale,
-    c.threads,
-  ]);
+/** The configuration as the text `swt_mcts_new` parses. Absent (undefined) fields are left out, so
+ * the library reports them missing; any other key goes through, so it reports unknown ones. */
+function configText(config: MctsConfig): Buffer {
+  const entries: string[] = [];
+  for (const [name, value] of Object.entries(config) as Array<[string, unknown]>) {
+    if (value === undefined) continue;
+    if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'string') {
+      throw new TypeError(`MctsBatch: config.${name} must be a number, boolean or string, got ${typeof value}`);
+    }
+    const text = String(value); // numbers print shortest round-trip, so the library reads them exactly
+    if (/[;=]/.test(name) || /[;=]/.test(text)) {
+      throw new TypeError(`MctsBatch: config.${name} = ${JSON.stringify(text)}: names and values may not contain ';' or '='`);
+    }
+    entries.push(`${name}=${text}`);
+  }
+  return Buffer.from(entries.join(';'), 'utf8');
 }
 
 type Ptr = unknown;
 interface Fns {
-  configLen: () => number;
-  create: (cfg: Float64Array, len: number, out: Ptr[]) => number;
+  create: (cfg: Buffer, len: number, out: Ptr[]) => number;
   free: (h: Ptr) => number;
   prepare: (
     h: Ptr,
@@ -109,6 +90,8 @@ interface Fns {
     vl: number,
     r: Float64Array,
     rl: number,
+    d: Float64Array,
+    dl: number,
     ap: Float64Array,
     apl: number,
     cp: Float64Array,
@@ -131,8 +114,7 @@ let fns: Fns | null = null;
 function native(): Fns {
   if (fns) return fns;
   fns = {
-    configLen: declare('int swt_mcts_config_len()'),
-    create: declare('int swt_mcts_new(const double *config, size_t config_len, _Out_ void **out)'),
+    create: declare('int swt_mcts_new(const uint8_t *config, size_t config_len, _Out_ void **out)'),
     free: declare('int swt_mcts_free(void *h)'),
     prepare: declare(
       'int swt_mcts_prepare(void *h, size_t n_trees, size_t simulations, const double *priors, size_t priors_len, int priors_are_logits, ' +
@@ -145,6 +127,7 @@ function native(): Fns {
     ),
     backpropagate: declare(
       'int swt_mcts_backpropagate(void *h, const double *values, size_t values_len, const double *rewards, size_t rewards_len, ' +
+        'const double *discounts, size_t discounts_len, ' +
         'const double *action_priors, size_t action_priors_len, const double *code_priors, size_t code_priors_len, int priors_are_logits)',
     ),
     rootVisits: declare('int swt_mcts_root_visits(void *h, int32_t *out, size_t len)'),
@@ -186,7 +169,7 @@ export interface PrepareInput {
   legal?: ArrayLike<number | boolean>;
   /** Integer in [0, 2^53). */
   seed: number;
-  /** Simulations this search will run (default maxSimulations); Gumbel's halving plans over it. */
+  /** Simulations this search will run (default max_simulations); Gumbel's halving plans over it. */
   simulations?: number;
   /** [n] integer ids; tree i draws its random numbers from (seed, treeIds[i]). Default 0..n-1. */
   treeIds?: ArrayLike<number>;
@@ -206,6 +189,9 @@ export interface BackpropagateInput {
   values: Float64Array;
   /** [n] reward into each decision leaf (ignored for chance leaves). */
   rewards: Float64Array;
+  /** [n] discount of the transition into each decision leaf: gamma normally, 0 when it ends the
+   * episode (ignored for chance leaves). Absent: the configured discount for every transition. */
+  discounts?: Float64Array;
   /** [n, A] action priors of decision leaves (rows of chance leaves are ignored). */
   actionPriors: Float64Array;
   /** [n, C] code priors sigma of chance leaves (rows of decision leaves are ignored). */
@@ -223,6 +209,9 @@ export interface MctsInfo {
   maxSimulations: number;
 }
 
+/** Length 0: the library then applies the configured discount to every transition. */
+const NO_DISCOUNTS = new Float64Array(0);
+
 const registry = new FinalizationRegistry<{ handle: Ptr }>((held) => {
   // Safety net only: a batch dropped without free() is released when collected.
   if (held.handle !== null) native().free(held.handle);
@@ -230,7 +219,7 @@ const registry = new FinalizationRegistry<{ handle: Ptr }>((held) => {
 
 /** A batch of native search trees. Call `free()` when done (a finalizer frees forgotten ones). */
 export class MctsBatch {
-  readonly config: Readonly<Required<MctsConfig>>;
+  readonly config: Readonly<MctsConfig>;
   private readonly held: { handle: Ptr };
   private active = 0;
   private readonly parentBuf: Int32Array;
@@ -239,17 +228,14 @@ export class MctsBatch {
   private views: TraverseResult;
 
   constructor(config: MctsConfig) {
-    this.config = Object.freeze({ ...MCTS_DEFAULTS, ...config });
-    const f = native();
-    const flat = flatConfig(this.config);
-    if (flat.length !== f.configLen()) {
-      throw new Error(`MctsBatch: the native library expects ${f.configLen()} config values, this binding sends ${flat.length} (stale build?)`);
-    }
+    this.config = Object.freeze({ ...config });
+    const text = configText(this.config);
     const out: Ptr[] = [null];
-    check(f.create(flat, flat.length, out), 'swt_mcts_new');
+    check(native().create(text, text.length, out), 'swt_mcts_new');
     this.held = { handle: out[0] };
     registry.register(this, this.held, this);
-    const m = this.config.maxTrees;
+    // The library has checked the shape fields by now.
+    const m = this.config.max_trees;
     this.parentBuf = new Int32Array(m);
     this.edgeBuf = new Int32Array(m);
     this.chanceBuf = new Uint8Array(m);
@@ -278,12 +264,12 @@ export class MctsBatch {
   /** Starts a search: one root per entry of `rootValues`. */
   prepare(input: PrepareInput): void {
     const n = input.rootValues.length;
-    const a = this.config.numActions;
+    const a = this.config.num_actions;
     const legal = input.legal ? u8(input.legal) : new Uint8Array(n * a).fill(1);
     const ids = input.treeIds ? f64(input.treeIds) : Float64Array.from({ length: n }, (_, i) => i);
     const priors = f64(input.priors);
     const roots = f64(input.rootValues);
-    const sims = input.simulations ?? this.config.maxSimulations;
+    const sims = input.simulations ?? this.config.max_simulations;
     if (!(Number.isInteger(sims) && sims >= 0)) throw new Error(`MctsBatch.prepare: simulations must be an integer >= 0, got ${sims}`);
     check(
       native().prepare(this.h, n, sims, priors, priors.length, input.priorsAreLogits === false ? 0 : 1, roots, roots.length, legal, legal.length, input.seed, ids, ids.length),
@@ -306,6 +292,7 @@ export class MctsBatch {
   /** Expands the leaves of the last traverse with their evaluations (same tree order) and backs up. */
   backpropagate(input: BackpropagateInput): void {
     const { values, rewards, actionPriors, codePriors } = input;
+    const discounts = input.discounts ?? NO_DISCOUNTS;
     check(
       native().backpropagate(
         this.h,
@@ -313,6 +300,8 @@ export class MctsBatch {
         values.length,
         rewards,
         rewards.length,
+        discounts,
+        discounts.length,
         actionPriors,
         actionPriors.length,
         codePriors,
@@ -325,7 +314,7 @@ export class MctsBatch {
 
   /** [n, A] visit counts of the root actions. */
   rootVisits(): Int32Array {
-    const out = new Int32Array(this.active * this.config.numActions);
+    const out = new Int32Array(this.active * this.config.num_actions);
     check(native().rootVisits(this.h, out, out.length), 'swt_mcts_root_visits');
     return out;
   }
@@ -339,21 +328,21 @@ export class MctsBatch {
 
   /** [n, A] Q(root, a); NaN for actions never expanded. */
   rootQ(): Float64Array {
-    const out = new Float64Array(this.active * this.config.numActions);
+    const out = new Float64Array(this.active * this.config.num_actions);
     check(native().rootQ(this.h, out, out.length), 'swt_mcts_root_q');
     return out;
   }
 
   /** [n, C] visits of each chance code below the root's afterstate for `action`. */
   rootChanceVisits(action: number): Int32Array {
-    const out = new Int32Array(this.active * this.config.numCodes);
+    const out = new Int32Array(this.active * this.config.num_codes);
     check(native().rootChanceVisits(this.h, action, out, out.length), 'swt_mcts_root_chance_visits');
     return out;
   }
 
   /** [n, A] policy target: visits^(1/T) (PUCT; T = 0 one-hot) or the Gumbel completed-Q target. */
   improvedPolicy(temperature = 1): Float64Array {
-    const out = new Float64Array(this.active * this.config.numActions);
+    const out = new Float64Array(this.active * this.config.num_actions);
     check(native().improvedPolicy(this.h, temperature, out, out.length), 'swt_mcts_improved_policy');
     return out;
   }
@@ -383,14 +372,13 @@ export class MctsBatch {
 
 // ---- value / reward support (MuZero appendix F), shared by training and search -------------------
 
+/** `bins` points from `lo` to `hi` on the h-transformed scale: the `mcts.support` config section
+ * (config/default.yaml holds MuZero's 601 points from -300 to 300). */
 export interface SupportSpec {
   lo: number;
   hi: number;
   bins: number;
 }
-
-/** MuZero's default: 601 points from -300 to 300 on the h-transformed scale. */
-export const DEFAULT_SUPPORT: Readonly<SupportSpec> = Object.freeze({ lo: -300, hi: 300, bins: 601 });
 
 /** h(x) = sign(x)(sqrt(|x|+1)-1) + 0.001x, element-wise. */
 export function valueTransform(x: ArrayLike<number>): Float64Array {
@@ -409,7 +397,7 @@ export function valueTransformInverse(y: ArrayLike<number>): Float64Array {
 }
 
 /** [n, bins] two-hot targets of n scalars; with `applyH` (default true) the scalars are h-transformed first. */
-export function twoHotEncode(x: ArrayLike<number>, support: SupportSpec = DEFAULT_SUPPORT, applyH = true): Float64Array {
+export function twoHotEncode(x: ArrayLike<number>, support: SupportSpec, applyH = true): Float64Array {
   const xs = f64(x);
   const out = new Float64Array(xs.length * support.bins);
   check(native().encode(xs, xs.length, support.lo, support.hi, support.bins, applyH ? 1 : 0, out, out.length), 'swt_twohot_encode');
@@ -417,7 +405,7 @@ export function twoHotEncode(x: ArrayLike<number>, support: SupportSpec = DEFAUL
 }
 
 /** Scalars from [n, bins] probabilities: the expectation over the support, then h^-1 with `applyH`. */
-export function twoHotDecode(probs: ArrayLike<number>, support: SupportSpec = DEFAULT_SUPPORT, applyH = true): Float64Array {
+export function twoHotDecode(probs: ArrayLike<number>, support: SupportSpec, applyH = true): Float64Array {
   const ps = f64(probs);
   const n = Math.floor(ps.length / support.bins);
   const out = new Float64Array(n);

@@ -47,7 +47,7 @@ describe('backtest runner', () => {
     expect(r.decisions).toBe(40 * 359);
     expect(r.metrics.actions.decisions).toBe(40 * 359);
     expect(r.actionCounts[BUY] + r.actionCounts[SELL]).toBe(r.trades.count); // every open is a trade
-    expect(r.actionCounts[CLOSE]).toBe(r.trades.count - r.metrics.forcedCloses);
+    expect(r.actionCounts[CLOSE]).toBe(r.trades.count - r.metrics.forced_closes);
     expect(r.metrics.trades).toBe(r.trades.count);
     let held = 0;
     for (let i = 0; i < r.trades.count; i++) {
@@ -218,7 +218,7 @@ describe.skipIf(!HAS_SHARED)('real GBP/JPY 2016 data (../shared)', () => {
     const r = runBacktest({ bars: real, episodes: sessionEpisodes(st, 360, real.ts.length), policy: createPolicy('ma-crossover'), env: envConfig() });
     expect(r.episodes).toBe(180);
     expect(r.trades.count).toBeGreaterThan(500);
-    expect(r.metrics.netPips).toBeCloseTo(r.trades.grossPips.subarray(0, r.trades.count).reduce((x, y) => x + y, 0) - 4 * r.trades.count, 6);
+    expect(r.metrics.net_pips).toBeCloseTo(r.trades.grossPips.subarray(0, r.trades.count).reduce((x, y) => x + y, 0) - 4 * r.trades.count, 6);
     expect(r.metrics.days).toBeGreaterThan(40);
     // The Brexit night (2016-06-24) is in the data: some trade's adverse excursion must reflect it.
     const brexit = Date.UTC(2016, 5, 24) / DAY_MS;

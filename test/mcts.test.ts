@@ -1,17 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import {
-  MctsBatch,
-  type MctsConfig,
-  valueTransform,
-  valueTransformInverse,
-  twoHotEncode,
-  twoHotDecode,
-  DEFAULT_SUPPORT,
-} from '../bindings/mcts.js';
+import { MctsBatch, type MctsConfig, valueTransform, valueTransformInverse, twoHotEncode, twoHotDecode } from '../bindings/mcts.js';
 import { NativeError, STATUS } from '../bindings/native.js';
-import { loadConfig } from '../src/config/load.js';
-import { Searcher, searcherConfig, type SearcherConfig, type SearchOptions, type SearchResult } from '../src/agent/search.js';
+import { configSchema } from '../src/config/schema.js';
+import { Searcher, mctsConfigFromConfig, type SearchOptions, type SearchResult } from '../src/agent/search.js';
 import { tabularModel, randomMdp, type TabularMdp } from './helpers/tabular.js';
+import { batchConfig, defaultMcts, mctsSection, type MctsOverrides } from './helpers/mcts.js';
 
 const T = 9999; // absorbing terminal state: every action gives reward 0 and leads back to T
 
@@ -70,10 +63,10 @@ const Q_STOCHASTIC = [6.025, 3.8];
 async function runSearch(
   mdp: TabularMdp,
   roots: number[],
-  config: Partial<SearcherConfig> & { maxSimulations: number },
+  config: MctsOverrides & { simulations: number },
   options: SearchOptions,
 ): Promise<SearchResult & { searcher: Searcher<ArrayLike<number>> }> {
-  const searcher = new Searcher(tabularModel(mdp), { maxTrees: roots.length, ...config });
+  const searcher = new Searcher(tabularModel(mdp), mctsSection(config), roots.length);
   const result = await searcher.search(roots, roots.length, options);
   return { ...result, searcher };
 }
@@ -89,10 +82,10 @@ describe('MCTS on a deterministic MDP whose best first action needs three steps 
   // action 1 holds about 20 visits (three levels of three actions), so PUCT needs thousands of
   // simulations to find it: the test MDP is hard on purpose, it cannot be solved greedily.
   it('PUCT finds the delayed +3 over the greedy +1 with enough simulations', async () => {
-    const few = await runSearch(chain, [0], { maxSimulations: 500, discount: 1, explorationFraction: 0 }, { seed: 1, temperature: 0 });
+    const few = await runSearch(chain, [0], { mode: 'puct', simulations: 500, discount: 1, exploration_fraction: 0 }, { seed: 1, temperature: 0 });
     expect(few.actions[0]).toBe(0);
     few.searcher.free();
-    const r = await runSearch(chain, [0], { maxSimulations: 8000, discount: 1, explorationFraction: 0 }, { seed: 1, temperature: 0 });
+    const r = await runSearch(chain, [0], { mode: 'puct', simulations: 8000, discount: 1, exploration_fraction: 0 }, { seed: 1, temperature: 0 });
     expect(argmax(r.visits)).toBe(1);
     expect(r.actions[0]).toBe(1);
     // Q(root, 1) approaches the true 3 (early visits backed up zeros before the +3 was found).
@@ -103,11 +96,11 @@ describe('MCTS on a deterministic MDP whose best first action needs three steps 
 
   it('with a misleading prior (0.8 on the greedy action), visit counts move to the best action', async () => {
     for (const seed of [1, 2, 3]) {
-      const early = await runSearch(misleading, [0], { maxSimulations: 1000, discount: 1 }, { seed, temperature: 0 });
+      const early = await runSearch(misleading, [0], { mode: 'puct', simulations: 1000, discount: 1 }, { seed, temperature: 0 });
       expect(argmax(early.visits)).toBe(0);
       expect(early.visits[1] / 1000).toBeLessThan(0.05);
       early.searcher.free();
-      const late = await runSearch(misleading, [0], { maxSimulations: 64000, discount: 1 }, { seed, temperature: 0 });
+      const late = await runSearch(misleading, [0], { mode: 'puct', simulations: 64000, discount: 1 }, { seed, temperature: 0 });
       expect(argmax(late.visits)).toBe(1);
       expect(late.visits[1] / 64000).toBeGreaterThan(0.3);
       expect(late.actions[0]).toBe(1);
@@ -117,7 +110,7 @@ describe('MCTS on a deterministic MDP whose best first action needs three steps 
 
   it('Gumbel mode finds it with the misleading prior at 200 simulations, whatever the Gumbel draw', async () => {
     const roots = new Array<number>(16).fill(0);
-    const r = await runSearch(misleading, roots, { maxSimulations: 200, discount: 1, mode: 'gumbel' }, { seed: 5 });
+    const r = await runSearch(misleading, roots, { simulations: 200, discount: 1, mode: 'gumbel' }, { seed: 5 });
     for (let i = 0; i < 16; i++) {
       expect(r.actions[i]).toBe(1);
       expect(argmax(r.policy.subarray(i * 3, i * 3 + 3))).toBe(1);
@@ -131,7 +124,7 @@ describe('MCTS on a stochastic MDP with chance codes of known probabilities', ()
     const r = await runSearch(
       stochastic,
       [0],
-      { maxSimulations: 2000, discount: 0.9, chance: 'deterministic' },
+      { mode: 'puct', simulations: 2000, discount: 0.9, chance: 'deterministic' },
       { seed: 1, legal: [1, 0] },
     );
     expect(Math.abs(r.rootValues[0] - Q_STOCHASTIC[0]) / Q_STOCHASTIC[0]).toBeLessThan(0.01);
@@ -143,7 +136,7 @@ describe('MCTS on a stochastic MDP with chance codes of known probabilities', ()
   });
 
   it('Q of each root action converges to its expectation with both actions legal', async () => {
-    const r = await runSearch(stochastic, [0], { maxSimulations: 3000, discount: 0.9 }, { seed: 2, temperature: 0 });
+    const r = await runSearch(stochastic, [0], { mode: 'puct', simulations: 3000, discount: 0.9 }, { seed: 2, temperature: 0 });
     expect(Math.abs(r.rootQ[0] - Q_STOCHASTIC[0]) / Q_STOCHASTIC[0]).toBeLessThan(0.01);
     expect(Math.abs(r.rootQ[1] - Q_STOCHASTIC[1]) / Q_STOCHASTIC[1]).toBeLessThan(0.02);
     expect(r.actions[0]).toBe(0);
@@ -156,7 +149,7 @@ describe('MCTS on a stochastic MDP with chance codes of known probabilities', ()
     const r = await runSearch(
       stochastic,
       new Array(n).fill(0),
-      { maxSimulations: sims, discount: 0.9, chance: 'sample' },
+      { mode: 'puct', simulations: sims, discount: 0.9, chance: 'sample' },
       { seed: 11, legal: new Array(n).fill([1, 0]).flat() },
     );
     const mean = r.rootValues.reduce((p, q) => p + q, 0) / n;
@@ -189,7 +182,7 @@ describe('legal actions at the root', () => {
         const r = await runSearch(
           mdp,
           roots,
-          { maxSimulations: 60, mode, chance: 'sample', dirichletAlpha: 0.3, explorationFraction: 0.9, gumbelScale: 3 },
+          { simulations: 60, mode, chance: 'sample', dirichlet_alpha: 0.3, exploration_fraction: 0.9, gumbel: { scale: 3 } },
           { seed, legal, temperature: 1 },
         );
         for (let k = 0; k < n * 6; k++) {
@@ -211,7 +204,7 @@ describe('legal actions at the root', () => {
       const only = roots.map((_, i) => (i * 5) % 6);
       const mask = Array.from({ length: n * 6 }, (_, k) => (k % 6 === only[Math.floor(k / 6)] ? 1 : 0));
       for (const temperature of [0, 1, 5]) {
-        const r = await runSearch(mdp, roots, { maxSimulations: 20, mode, chance: 'sample', explorationFraction: 0.5 }, { seed: 4, legal: mask, temperature });
+        const r = await runSearch(mdp, roots, { simulations: 20, mode, chance: 'sample', exploration_fraction: 0.5 }, { seed: 4, legal: mask, temperature });
         for (let i = 0; i < n; i++) {
           expect(r.actions[i]).toBe(only[i]);
           expect(r.visits[i * 6 + only[i]]).toBe(20);
@@ -233,7 +226,7 @@ describe('reproducibility', () => {
     const r = await runSearch(
       mdp,
       pick.map((i) => roots[i]),
-      { maxSimulations: 30, mode, chance: 'sample', threads },
+      { simulations: 30, mode, chance: 'sample', threads },
       { seed: 77, treeIds: pick.map((i) => ids[i]), temperature: 1 },
     );
     const out = pick.map((_, k) => ({
@@ -264,8 +257,8 @@ describe('reproducibility', () => {
   }
 
   it('another seed gives different searches', async () => {
-    const a = await runSearch(mdp, roots, { maxSimulations: 30, chance: 'sample' }, { seed: 1, treeIds: ids });
-    const b = await runSearch(mdp, roots, { maxSimulations: 30, chance: 'sample' }, { seed: 2, treeIds: ids });
+    const a = await runSearch(mdp, roots, { mode: 'puct', simulations: 30, chance: 'sample' }, { seed: 1, treeIds: ids });
+    const b = await runSearch(mdp, roots, { mode: 'puct', simulations: 30, chance: 'sample' }, { seed: 2, treeIds: ids });
     expect(Array.from(a.visits)).not.toEqual(Array.from(b.visits));
     a.searcher.free();
     b.searcher.free();
@@ -273,7 +266,7 @@ describe('reproducibility', () => {
 });
 
 describe('bad inputs give clear errors, never a crash', () => {
-  const config: MctsConfig = { maxTrees: 2, numActions: 3, numCodes: 2, maxSimulations: 2 };
+  const config: MctsConfig = batchConfig({ max_trees: 2, num_actions: 3, num_codes: 2 }, { mode: 'puct', simulations: 2 });
   const ok = { priors: [0, 0, 0, 0, 0, 0], rootValues: [0, 0], legal: [1, 1, 1, 1, 0, 1], seed: 1 };
 
   function expectNative(f: () => unknown, status: number, message: RegExp): void {
@@ -342,27 +335,44 @@ describe('bad inputs give clear errors, never a crash', () => {
     expect(() => b.traverse()).toThrow(/used after free/);
   });
 
-  it('rejects a bad configuration by field name', () => {
-    expectNative(() => new MctsBatch({ ...config, numActions: 0 }), STATUS.INVALID, /config.num_actions/);
-    expectNative(() => new MctsBatch({ ...config, discount: 2 }), STATUS.INVALID, /config.discount/);
-    expectNative(() => new MctsBatch({ ...config, maxSimulations: 1.5 }), STATUS.INVALID, /config.max_simulations/);
-    expectNative(() => new MctsBatch({ ...config, mode: 'alphazero' as 'puct' }), STATUS.INVALID, /config.mode/);
+  it('rejects a bad configuration by field name: out of range, unknown, missing', () => {
+    expectNative(() => new MctsBatch({ ...config, num_actions: 0 }), STATUS.INVALID, /config\.num_actions: expected an integer in \[1, 65536\], got 0/);
+    expectNative(() => new MctsBatch({ ...config, discount: 2 }), STATUS.INVALID, /config\.discount: expected a finite number in \[0, 1\], got 2/);
+    expectNative(() => new MctsBatch({ ...config, discount: NaN }), STATUS.INVALID, /config\.discount/);
+    expectNative(() => new MctsBatch({ ...config, max_simulations: 1.5 }), STATUS.INVALID, /config\.max_simulations/);
+    expectNative(() => new MctsBatch({ ...config, mode: 'alphazero' as 'puct' }), STATUS.INVALID, /config\.mode: expected one of puct, gumbel, got `alphazero`/);
+    // A key of the YAML section that is not a native field (the batch's is max_simulations).
+    expectNative(() => new MctsBatch({ ...config, simulations: 2 } as MctsConfig), STATUS.INVALID, /unknown field `simulations`/);
+    const { discount: _d, gumbel_c_scale: _g, ...incomplete } = config;
+    expectNative(() => new MctsBatch(incomplete as MctsConfig), STATUS.INVALID, /missing field\(s\) discount, gumbel_c_scale \(.*none has a default\)/);
+    expectNative(() => new MctsBatch({ ...config, threads: undefined } as unknown as MctsConfig), STATUS.INVALID, /missing field\(s\) threads/);
+    expect(() => new MctsBatch({ ...config, mode: 'puct;threads=2' as 'puct' })).toThrow(/config\.mode .* may not contain ';' or '='/);
   });
 
   it('a model that returns NaN or the wrong shape fails the search with a clear error', async () => {
     const bad = tabularModel({ ...stochastic, afterValue: () => NaN });
-    const s = new Searcher(bad, { maxTrees: 1, maxSimulations: 4 });
+    const s = new Searcher(bad, mctsSection({ simulations: 4 }), 1);
     await expect(s.search([0], 1, { seed: 1 })).rejects.toThrow(/values\[0\]: expected a finite number, got NaN/);
     s.free();
     const short = tabularModel(stochastic);
     short.recurrentDecision = (l, a) => ({ afterstates: new Float32Array(l.length), values: new Float64Array(a.length), chancePolicy: [0.5] });
-    const s2 = new Searcher(short, { maxTrees: 1, maxSimulations: 4 });
+    const s2 = new Searcher(short, mctsSection({ simulations: 4 }), 1);
     await expect(s2.search([0], 1, { seed: 1 })).rejects.toThrow(/recurrentDecision\(\).chancePolicy has 1 values, expected 3/);
     s2.free();
+    const discounts = tabularModel(stochastic);
+    const chance = discounts.recurrentChance.bind(discounts);
+    discounts.recurrentChance = (x, c) => ({ ...chance(x, c), discounts: [0.9, 0.9] });
+    const s3 = new Searcher(discounts, mctsSection({ simulations: 4 }), 1);
+    await expect(s3.search([0], 1, { seed: 1 })).rejects.toThrow(/recurrentChance\(\).discounts has 2 values, expected 1/);
+    s3.free();
+    const beyond = tabularModel({ ...stochastic, discount: () => 1.5 });
+    const s4 = new Searcher(beyond, mctsSection({ simulations: 4 }), 1);
+    await expect(s4.search([0], 1, { seed: 1 })).rejects.toThrow(/discounts\[0\]: expected a number in \[0, 1\]/);
+    s4.free();
   });
 
   it('a Searcher refuses a second search while one is running (they would share trees and latents)', async () => {
-    const s = new Searcher(tabularModel(stochastic), { maxTrees: 1, maxSimulations: 50 });
+    const s = new Searcher(tabularModel(stochastic), mctsSection({ simulations: 50 }), 1);
     const first = s.search([0], 1, { seed: 1 });
     await expect(s.search([0], 1, { seed: 2 })).rejects.toThrow(/already running a search/);
     expect(Array.from((await first).visits).reduce((p, q) => p + q, 0)).toBe(50);
@@ -380,29 +390,90 @@ describe('value and reward support helpers (shared by training and search)', () 
   });
 
   it('two-hot encodes onto the two neighbouring support points and decodes back', () => {
-    const p = twoHotEncode([2.3], DEFAULT_SUPPORT, false);
+    const support = defaultMcts().support; // 601 points from -300 to 300
+    const p = twoHotEncode([2.3], support, false);
     expect(p.length).toBe(601);
     expect(p[302]).toBeCloseTo(0.7, 12);
     expect(p[303]).toBeCloseTo(0.3, 12);
     expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     const xs = [-250, -1.5, 0, 0.01, 42, 1000]; // with h applied, 1000 maps to h(1000) ~ 31.6 on the support
-    const dec = twoHotDecode(twoHotEncode(xs), DEFAULT_SUPPORT);
+    const dec = twoHotDecode(twoHotEncode(xs, support), support);
     xs.forEach((x, i) => expect(dec[i]).toBeCloseTo(x, 8));
     expect(() => twoHotDecode([0.5, -0.5, 1], { lo: 0, hi: 1, bins: 3 }, false)).toThrow(/probs\[0\]\[1\]/);
     expect(() => twoHotEncode([1], { lo: 1, hi: 1, bins: 3 })).toThrow(/lo < hi/);
   });
 });
 
-describe('the mcts config section', () => {
-  it('drives a search with the configured defaults (Gumbel, 15 simulations) and the default support', async () => {
-    const cfg = loadConfig({ env: {} }).mcts;
-    expect(cfg.support).toEqual({ ...DEFAULT_SUPPORT });
-    const searcher = new Searcher(tabularModel(stochastic), searcherConfig(cfg, 4));
-    expect(searcher.batch.config).toMatchObject({ mode: 'gumbel', maxSimulations: 15, maxTrees: 4 });
+describe('the mcts config section: config/default.yaml is the one place MCTS defaults live', () => {
+  it('the schema has no defaults: an empty mcts section is refused field by field', () => {
+    const parsed = configSchema.shape.mcts.safeParse({});
+    expect(parsed.success).toBe(false);
+    const missing = new Set(parsed.error!.issues.map((i) => String(i.path[0])));
+    expect([...missing].sort()).toEqual(Object.keys(defaultMcts()).sort());
+  });
+
+  it('the section and a shape make a configuration the library accepts whole (it refuses any missing field)', () => {
+    const section = defaultMcts();
+    const b = new MctsBatch(mctsConfigFromConfig(section, { max_trees: 4, num_actions: 2, num_codes: 3 }));
+    expect(b.info()).toMatchObject({ maxTrees: 4, numActions: 2, numCodes: 3, maxSimulations: section.simulations });
+    b.free();
+  });
+
+  it('drives a search with the configured defaults (Gumbel, 15 simulations)', async () => {
+    const searcher = new Searcher(tabularModel(stochastic), defaultMcts(), 4);
+    expect(searcher.batch.config).toMatchObject({ mode: 'gumbel', max_simulations: 15, max_trees: 4 });
     const r = await searcher.search([0, 0, 0, 0], 4, { seed: 1 });
     expect(Array.from(r.visits).reduce((p, q) => p + q, 0)).toBe(4 * 15);
     // 15 simulations already rank the better action (Q 6.025 vs 3.8) first in every tree.
     for (let i = 0; i < 4; i++) expect(r.actions[i]).toBe(0);
     searcher.free();
+  });
+});
+
+/**
+ * An episode that ends inside the tree (one chance code, discount 0.9):
+ *   root action 0: reward 1 into the terminal                                  -> Q = 1
+ *   root action 1: reward 0 into state 1; there any action: reward 2 into the terminal -> Q = 0.9 * 2 = 1.8
+ * The model values every afterstate and state exactly except the terminal and what lies past it,
+ * which it values at 100 (a network never learns values past the end of an episode), and gives the
+ * discount 0 on the transitions into the terminal. So the search's Qs are exact from the first visit,
+ * unless it bootstraps past the end.
+ */
+const ending: TabularMdp = {
+  numActions: 2,
+  numCodes: 1,
+  afterstate: (s, a) => s * 2 + a,
+  sigma: () => [1],
+  outcome: (x) => (x === 0 ? { next: T, reward: 1 } : x === 1 ? { next: 1, reward: 0 } : x < 4 ? { next: T, reward: 2 } : { next: T, reward: 0 }),
+  discount: (x) => (x === 1 || x >= 4 ? 0.9 : 0),
+  value: (s) => (s === 1 ? 2 : s === T ? 100 : 0),
+  afterValue: (x) => (x === 0 ? 1 : x === 1 ? 1.8 : x < 4 ? 2 : 100),
+};
+
+describe('a model that ends the episode inside the tree (per-transition discounts)', () => {
+  for (const mode of ['puct', 'gumbel'] as const) {
+    it(`${mode}: the value past a terminal is never bootstrapped: Q and the root value are exact`, async () => {
+      const n = 4;
+      const sims = 60;
+      const r = await runSearch(ending, new Array(n).fill(0), { mode, simulations: sims, discount: 0.9, exploration_fraction: 0 }, { seed: 3, temperature: 0 });
+      for (let i = 0; i < n; i++) {
+        expect(r.rootQ[2 * i]).toBe(1);
+        expect(r.rootQ[2 * i + 1]).toBeCloseTo(1.8, 12);
+        const [n0, n1] = [r.visits[2 * i], r.visits[2 * i + 1]];
+        expect(n0 + n1).toBe(sims);
+        // The root's mean: its own value (0) and every backed-up return, each exact.
+        expect(r.rootValues[i]).toBeCloseTo((n0 * 1 + n1 * 1.8) / (1 + n0 + n1), 12);
+        expect(r.actions[i]).toBe(1);
+      }
+      r.searcher.free();
+    });
+  }
+
+  it('without the model discounts the configured discount applies everywhere, and the terminal value 100 leaks in', async () => {
+    const { discount: _, ...noDiscounts } = ending;
+    const r = await runSearch(noDiscounts, [0], { mode: 'puct', simulations: 60, discount: 0.9, exploration_fraction: 0 }, { seed: 3, temperature: 0 });
+    expect(r.rootQ[0]).toBeGreaterThan(10);
+    expect(r.actions[0]).toBe(0);
+    r.searcher.free();
   });
 });

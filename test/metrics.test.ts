@@ -16,25 +16,25 @@ describe('trade metrics on a hand-computed list', () => {
   const m = computeMetrics({ trades, actionCounts: [90, 3, 2, 5], totalBars: 100, days: [D0, D0 + 1, D0 + 2, D0 + 3] });
 
   it('counts, win rate, expectancy, average win / loss, payoff ratio and profit factor', () => {
-    expect(m).toMatchObject({ trades: 5, wins: 2, losses: 2, netPips: 15, forcedCloses: 1 });
-    expect(m.winRate).toBe(0.4); // a 0-pip trade is neither a win nor a loss
+    expect(m).toMatchObject({ trades: 5, wins: 2, losses: 2, net_pips: 15, forced_closes: 1 });
+    expect(m.win_rate).toBe(0.4); // a 0-pip trade is neither a win nor a loss
     expect(m.expectancy).toBe(3);
-    expect(m.avgWin).toBe(15);
-    expect(m.avgLoss).toBe(-7.5);
-    expect(m.payoffRatio).toBe(2);
-    expect(m.profitFactor).toBe(2); // 30 / 15
+    expect(m.avg_win).toBe(15);
+    expect(m.avg_loss).toBe(-7.5);
+    expect(m.payoff_ratio).toBe(2);
+    expect(m.profit_factor).toBe(2); // 30 / 15
   });
 
   it('SQN with the sample stdev and Tharp\'s class', () => {
     // deviations from 3: 7, −8, 17, −13, −3 → Σ² = 580, s² = 580 / 4 = 145
-    expect(m.stdevPips).toBeCloseTo(Math.sqrt(145), 12);
+    expect(m.stdev_pips).toBeCloseTo(Math.sqrt(145), 12);
     expect(m.sqn).toBeCloseTo((Math.sqrt(5) * 3) / Math.sqrt(145), 12);
-    expect(m.sqnClass).toBe('poor');
+    expect(m.sqn_class).toBe('poor');
   });
 
   it('max drawdown of cumulative net pips', () => {
     // cumulative 10, 5, 25, 15, 15: the fall from 25 to 15
-    expect(m.maxDrawdownPips).toBe(10);
+    expect(m.max_drawdown_pips).toBe(10);
     expect(maxDrawdown([-5, 3, -4])).toBe(6); // the curve starts at 0
     expect(maxDrawdown([1, 2, 3])).toBe(0);
   });
@@ -42,18 +42,18 @@ describe('trade metrics on a hand-computed list', () => {
   it('Sharpe of daily net pips (days without trades count as 0), annualised with sqrt(252)', () => {
     // daily: 5, 20, −10, 0 → mean 3.75, s² = 468.75 / 3 = 156.25, s = 12.5
     expect(m.days).toBe(4);
-    expect(m.sharpeDaily).toBeCloseTo(0.3, 12);
+    expect(m.sharpe_daily).toBeCloseTo(0.3, 12);
     expect(m.sharpe).toBeCloseTo(0.3 * Math.sqrt(252), 12);
-    expect(m.periodsPerYear).toBe(252);
+    expect(m.periods_per_year).toBe(252);
     expect(computeMetrics({ trades, days: [D0, D0 + 1, D0 + 2, D0 + 3], periodsPerYear: 260 }).sharpe).toBeCloseTo(0.3 * Math.sqrt(260), 12);
   });
 
   it('trades per day, average bars held, exposure, long/short split', () => {
-    expect(m.tradesPerDay).toBe(1.25);
-    expect(m.avgBarsHeld).toBe(4.2);
+    expect(m.trades_per_day).toBe(1.25);
+    expect(m.avg_bars_held).toBe(4.2);
     expect(m.exposure).toBe(0.21);
-    expect(m.long).toEqual({ trades: 3, wins: 2, winRate: 2 / 3, netPips: 30, expectancy: 10 });
-    expect(m.short).toEqual({ trades: 2, wins: 0, winRate: 0, netPips: -15, expectancy: -7.5 });
+    expect(m.long).toEqual({ trades: 3, wins: 2, win_rate: 2 / 3, net_pips: 30, expectancy: 10 });
+    expect(m.short).toEqual({ trades: 2, wins: 0, win_rate: 0, net_pips: -15, expectancy: -7.5 });
   });
 
   it('the action distribution shows the share of each action', () => {
@@ -66,7 +66,7 @@ describe('trade metrics on a hand-computed list', () => {
 describe('trade metrics edge cases', () => {
   it('no trades: counts are zero and ratios are null, never NaN', () => {
     const m = computeMetrics({ trades: tradeColumns([]), actionCounts: [10, 0, 0, 0], totalBars: 11, days: [D0] });
-    expect(m).toMatchObject({ trades: 0, winRate: null, expectancy: null, avgWin: null, avgLoss: null, payoffRatio: null, profitFactor: null, sqn: null, sqnClass: 'undefined', maxDrawdownPips: 0, tradesPerDay: 0, avgBarsHeld: null, exposure: 0 });
+    expect(m).toMatchObject({ trades: 0, win_rate: null, expectancy: null, avg_win: null, avg_loss: null, payoff_ratio: null, profit_factor: null, sqn: null, sqn_class: 'undefined', max_drawdown_pips: 0, trades_per_day: 0, avg_bars_held: null, exposure: 0 });
     expect(m.sharpe).toBeNull();
     expect(m.actions.share.HOLD).toBe(1);
     expect(JSON.stringify(m)).not.toMatch(/NaN|Infinity/);
@@ -74,8 +74,8 @@ describe('trade metrics edge cases', () => {
 
   it('no losing trade: profit factor and payoff are null; one trade: SQN is null', () => {
     const one = computeMetrics({ trades: tradeColumns([{ netPips: 7, side: 1, barsHeld: 2, exitTs: at(0) }]) });
-    expect(one.profitFactor).toBeNull();
-    expect(one.payoffRatio).toBeNull();
+    expect(one.profit_factor).toBeNull();
+    expect(one.payoff_ratio).toBeNull();
     expect(one.sqn).toBeNull();
     expect(one.days).toBe(1); // the exit day is counted even when no day list is given
   });
@@ -130,7 +130,7 @@ describe('trade metrics against an independent calculation on 20,000 random trad
   it('profit factor', () => {
     const gains = x.filter((v) => v > 0).reduce((a, b) => a + b, 0);
     const pains = x.filter((v) => v < 0).reduce((a, b) => a + b, 0);
-    expect(m.profitFactor).toBeCloseTo(gains / -pains, 10);
+    expect(m.profit_factor).toBeCloseTo(gains / -pains, 10);
   });
 
   it('max drawdown', () => {
@@ -141,7 +141,7 @@ describe('trade metrics against an independent calculation on 20,000 random trad
     for (let j = cums.length - 1; j >= 0; j--) suffixMin[j] = Math.min(cums[j], j + 1 < cums.length ? suffixMin[j + 1] : Infinity);
     const ref = Math.max(...cums.map((c, i) => c - suffixMin[i]));
     expect(ref).toBeGreaterThan(0);
-    expect(m.maxDrawdownPips).toBeCloseTo(ref, 9);
+    expect(m.max_drawdown_pips).toBeCloseTo(ref, 9);
   });
 
   it('Sharpe of daily net pips', () => {
@@ -156,6 +156,6 @@ describe('trade metrics against an independent calculation on 20,000 random trad
     const mean = daily.reduce((a, b) => a + b, 0) / daily.length;
     const sd = Math.sqrt(daily.reduce((a, b) => a + (b - mean) ** 2, 0) / (daily.length - 1));
     expect(m.sharpe).toBeCloseTo((mean / sd) * Math.sqrt(252), 9);
-    expect(m.tradesPerDay).toBeCloseTo(20_000 / 550, 12);
+    expect(m.trades_per_day).toBeCloseTo(20_000 / 550, 12);
   });
 });

@@ -107,7 +107,7 @@ describe.skipIf(!HAS_SHARED)('swt validate on the real 2016 data', () => {
       expect(rows[0].score).toBeCloseTo(v.result.grade.score, 9);
       expect(rows[0].report_dir).toBe(out);
       expect(rows[0].run_id).toBeNull();
-      expect(JSON.parse(rows[0].result).schema).toBe('swt.validation/1');
+      expect(JSON.parse(rows[0].result).schema).toBe('swt.validation/2');
     } finally {
       store.close();
     }
@@ -162,7 +162,7 @@ describe.skipIf(!HAS_SHARED)('swt validate --run: a stored backtest run', () => 
     expect(v.provenance.run_id).toBe(run.run_id);
     expect(v.policy).toEqual({ name: 'mean-reversion', params: run.params });
     expect(v.metrics.trades).toBe(run.metrics.trades);
-    expect(v.metrics.netPips).toBe(run.metrics.netPips);
+    expect(v.metrics.net_pips).toBe(run.metrics.net_pips);
     expect(v.provenance.sessions_run).toBe(40);
   });
 

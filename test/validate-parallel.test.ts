@@ -1,7 +1,8 @@
 // Several policies validated in parallel piscina workers give exactly the results of one worker; the main
-// process writes them all to `validations`; a failing job's error keeps its kind across the thread.
+// process writes them all to `validations`; a failing job's error keeps its kind (bad input: exit 2, any
+// other failure: exit 1) across the thread.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { synthStore } from './helpers/synth-store.js';
@@ -68,6 +69,14 @@ describe.skipIf(!BUILT)('swt validate --workers', () => {
     } finally {
       store.close();
     }
+  });
+
+  it("a worker's failure that is not bad input (the report directory cannot be made) exits 1 with its message", () => {
+    const blocker = path.join(tmp.dir, 'a-file');
+    writeFileSync(blocker, 'not a directory\n');
+    const r = swt(['validate', '--db', db, '--policy', 'random', '--policy', 'buy-and-hold', '--workers', '2', '--out', path.join(blocker, 'reports')]);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/swt: error: ENOTDIR: not a directory, mkdir '.*a-file\/reports\/(random|buy-and-hold)'/);
   });
 
   it('refuses an existing parent report directory without --force, before any work', () => {

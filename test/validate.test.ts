@@ -3,7 +3,7 @@ import { createPolicy } from '../src/agent/policies/registry.js';
 import { loadConfig } from '../src/config/load.js';
 import { generateBars } from '../src/data/synth.js';
 import { weekCalendar } from '../src/data/calendar.js';
-import { envConfig } from '../src/env/config.js';
+import { envConfig, envDocument } from '../src/env/config.js';
 import { sessionEpisodes } from '../src/env/episodes.js';
 import type { BarSeries, EpisodeSet } from '../src/env/types.js';
 import { runBacktest, type BacktestResult } from '../src/validation/backtest.js';
@@ -46,7 +46,7 @@ const provenance = (): Provenance => ({
   sessions_available: episodes.start.length,
   session_length: 360,
   seed: 1,
-  env: { pip_size: 0.01, spread_pips: 4, units: 1, reward_mode: 'amddp' },
+  env: envDocument(env),
 });
 
 function backtest(policy: string, params: Record<string, number> = {}): BacktestResult {
@@ -69,7 +69,7 @@ beforeAll(async () => {
 describe('validateBacktest', () => {
   it('solves safe-f on the run\'s gains over a 2-year horizon and grades it', () => {
     const r = edgeResult;
-    expect(r.schema).toBe('swt.validation/1');
+    expect(r.schema).toBe('swt.validation/2');
     expect(r.metrics.trades).toBe(edgeRun.trades.count);
     expect(r.metrics.expectancy!).toBeGreaterThan(0);
     // Horizon: 2 years of the run's own draws (trades or days per market year).

@@ -38,6 +38,10 @@ export interface ChanceOutput {
   values: ArrayLike<number>;
   /** [k, numActions] policy at the next state, as logits or probabilities. */
   policy: ArrayLike<number>;
+  /** [k] discount of each transition, in [0, 1]: gamma normally, 0 when it ends the episode (the
+   * search then never bootstraps from the next state's value). Absent: the configured
+   * `mcts.discount` for all. */
+  discounts?: ArrayLike<number>;
 }
 
 /**

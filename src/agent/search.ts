@@ -1,32 +1,34 @@
 // A full Stochastic MuZero search over a batch of environments: the native trees choose the leaves,
 // the model evaluates them in (at most) two batched calls per simulation, the trees back them up.
 // Latents stay here, in one preallocated store indexed by (node index, tree): node j of every tree is
-// created by simulation j, so the store holds (maxSimulations + 1) x maxTrees rows.
+// created by simulation j, so the store holds (max_simulations + 1) x max_trees rows.
 import { MctsBatch, type MctsConfig } from '../../bindings/mcts.js';
 import type { SearchModel } from './model.js';
 import type { Config } from '../config/schema.js';
 
-export type SearcherConfig = Omit<MctsConfig, 'numActions' | 'numCodes'>;
+/** The shape of a batch, which the `mcts` config section does not hold. */
+export type MctsShape = Pick<MctsConfig, 'max_trees' | 'num_actions' | 'num_codes'>;
 
-/** The searcher configuration from the `mcts` config section, for batches of up to `maxTrees`. */
-export function searcherConfig(c: Config['mcts'], maxTrees: number): SearcherConfig {
+/** The native batch configuration from the `mcts` config section (whose defaults are
+ * config/default.yaml, the one place they live) and the batch's shape. */
+export function mctsConfigFromConfig(c: Config['mcts'], shape: MctsShape): MctsConfig {
   return {
-    maxTrees,
-    maxSimulations: c.simulations,
+    ...shape,
+    max_simulations: c.simulations,
     mode: c.mode,
     chance: c.chance,
     discount: c.discount,
-    pbCInit: c.pb_c_init,
-    pbCBase: c.pb_c_base,
-    dirichletAlpha: c.dirichlet_alpha,
-    explorationFraction: c.exploration_fraction,
-    valueFill: c.value_fill,
-    fillValue: c.fill_value,
+    pb_c_init: c.pb_c_init,
+    pb_c_base: c.pb_c_base,
+    dirichlet_alpha: c.dirichlet_alpha,
+    exploration_fraction: c.exploration_fraction,
+    value_fill: c.value_fill,
+    fill_value: c.fill_value,
     normalize: c.normalize,
-    gumbelMaxConsidered: c.gumbel.max_considered,
-    gumbelScale: c.gumbel.scale,
-    gumbelCVisit: c.gumbel.c_visit,
-    gumbelCScale: c.gumbel.c_scale,
+    gumbel_max_considered: c.gumbel.max_considered,
+    gumbel_scale: c.gumbel.scale,
+    gumbel_c_visit: c.gumbel.c_visit,
+    gumbel_c_scale: c.gumbel.c_scale,
     threads: c.threads,
   };
 }
@@ -40,7 +42,7 @@ export interface SearchOptions {
   /** [n, A] legal actions at the roots (nonzero = legal); default all legal. Interior nodes of the
    * learned model treat every action as legal. */
   legal?: ArrayLike<number | boolean>;
-  /** Simulations to run (default: the configured maxSimulations). */
+  /** Simulations to run (default: the configured `mcts.simulations`). */
   simulations?: number;
   /** Temperature of the PUCT visit distribution used for the policy target and action sampling
    * (default 1; 0 = most visited). Gumbel mode ignores it. */
@@ -74,6 +76,7 @@ export class Searcher<Obs> {
   private readonly store: Float32Array;
   private readonly values: Float64Array;
   private readonly rewards: Float64Array;
+  private readonly discounts: Float64Array;
   private readonly actionPriors: Float64Array;
   private readonly codePriors: Float64Array;
   private readonly decIdx: Int32Array;
@@ -84,23 +87,27 @@ export class Searcher<Obs> {
   private readonly chCodes: Int32Array;
   private busy = false;
 
+  /** A searcher over batches of up to `maxTrees` environments, configured by the `mcts` config
+   * section (`loadConfig().mcts`); the model gives the numbers of actions and chance codes. */
   constructor(
     private readonly model: SearchModel<Obs>,
-    config: SearcherConfig,
+    mcts: Config['mcts'],
+    maxTrees: number,
   ) {
     if (!(Number.isInteger(model.latentSize) && model.latentSize > 0)) {
       throw new Error(`search: model.latentSize must be a positive integer, got ${model.latentSize}`);
     }
-    this.batch = new MctsBatch({ ...config, numActions: model.numActions, numCodes: model.numCodes });
+    this.batch = new MctsBatch(mctsConfigFromConfig(mcts, { max_trees: maxTrees, num_actions: model.numActions, num_codes: model.numCodes }));
     this.a = model.numActions;
     this.c = model.numCodes;
     this.h = model.latentSize;
-    this.m = config.maxTrees;
+    this.m = maxTrees;
     this.logits = model.priors === 'logits';
     const { a, c, h, m } = this;
-    this.store = new Float32Array((config.maxSimulations + 1) * m * h);
+    this.store = new Float32Array((this.batch.config.max_simulations + 1) * m * h);
     this.values = new Float64Array(m);
     this.rewards = new Float64Array(m);
+    this.discounts = new Float64Array(m);
     this.actionPriors = new Float64Array(m * a);
     this.codePriors = new Float64Array(m * c);
     this.decIdx = new Int32Array(m);
@@ -126,9 +133,9 @@ export class Searcher<Obs> {
   private async run(obs: Obs, n: number, options: SearchOptions): Promise<SearchResult> {
     const { a, c, h, m, model, batch, store } = this;
     if (!(Number.isInteger(n) && n >= 1 && n <= m)) throw new Error(`search: n must be an integer in [1, ${m}], got ${n}`);
-    const sims = options.simulations ?? batch.config.maxSimulations;
-    if (!(Number.isInteger(sims) && sims >= 0 && sims <= batch.config.maxSimulations)) {
-      throw new Error(`search: simulations must be an integer in [0, ${batch.config.maxSimulations}], got ${sims}`);
+    const sims = options.simulations ?? batch.config.max_simulations;
+    if (!(Number.isInteger(sims) && sims >= 0 && sims <= batch.config.max_simulations)) {
+      throw new Error(`search: simulations must be an integer in [0, ${batch.config.max_simulations}], got ${sims}`);
     }
     const temperature = options.temperature ?? 1;
 
@@ -149,6 +156,7 @@ export class Searcher<Obs> {
 
     const values = this.values.subarray(0, n);
     const rewards = this.rewards.subarray(0, n);
+    const discounts = this.discounts.subarray(0, n);
     const actionPriors = this.actionPriors.subarray(0, n * a);
     const codePriors = this.codePriors.subarray(0, n * c);
     for (let sim = 0; sim < sims; sim++) {
@@ -176,6 +184,8 @@ export class Searcher<Obs> {
         nc > 0 ? model.recurrentChance(this.chLatents.subarray(0, nc * h), this.chCodes.subarray(0, nc)) : null,
       ]);
       const newRow = (sim + 1) * m;
+      // Rows of afterstate leaves are ignored by the trees, so only decision leaves need a discount.
+      let modelDiscounts = false;
       if (dec) {
         checkLength('recurrentDecision().afterstates', dec.afterstates.length, nd * h);
         checkLength('recurrentDecision().values', dec.values.length, nd);
@@ -193,15 +203,25 @@ export class Searcher<Obs> {
         checkLength('recurrentChance().values', ch.values.length, nc);
         checkLength('recurrentChance().rewards', ch.rewards.length, nc);
         checkLength('recurrentChance().policy', ch.policy.length, nc * a);
+        if (ch.discounts) checkLength('recurrentChance().discounts', ch.discounts.length, nc);
+        modelDiscounts = ch.discounts !== undefined;
         for (let k = 0; k < nc; k++) {
           const i = this.chIdx[k];
           values[i] = ch.values[k];
           rewards[i] = ch.rewards[k];
+          if (ch.discounts) discounts[i] = ch.discounts[k];
           for (let j = 0; j < a; j++) actionPriors[i * a + j] = ch.policy[k * a + j];
           store.set(ch.latents.subarray(k * h, (k + 1) * h), (newRow + i) * h);
         }
       }
-      batch.backpropagate({ values, rewards, actionPriors, codePriors, priorsAreLogits: this.logits });
+      batch.backpropagate({
+        values,
+        rewards,
+        discounts: modelDiscounts ? discounts : undefined,
+        actionPriors,
+        codePriors,
+        priorsAreLogits: this.logits,
+      });
     }
 
     return {

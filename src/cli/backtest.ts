@@ -14,12 +14,12 @@ const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`
 export function metricsLines(m: Metrics): string[] {
   const a = m.actions;
   return [
-    `  trades            ${m.trades} (${m.long.trades} long, ${m.short.trades} short, ${m.forcedCloses} forced closes)`,
-    `  net pips          ${fmt(m.netPips, 1)}   expectancy ${fmt(m.expectancy)} pips/trade`,
-    `  win rate          ${pct(m.winRate)}   avg win ${fmt(m.avgWin)}  avg loss ${fmt(m.avgLoss)}  payoff ${fmt(m.payoffRatio)}`,
-    `  profit factor     ${fmt(m.profitFactor)}   SQN ${fmt(m.sqn)} (${m.sqnClass})`,
-    `  max drawdown      ${fmt(m.maxDrawdownPips, 1)} pips   Sharpe (daily, annualised) ${fmt(m.sharpe)}`,
-    `  trades per day    ${fmt(m.tradesPerDay)}   avg bars held ${fmt(m.avgBarsHeld, 1)}   exposure ${pct(m.exposure)}`,
+    `  trades            ${m.trades} (${m.long.trades} long, ${m.short.trades} short, ${m.forced_closes} forced closes)`,
+    `  net pips          ${fmt(m.net_pips, 1)}   expectancy ${fmt(m.expectancy)} pips/trade`,
+    `  win rate          ${pct(m.win_rate)}   avg win ${fmt(m.avg_win)}  avg loss ${fmt(m.avg_loss)}  payoff ${fmt(m.payoff_ratio)}`,
+    `  profit factor     ${fmt(m.profit_factor)}   SQN ${fmt(m.sqn)} (${m.sqn_class})`,
+    `  max drawdown      ${fmt(m.max_drawdown_pips, 1)} pips   Sharpe (daily, annualised) ${fmt(m.sharpe)}`,
+    `  trades per day    ${fmt(m.trades_per_day)}   avg bars held ${fmt(m.avg_bars_held, 1)}   exposure ${pct(m.exposure)}`,
     `  actions           HOLD ${pct(a.share.HOLD)}  BUY ${pct(a.share.BUY)}  SELL ${pct(a.share.SELL)}  CLOSE ${pct(a.share.CLOSE)} of ${a.decisions} decisions`,
   ];
 }
@@ -32,7 +32,7 @@ export function printBacktest(b: StoredBacktest): void {
       `backtest ${r.run_id}: ${r.policy}${params ? ` (${params})` : ''} on ${r.instrument}`,
       `  data              ${r.data_first} .. ${r.data_last}, ${r.sessions} sessions of ${r.session_length} bars (seed ${r.seed})` +
         (r.sessions_without_features ? `; ${r.sessions_without_features} sessions left out (warm-up or gap rows in feature set ${r.feature_set})` : ''),
-      `  costs             spread ${r.env.spreadPips} pips per round trip (half at entry, half at exit), ${r.env.units} unit(s)`,
+      `  costs             spread ${r.env.spread_pips} pips per round trip (half at entry, half at exit), ${r.env.units} unit(s)`,
       ...metricsLines(r.metrics),
       `  provenance        config ${r.config_hash}, feature set ${r.feature_set ?? 'none'}, ${r.seconds.toFixed(2)} s`,
     ].join('\n') + '\n',

@@ -1,12 +1,12 @@
 // Shared plumbing for every command: config (file + env + flags), logger, store, JSON output and
 // exit codes (0 ok, 1 failure, 2 bad usage/input).
 import { Command, Option } from 'commander';
-import { loadConfig, ConfigError } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { initLogger, logFileOnly } from '../util/log.js';
 import { Store } from '../store/db.js';
 
-import { UsageError } from '../util/errors.js';
+import { exitCodeFor, UsageError } from '../util/errors.js';
 export { UsageError };
 
 export interface CommonOpts {
@@ -34,13 +34,7 @@ export function makeContext(opts: CommonOpts, overrides: Record<string, unknown>
   const all: Record<string, unknown> = { ...overrides };
   if (opts.db) all['store.db'] = opts.db;
   if (opts.logLevel) all['log.level'] = opts.logLevel;
-  let config: Config;
-  try {
-    config = loadConfig({ file: opts.config, overrides: all });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(e.message);
-    throw e;
-  }
+  const config: Config = loadConfig({ file: opts.config, overrides: all });
   initLogger({ level: config.log.level, fileLevel: config.log.file_level, dir: config.log.dir });
   let store: Store | null = null;
   return {
@@ -73,15 +67,14 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
       await fn(...args);
     } catch (e) {
       const err = e as Error;
-      // Input problems found below the CLI (env, policies, Monte Carlo, native argument checks) are usage errors too.
-      const usage = ['UsageError', 'EnvInputError', 'PolicyError', 'MonteCarloInputError', 'ConfigError'].includes(err.name);
+      const code = exitCodeFor(e);
       try {
-        logFileOnly()?.error({ err }, usage ? 'bad input' : 'command failed');
+        logFileOnly()?.error({ err }, code === 2 ? 'bad input' : 'command failed');
       } catch {
         /* logging must not hide the error */
       }
       process.stderr.write(`swt: error: ${err.message}\n`);
-      process.exitCode = usage ? 2 : 1;
+      process.exitCode = code;
     }
   };
 }

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerConfig } from './config.js';
 import { registerers } from './commands.js';
+import { exitCodeFor } from '../util/errors.js';
 
 export function buildProgram(): Command {
   const program = new Command('swt')
@@ -29,6 +30,6 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     process.stderr.write(`swt: error: ${(e as Error).message}\n`);
-    process.exitCode = (e as Error).name === 'UsageError' ? 2 : 1;
+    process.exitCode = exitCodeFor(e);
   }
 }

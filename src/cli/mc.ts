@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { action, common, makeContext, parseInteger, parseNumber, printJson, UsageError, type CommonOpts } from './context.js';
 import type { Config } from '../config/schema.js';
 import {
-  MonteCarloInputError,
   readGainsFile,
   safeFAsync,
   scenariosAsync,
@@ -86,16 +85,6 @@ function safeFOptions(o: McOpts, cfg: Config['montecarlo']): SafeFOptions {
   };
 }
 
-/** Library input errors are the user's input: exit code 2. */
-async function asUsage<T>(fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof MonteCarloInputError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 function distributionTable(d: Distribution): string {
@@ -166,8 +155,8 @@ export function registerMc(program: Command): void {
     .action(
       action(async (opts: McOpts) => {
         const ctx = makeContext(opts);
-        const gains = await asUsage(() => readGainsFile(opts.trades));
-        const r = await asUsage(() => safeFAsync(gains, safeFOptions(opts, ctx.config.montecarlo)));
+        const gains = readGainsFile(opts.trades);
+        const r = await safeFAsync(gains, safeFOptions(opts, ctx.config.montecarlo));
         if (opts.json) printJson({ trades_file: opts.trades, trades: gains.length, ...r, curves_data: undefined });
         else printSafeF(r, opts.trades, gains.length);
       }),
@@ -183,9 +172,9 @@ export function registerMc(program: Command): void {
     .action(
       action(async (opts: ScenarioOpts) => {
         const ctx = makeContext(opts);
-        const gains = await asUsage(() => readGainsFile(opts.trades));
+        const gains = readGainsFile(opts.trades);
         const base = safeFOptions(opts, ctx.config.montecarlo);
-        const r = await asUsage(() => scenariosAsync(gains, { ...base, adverseGain: opts.adverseGain, only: opts.only }));
+        const r = await scenariosAsync(gains, { ...base, adverseGain: opts.adverseGain, only: opts.only });
         if (opts.json) printJson({ trades_file: opts.trades, trades: gains.length, ...(scenariosJson(r) as object) });
         else printScenarios(r, base.tolerance!, base.tail!);
       }),

@@ -6,7 +6,7 @@ import { action, collect, common, makeContext, parseInteger, printJson, sessions
 import { configHash } from '../config/load.js';
 import { parseRange, type TimeRange } from '../data/range.js';
 import { weekCalendar } from '../data/calendar.js';
-import { envConfigFromConfig, type EnvConfig } from '../env/config.js';
+import { envConfigFromConfig, envDocument, type EnvConfig } from '../env/config.js';
 import { loadMarket, type Market } from '../env/market.js';
 import { getPolicySpec, parseParamArgs, policyNames, resolvePolicyParams } from '../agent/policies/registry.js';
 import { openMinutesPerWeek } from '../validation/gains.js';
@@ -19,21 +19,6 @@ import type { Store } from '../store/db.js';
 import { loadFeatures } from '../features/store.js';
 import { getRun, type RunRecord } from '../validation/runs.js';
 import { progress } from '../util/progress.js';
-
-/** Errors that are the user's input (exit code 2), recognised by name so that worker errors map too. */
-const INPUT_ERRORS = new Set(['UsageError', 'PolicyError', 'EnvInputError', 'MonteCarloInputError', 'GradeInputError', 'ReportExistsError']);
-
-async function asUsage<T>(fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const err = e as Error;
-    if (err && INPUT_ERRORS.has(err.name) && err.name !== 'UsageError') throw new UsageError(err.message);
-    throw e;
-  }
-}
-
-
 
 interface MarketOpts extends CommonOpts {
   instrument?: string;
@@ -71,23 +56,21 @@ async function loadFor(ctx: Ctx, o: MarketOpts, fromRun?: RunMarket): Promise<Lo
   const range = fromRun?.range ?? parseRange(o.from, o.to);
   const featureSet = fromRun?.featureSet ?? null;
   const seed = o.seed ?? ctx.config.montecarlo.seed;
-  const env = await asUsage(() => envConfigFromConfig(ctx.config, instrument));
-  const market = await asUsage(() =>
-    loadMarket(store, {
-      instrument,
-      range,
-      sessionLength: ctx.config.data.session_length,
-      maxGap: ctx.config.data.max_gap_minutes,
-      sessions: o.sessions ?? 'all',
-      seed,
-      stack: ctx.config.env.stack,
-    }, featureSet
-      ? async (bars) => {
-          const f = await loadFeatures(store, featureSet, instrument, bars.ts);
-          return { set: f.set.name, hash: f.set.hash, matrix: { data: f.data, nFeatures: f.nFeatures }, ok: (t: number) => f.status[t] === 0 };
-        }
-      : undefined),
-  );
+  const env = envConfigFromConfig(ctx.config, instrument);
+  const market = await loadMarket(store, {
+    instrument,
+    range,
+    sessionLength: ctx.config.data.session_length,
+    maxGap: ctx.config.data.max_gap_minutes,
+    sessions: o.sessions ?? 'all',
+    seed,
+    stack: ctx.config.env.stack,
+  }, featureSet
+    ? async (bars) => {
+        const f = await loadFeatures(store, featureSet, instrument, bars.ts);
+        return { set: f.set.name, hash: f.set.hash, matrix: { data: f.data, nFeatures: f.nFeatures }, ok: (t: number) => f.status[t] === 0 };
+      }
+    : undefined);
   // The rule-based policies validated here read prices only: the feature matrix only chose the sessions.
   return { market: { ...market, features: null }, range, env, seed, instrument };
 }
@@ -166,8 +149,8 @@ function printValidation(id: number, o: JobOutcome): void {
   const params = Object.entries(r.policy.params).map(([k, v]) => `${k}=${v}`).join(', ');
   const lines = [
     `${o.key}${params ? ` (${params})` : ''}: grade ${g.letter} (score ${g.score.toFixed(1)}) → ${g.recommendation}: ${g.rationale}`,
-    `  trades ${r.metrics.trades}, net ${r.metrics.netPips.toFixed(1)} pips, win rate ${r.metrics.winRate === null ? '-' : (100 * r.metrics.winRate).toFixed(1) + '%'}, ` +
-      `profit factor ${r.metrics.profitFactor?.toFixed(2) ?? '-'}; safe-f ${r.montecarlo.safe_f_mean.toFixed(3)}, CAR25 ${r.montecarlo.car25_mean.toFixed(1)}%, ` +
+    `  trades ${r.metrics.trades}, net ${r.metrics.net_pips.toFixed(1)} pips, win rate ${r.metrics.win_rate === null ? '-' : (100 * r.metrics.win_rate).toFixed(1) + '%'}, ` +
+      `profit factor ${r.metrics.profit_factor?.toFixed(2) ?? '-'}; safe-f ${r.montecarlo.safe_f_mean.toFixed(3)}, CAR25 ${r.montecarlo.car25_mean.toFixed(1)}%, ` +
       `worst DD p${r.dd95_worst.percentile} ${(100 * r.dd95_worst.value).toFixed(1)}% (${r.dd95_worst.scenario ?? '-'})`,
     ...g.failed_gates.map((x) => `  failed: ${x.label}: ${x.reason}`),
   ];
@@ -201,11 +184,11 @@ function runMarket(run: RunRecord): RunMarket {
 
 /** A run is validated by re-running it; refuse when that no longer gives its stored trades. */
 function checkReproduced(run: RunRecord, r: ValidationResult): void {
-  const same = r.metrics.trades === run.metrics.trades && r.metrics.netPips === run.metrics.netPips;
+  const same = r.metrics.trades === run.metrics.trades && r.metrics.net_pips === run.metrics.net_pips;
   if (!same) {
     throw new UsageError(
-      `run ${run.run_id} is not reproduced by the current data and config (stored: ${run.metrics.trades} trades, ${run.metrics.netPips.toFixed(2)} net pips; ` +
-        `now: ${r.metrics.trades} trades, ${r.metrics.netPips.toFixed(2)} net pips; config hash then ${run.config_hash}): re-run the backtest and validate the new run`,
+      `run ${run.run_id} is not reproduced by the current data and config (stored: ${run.metrics.trades} trades, ${run.metrics.net_pips.toFixed(2)} net pips; ` +
+        `now: ${r.metrics.trades} trades, ${r.metrics.net_pips.toFixed(2)} net pips; config hash then ${run.config_hash}): re-run the backtest and validate the new run`,
     );
   }
 }
@@ -233,18 +216,16 @@ function registerValidateCommand(program: Command): void {
         const ctx = makeContext(o);
         const cfg = ctx.config;
         const runs = (o.run ?? []).length > 0 ? await loadRunsToValidate(ctx, o) : null;
-        const choices = runs ? runs.map((r) => ({ name: r.policy, params: r.params })) : await asUsage(() => parsePolicyArgs(o.policy ?? [], o.param ?? []));
-        const scenarios = await asUsage(() => (o.scenarios !== undefined ? parseScenarios(o.scenarios) : undefined));
+        const choices = runs ? runs.map((r) => ({ name: r.policy, params: r.params })) : parsePolicyArgs(o.policy ?? [], o.param ?? []);
+        const scenarios = o.scenarios !== undefined ? parseScenarios(o.scenarios) : undefined;
         if (o.gains !== undefined && !['trade', 'daily', 'auto'].includes(o.gains)) throw new UsageError(`--gains must be trade, daily or auto, got "${o.gains}"`);
         const keys = runs ? runs.map((r) => r.run_id) : jobKeys(choices);
         const reportOn = o.report !== false;
         const base = o.out ?? path.join('reports', `validate-${stamp()}`);
         const dirs = keys.map((k) => (reportOn ? (choices.length === 1 ? base : path.join(base, k)) : null));
         // Refuse an existing report directory before any work is done.
-        await asUsage(() => {
-          if (reportOn && choices.length > 1) checkReportDir(base, Boolean(o.force));
-          for (const d of dirs) if (d) checkReportDir(d, Boolean(o.force));
-        });
+        if (reportOn && choices.length > 1) checkReportDir(base, Boolean(o.force));
+        for (const d of dirs) if (d) checkReportDir(d, Boolean(o.force));
         // Workers start loading their modules while the market loads.
         const wanted = o.workers ?? cfg.validation.workers;
         const pool = await ValidationPool.open(wanted === 0 ? defaultWorkers(choices.length, Boolean(o.walkForward)) : Math.min(wanted, choices.length));
@@ -273,7 +254,7 @@ function registerValidateCommand(program: Command): void {
                 range_to: isoOrNull(lm.range.to),
                 sessions_requested: runs ? runs[i].sessions : (o.sessions ?? 'all'),
                 seed: lm.seed,
-                env: { pip_size: lm.env.pipSize, spread_pips: lm.env.spreadPips, units: lm.env.units, reward_mode: lm.env.reward.mode },
+                env: envDocument(lm.env),
               },
               walkForward: o.walkForward
                 ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: cfg.env.batch, openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)) }
@@ -285,7 +266,7 @@ function registerValidateCommand(program: Command): void {
             };
           });
           const bar = progress('validate', jobs.length, { quiet: Boolean(o.json) || jobs.length < 2 });
-          const outcomes = await asUsage(() => pool.run(jobs, jobs.map((_j, i) => sharedMarkets[runs ? i : 0]), (_x, done) => bar.update(done)));
+          const outcomes = await pool.run(jobs, jobs.map((_j, i) => sharedMarkets[runs ? i : 0]), (_x, done) => bar.update(done));
           bar.stop();
           runs?.forEach((r, i) => checkReproduced(r, outcomes[i].result));
           const store = await ctx.openStore();
@@ -361,28 +342,26 @@ function registerWalkForwardCommand(program: Command): void {
         if (mode !== 'rolling' && mode !== 'anchored') throw new UsageError(`--mode must be rolling or anchored, got "${o.mode}"`);
         const objective = (o.objective ?? wfc.objective) as WalkForwardObjective;
         if (objective !== 'net_pips' && objective !== 'expectancy') throw new UsageError(`--objective must be net_pips or expectancy, got "${o.objective}"`);
-        const grid = await asUsage(() => parseGridArgs(o.paramGrid ?? []));
-        const fixed = await asUsage(() => parseParamArgs(o.param ?? []));
-        await asUsage(() => getPolicySpec(o.policy));
+        const grid = parseGridArgs(o.paramGrid ?? []);
+        const fixed = parseParamArgs(o.param ?? []);
+        getPolicySpec(o.policy);
         const lm = await loadFor(ctx, o);
         const folds = o.folds ?? wfc.folds;
         const bar = progress('walk-forward', folds, { quiet: Boolean(o.json) });
-        const r = await asUsage(() =>
-          walkForward(lm.market, lm.env, {
-            policy: o.policy,
-            grid,
-            fixed,
-            folds,
-            mode,
-            isRatio: o.isRatio ?? wfc.is_ratio,
-            objective,
-            minTrades: o.minTrades ?? wfc.min_trades,
-            seed: lm.seed,
-            batch: ctx.config.env.batch,
-            openMinutesPerWeek: openMinutesPerWeek(weekCalendar(ctx.config)),
-            onFold: (d) => bar.update(d),
-          }),
-        );
+        const r = walkForward(lm.market, lm.env, {
+          policy: o.policy,
+          grid,
+          fixed,
+          folds,
+          mode,
+          isRatio: o.isRatio ?? wfc.is_ratio,
+          objective,
+          minTrades: o.minTrades ?? wfc.min_trades,
+          seed: lm.seed,
+          batch: ctx.config.env.batch,
+          openMinutesPerWeek: openMinutesPerWeek(weekCalendar(ctx.config)),
+          onFold: (d) => bar.update(d),
+        });
         bar.stop();
         if (o.json) printJson({ instrument: lm.instrument, data_first: lm.market.first, data_last: lm.market.last, sessions: lm.market.episodes.start.length, ...r });
         else printWalkForward(r);

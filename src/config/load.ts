@@ -6,13 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import { configSchema, type Config } from './schema.js';
+import { InputError } from '../util/errors.js';
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+/** An invalid config file, value or SWT_* override (exit code 2). */
+export class ConfigError extends InputError {}
 
 export function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));

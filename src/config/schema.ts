@@ -12,6 +12,8 @@ const weekTime = z.strictObject({
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
 
+// No .default() here: config/default.yaml is the one place MCTS defaults live (the native batch
+// and its binding require every field; see src/agent/search.ts mctsConfigFromConfig).
 const mcts = z.strictObject({
   simulations: z.number().int().min(1),
   mode: z.enum(['puct', 'gumbel']),

@@ -102,3 +102,24 @@ export function envConfigFromConfig(config: Config, instrument: string): EnvConf
     reward: { mode: config.env.reward.mode, penalty: config.env.reward.penalty, idlePenalty: config.env.reward.idle_penalty },
   });
 }
+
+/** An EnvConfig as a stored / printed JSON document (snake_case, like every JSON swt writes). */
+export interface EnvDocument {
+  pip_size: number;
+  spread_pips: number;
+  units: number;
+  reward: { mode: RewardMode; penalty: number; idle_penalty: number };
+  stack: number;
+  bar_ms: number;
+}
+
+export function envDocument(e: EnvConfig): EnvDocument {
+  return {
+    pip_size: e.pipSize,
+    spread_pips: e.spreadPips,
+    units: e.units,
+    reward: { mode: e.reward.mode, penalty: e.reward.penalty, idle_penalty: e.reward.idlePenalty },
+    stack: e.stack,
+    bar_ms: e.barMs,
+  };
+}

@@ -1,5 +1,6 @@
 // In-memory inputs of the environment. The store layer (bars, sessions, features in DuckDB) loads
 // into these; nothing here knows about DuckDB.
+import { InputError } from '../util/errors.js';
 
 /** OHLC bars of one instrument, in time order. `ts` is the bar's open time in epoch milliseconds (UTC). */
 export interface BarSeries {
@@ -30,13 +31,8 @@ export const N_ACTIONS = 4;
 export const ACTION_NAMES = ['HOLD', 'BUY', 'SELL', 'CLOSE'] as const;
 export type ActionName = (typeof ACTION_NAMES)[number];
 
-/** Bad input to the env/backtest (a range, a config value, an action): the CLI maps it to exit code 2. */
-export class EnvInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EnvInputError';
-  }
-}
+/** Bad input to the env/backtest (a range, a config value, an action) (exit code 2). */
+export class EnvInputError extends InputError {}
 
 export function barCount(bars: BarSeries): number {
   return bars.ts.length;

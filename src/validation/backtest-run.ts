@@ -3,7 +3,7 @@
 import type { Store } from '../store/db.js';
 import type { Config } from '../config/schema.js';
 import { configHash } from '../config/load.js';
-import { envConfigFromConfig } from '../env/config.js';
+import { envConfigFromConfig, envDocument } from '../env/config.js';
 import { loadMarket, type Market } from '../env/market.js';
 import type { TimeRange } from '../data/range.js';
 import { createPolicy, getPolicySpec } from '../agent/policies/registry.js';
@@ -80,7 +80,7 @@ export async function backtestFromStore(store: Store, config: Config, o: StoredB
     config_hash: configHash(config),
     feature_set: market.featureSet,
     feature_hash: market.featureHash,
-    env,
+    env: envDocument(env),
     metrics: result.metrics,
     trades: result.trades.count,
     seconds: Math.round(performance.now() - t0) / 1000,

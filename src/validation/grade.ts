@@ -26,6 +26,7 @@
 //   TEST     every performance gate passes but the sample is too small (trade-count gate) or the score
 //            is below deploy_min_score: paper-trade it to gather evidence;
 //   IMPROVE  an edge exists but a performance gate fails.
+import { InputError } from '../util/errors.js';
 
 export interface Gates {
   min_car25: number;
@@ -103,12 +104,8 @@ export interface Grade {
   deploy_min_score: number;
 }
 
-export class GradeInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GradeInputError';
-  }
-}
+/** Grading inputs or thresholds that cannot be graded (exit code 2). */
+export class GradeInputError extends InputError {}
 
 const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
 

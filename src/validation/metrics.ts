@@ -14,8 +14,8 @@
 //                       starting at 0 before the first trade; reported as a positive number of pips
 //   Sharpe              daily series d_k = Σ net pips of trades whose exit falls on UTC day k, over every
 //                       day of the run (days without a trade count as 0), then
-//                       sharpe = mean(d) / stdev(d) · sqrt(periodsPerYear), sample stdev, periodsPerYear
-//                       252 by default; sharpeDaily is the same without the sqrt(252) factor
+//                       sharpe = mean(d) / stdev(d) · sqrt(periods_per_year), sample stdev, periods_per_year
+//                       252 by default; sharpe_daily is the same without the sqrt(252) factor
 //   trades per day      N / number of days in the run
 //   avg bars held       mean bars a trade was open (entry bar included)
 //   exposure            Σ bars held / bars in the run's episodes
@@ -42,8 +42,8 @@ export type SqnClass = 'undefined' | 'poor' | 'below average' | 'average' | 'goo
 export interface SideStats {
   trades: number;
   wins: number;
-  winRate: number | null;
-  netPips: number;
+  win_rate: number | null;
+  net_pips: number;
   expectancy: number | null;
 }
 
@@ -57,25 +57,25 @@ export interface Metrics {
   trades: number;
   wins: number;
   losses: number;
-  winRate: number | null;
-  netPips: number;
+  win_rate: number | null;
+  net_pips: number;
   expectancy: number | null;
-  stdevPips: number | null;
-  avgWin: number | null;
-  avgLoss: number | null;
-  payoffRatio: number | null;
-  profitFactor: number | null;
+  stdev_pips: number | null;
+  avg_win: number | null;
+  avg_loss: number | null;
+  payoff_ratio: number | null;
+  profit_factor: number | null;
   sqn: number | null;
-  sqnClass: SqnClass;
-  maxDrawdownPips: number;
+  sqn_class: SqnClass;
+  max_drawdown_pips: number;
   days: number;
-  sharpeDaily: number | null;
+  sharpe_daily: number | null;
   sharpe: number | null;
-  periodsPerYear: number;
-  tradesPerDay: number | null;
-  avgBarsHeld: number | null;
+  periods_per_year: number;
+  trades_per_day: number | null;
+  avg_bars_held: number | null;
   exposure: number | null;
-  forcedCloses: number;
+  forced_closes: number;
   long: SideStats;
   short: SideStats;
   actions: ActionDistribution;
@@ -130,7 +130,7 @@ function sideStats(trades: TradeColumns, side: number): SideStats {
     net += trades.netPips[i];
     if (trades.netPips[i] > 0) wins++;
   }
-  return { trades: n, wins, winRate: n > 0 ? wins / n : null, netPips: net, expectancy: n > 0 ? net / n : null };
+  return { trades: n, wins, win_rate: n > 0 ? wins / n : null, net_pips: net, expectancy: n > 0 ? net / n : null };
 }
 
 /** Daily net pips over the union of `days` and the trades' exit days, in day order. */
@@ -190,25 +190,25 @@ export function computeMetrics(input: MetricsInput): Metrics {
     trades: n,
     wins,
     losses,
-    winRate: n > 0 ? wins / n : null,
-    netPips: net,
+    win_rate: n > 0 ? wins / n : null,
+    net_pips: net,
     expectancy: mean,
-    stdevPips: stdev,
-    avgWin,
-    avgLoss,
-    payoffRatio: avgWin !== null && avgLoss !== null ? avgWin / -avgLoss : null,
-    profitFactor: losses > 0 ? sumWin / -sumLoss : null,
+    stdev_pips: stdev,
+    avg_win: avgWin,
+    avg_loss: avgLoss,
+    payoff_ratio: avgWin !== null && avgLoss !== null ? avgWin / -avgLoss : null,
+    profit_factor: losses > 0 ? sumWin / -sumLoss : null,
     sqn,
-    sqnClass: sqnClass(sqn),
-    maxDrawdownPips: maxDrawdown(x, n),
+    sqn_class: sqnClass(sqn),
+    max_drawdown_pips: maxDrawdown(x, n),
     days: nd,
-    sharpeDaily,
+    sharpe_daily: sharpeDaily,
     sharpe: sharpeDaily !== null ? sharpeDaily * Math.sqrt(periodsPerYear) : null,
-    periodsPerYear,
-    tradesPerDay: nd > 0 ? n / nd : null,
-    avgBarsHeld: n > 0 ? bars / n : null,
+    periods_per_year: periodsPerYear,
+    trades_per_day: nd > 0 ? n / nd : null,
+    avg_bars_held: n > 0 ? bars / n : null,
     exposure: input.totalBars !== undefined && input.totalBars > 0 ? bars / input.totalBars : null,
-    forcedCloses: forced,
+    forced_closes: forced,
     long: sideStats(tr, 1),
     short: sideStats(tr, -1),
     actions: {

@@ -18,16 +18,12 @@ import {
   type NativeSafeFArgs,
   type SafeFStatusName,
 } from '../../bindings/montecarlo.js';
+import { InputError } from '../util/errors.js';
 
 export type { SafeFStatusName };
 
-/** Bad input to the Monte Carlo (the CLI maps it to exit code 2). */
-export class MonteCarloInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MonteCarloInputError';
-  }
-}
+/** Bad input to the Monte Carlo (exit code 2). */
+export class MonteCarloInputError extends InputError {}
 
 /** Percentiles reported by default (of TWR, max drawdown and CAR). */
 export const DEFAULT_PERCENTILES: readonly number[] = [5, 10, 25, 50, 75, 90, 95];

@@ -18,6 +18,7 @@ import { runBacktest } from './backtest.js';
 import { writeReport, type ReportFiles } from './report/index.js';
 import { validateBacktest, type Provenance, type ValidationResult, type ValidationSettings } from './validate.js';
 import { walkForward, type WalkForwardOptions } from './walkforward.js';
+import { errorFromData, type ErrorData } from '../util/errors.js';
 
 /** A market whose arrays live in SharedArrayBuffers (structured-clone shares them, never copies). */
 export interface SharedMarket {
@@ -158,14 +159,6 @@ export function workerFile(): string {
   return file;
 }
 
-/** An error from a worker, rebuilt with its name (the CLI maps input errors to exit code 2 by name). */
-function workerError(e: { name: string; message: string; stack?: string }): Error {
-  const err = new Error(e.message);
-  err.name = e.name;
-  if (e.stack) err.stack = e.stack;
-  return err;
-}
-
 /**
  * Workers for `--workers 0` (auto). A plain validation of a rule-based policy spends most of its time in
  * the native Monte Carlo, which already uses every core: extra workers only add start-up (measured on
@@ -183,7 +176,8 @@ export interface ParallelOptions {
   onDone?: (o: JobOutcome, done: number, total: number) => void;
 }
 
-type WorkerReply = { ok: true; outcome: JobOutcome } | { ok: false; error: { name: string; message: string; stack?: string } };
+/** What a worker returns: errors as data, so that their kind (input or not) survives the thread boundary. */
+export type WorkerReply = { ok: true; outcome: JobOutcome } | { ok: false; error: ErrorData };
 
 /**
  * A set of validation workers. Opening it starts the worker threads at once (they load their modules
@@ -233,7 +227,7 @@ export class ValidationPool {
         const threads = job.settings.mc.threads === 0 ? perWorker : job.settings.mc.threads;
         const task: WorkerTask = { job: { ...job, settings: { ...job.settings, mc: { ...job.settings.mc, threads } } }, market: markets[i] };
         const reply = (await pool.run(task)) as WorkerReply;
-        if (!reply.ok) throw workerError(reply.error);
+        if (!reply.ok) throw errorFromData(reply.error);
         out[i] = reply.outcome;
         onDone?.(reply.outcome, ++done, jobs.length);
       }),

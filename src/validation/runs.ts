@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/db.js';
 import { appendColumns, readColumns } from '../store/columnar.js';
 import type { TradeLog } from '../env/trades.js';
-import type { EnvConfig } from '../env/config.js';
+import type { EnvDocument } from '../env/config.js';
 import type { Metrics } from './metrics.js';
 
 export interface RunRecord {
@@ -24,7 +24,7 @@ export interface RunRecord {
   config_hash: string;
   feature_set: string | null;
   feature_hash: string | null;
-  env: EnvConfig;
+  env: EnvDocument;
   metrics: Metrics;
   trades: number;
   seconds: number;
@@ -116,7 +116,7 @@ export async function getRun(store: Store, runId: string): Promise<RunRecord | n
     config_hash: String(r.config_hash),
     feature_set: (r.feature_set as string | null) ?? null,
     feature_hash: (r.feature_hash as string | null) ?? null,
-    env: JSON.parse(String(r.env)) as EnvConfig,
+    env: JSON.parse(String(r.env)) as EnvDocument,
     metrics: JSON.parse(String(r.metrics)) as Metrics,
     trades: Number(r.trades),
     seconds: Number(r.seconds),

@@ -2,7 +2,7 @@
 // the chart data of the report, as one JSON-serialisable ValidationResult. Pure computation (no store,
 // no files): the CLI and the piscina workers call it, the main process persists the result.
 import type { Config } from '../config/schema.js';
-import type { EnvConfig } from '../env/config.js';
+import type { EnvConfig, EnvDocument } from '../env/config.js';
 import type { BarSeries, EpisodeSet } from '../env/types.js';
 import { ACTION_NAMES } from '../env/types.js';
 import type { BacktestResult } from './backtest.js';
@@ -20,7 +20,7 @@ import {
 } from './montecarlo.js';
 import type { WalkForwardResult } from './walkforward.js';
 
-export const VALIDATION_SCHEMA = 'swt.validation/1';
+export const VALIDATION_SCHEMA = 'swt.validation/2';
 
 /** Scenario names besides the original. */
 export const STRESS_SCENARIOS = SCENARIO_NAMES.filter((s) => s !== 'original') as Exclude<ScenarioName, 'original'>[];
@@ -118,7 +118,7 @@ export interface Provenance {
   sessions_available: number | null;
   session_length: number | null;
   seed: number;
-  env: { pip_size: number; spread_pips: number; units: number; reward_mode: string };
+  env: EnvDocument;
 }
 
 export interface ValidateInput {
@@ -409,10 +409,10 @@ export async function validateBacktest(input: ValidateInput): Promise<Validation
   const g = grade(
     {
       trades: m.trades,
-      winRate: m.winRate,
-      profitFactor: m.profitFactor,
+      winRate: m.win_rate,
+      profitFactor: m.profit_factor,
       expectancyPips: m.expectancy,
-      avgLossPips: m.avgLoss,
+      avgLossPips: m.avg_loss,
       car25: safeF.car25_mean,
       safeF: safeF.safe_f_mean,
       dd95: worst.value,

@@ -200,17 +200,17 @@ function partStats(market: WalkForwardMarket, ep: EpisodeSet, r: BacktestResult,
     sessions: n,
     years,
     trades: m.trades,
-    net_pips: m.netPips,
+    net_pips: m.net_pips,
     expectancy: m.expectancy,
-    win_rate: m.winRate,
-    profit_factor: m.profitFactor,
+    win_rate: m.win_rate,
+    profit_factor: m.profit_factor,
     annual_return: years > 0 ? ret / years : 0,
   };
 }
 
 function objectiveOf(r: BacktestResult, objective: WalkForwardObjective): number {
   if (objective === 'expectancy') return r.metrics.expectancy ?? -Infinity;
-  return r.metrics.netPips;
+  return r.metrics.net_pips;
 }
 
 export function efficiency(oos: number, is: number): number | null {

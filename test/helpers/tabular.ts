@@ -12,6 +12,9 @@ export interface TabularMdp {
   sigma(x: number): number[];
   /** Next state and reward when nature picks code c at afterstate x. */
   outcome(x: number, c: number): { next: number; reward: number };
+  /** Discount of that transition (0 ends the episode). Default: the model returns no discounts, so
+   * the search applies the configured one. */
+  discount?(x: number, c: number): number;
   /** Policy prior at s (probabilities); default uniform. */
   prior?(s: number): number[];
   /** Value estimate at a leaf state; default 0 (no heuristic: the search must look ahead). */
@@ -70,14 +73,16 @@ export function tabularModel(mdp: TabularMdp): SearchModel<ArrayLike<number>> & 
       const rewards = new Float64Array(k);
       const values = new Float64Array(k);
       const policy = new Float64Array(k * A);
+      const discounts = mdp.discount ? new Float64Array(k) : undefined;
       for (let i = 0; i < k; i++) {
         const { next, reward } = mdp.outcome(afterstates[i], codes[i]);
         latents[i] = next;
         rewards[i] = reward;
         values[i] = mdp.value?.(next) ?? 0;
         policy.set(prior(next), i * A);
+        if (discounts) discounts[i] = mdp.discount!(afterstates[i], codes[i]);
       }
-      return { latents, rewards, values, policy };
+      return { latents, rewards, values, policy, discounts };
     },
   };
 }

@@ -1,14 +1,26 @@
 //! C ABI of the batched MCTS (`crate::mcts`) and the value/reward support helpers.
 //!
-//! A search: `swt_mcts_new` (config as `CONFIG_FIELDS` doubles) → per decision `swt_mcts_prepare`,
-//! then per simulation `swt_mcts_traverse` + `swt_mcts_backpropagate`, then the results
-//! (`root_visits`, `root_values`, `root_q`, `improved_policy`, `select_action`, …) → `swt_mcts_free`.
-//! Every array is passed with its length, which the library checks against the batch's shape, so a
-//! wrong length is an error status naming the array, never an out-of-bounds access.
+//! A search: `swt_mcts_new` (the configuration as named fields, below) → per decision
+//! `swt_mcts_prepare`, then per simulation `swt_mcts_traverse` + `swt_mcts_backpropagate`, then the
+//! results (`root_visits`, `root_values`, `root_q`, `improved_policy`, `select_action`, …) →
+//! `swt_mcts_free`. Every array is passed with its length, which the library checks against the
+//! batch's shape, so a wrong length is an error status naming the array, never an out-of-bounds access.
+//!
+//! ABI version 2 (see `ffi::ABI_VERSION`):
+//! - `swt_mcts_new(config, config_len, out)`: `config` is UTF-8 text (`config_len` bytes, no NUL
+//!   needed) of `name=value` entries separated by `;`, e.g.
+//!   `max_trees=64;num_actions=4;num_codes=32;max_simulations=15;mode=gumbel;chance=deterministic;…`.
+//!   Every name of `mcts::CONFIG_FIELDS` must appear exactly once: unknown, missing and repeated
+//!   names and out-of-range values are refused with a message naming the field. There are no
+//!   defaults on this side of the ABI (they live in config/default.yaml). Version 1 took a positional
+//!   array of doubles checked only by count.
+//! - `swt_mcts_backpropagate` takes `discounts` [n_trees] after `rewards`: the discount of the
+//!   transition into each decision leaf (gamma normally, 0 when it ends the episode), or length 0
+//!   for the configured discount everywhere.
 
 use super::{guard, handle_mut, slice_in, slice_out, FfiError};
 use crate::mcts::support::{h, h_inv, Support};
-use crate::mcts::{Batch, Config, McError, CONFIG_FIELDS};
+use crate::mcts::{Batch, Config, McError};
 
 impl From<McError> for FfiError {
     fn from(e: McError) -> Self {
@@ -19,27 +31,23 @@ impl From<McError> for FfiError {
     }
 }
 
-/// Number of doubles `swt_mcts_new` expects (the length of `CONFIG_FIELDS`).
-#[no_mangle]
-pub extern "C" fn swt_mcts_config_len() -> i32 {
-    CONFIG_FIELDS.len() as i32
-}
-
-/// Creates a batch of trees; the handle is written to `*out` (null on failure).
+/// Creates a batch of trees from its configuration text (see the module comment); the handle is
+/// written to `*out` (null on failure).
 ///
 /// # Safety
-/// `config` must point to `config_len` doubles; `out` must point to one writable pointer.
+/// `config` must point to `config_len` bytes; `out` must point to one writable pointer.
 #[no_mangle]
-pub unsafe extern "C" fn swt_mcts_new(config: *const f64, config_len: usize, out: *mut *mut Batch) -> i32 {
+pub unsafe extern "C" fn swt_mcts_new(config: *const u8, config_len: usize, out: *mut *mut Batch) -> i32 {
     guard(|| {
         if out.is_null() {
             return Err(FfiError::invalid("swt_mcts_new: null output pointer"));
         }
         // SAFETY: checked non-null above; the caller provides one writable pointer slot.
         *out = std::ptr::null_mut();
-        // SAFETY: the caller guarantees `config` holds `config_len` doubles.
-        let flat = slice_in(config, config_len, "config")?;
-        let cfg = Config::from_flat(flat)?;
+        // SAFETY: the caller guarantees `config` holds `config_len` bytes.
+        let bytes = slice_in(config, config_len, "config")?;
+        let text = std::str::from_utf8(bytes).map_err(|e| FfiError::invalid(format!("config: not UTF-8 text ({e})")))?;
+        let cfg = Config::parse(text)?;
         // SAFETY: as above; ownership of the box passes to the caller until `swt_mcts_free`.
         *out = Box::into_raw(Box::new(Batch::new(cfg)?));
         Ok(())
@@ -121,7 +129,9 @@ pub unsafe extern "C" fn swt_mcts_traverse(
     })
 }
 
-/// Expands the pending leaves and backs their values up (see `Batch::backpropagate`).
+/// Expands the pending leaves and backs their values up (see `Batch::backpropagate`). `discounts`
+/// holds n_trees values, or none (`discounts_len` 0, the pointer may be null) for the configured
+/// discount everywhere.
 ///
 /// # Safety
 /// `h` must be a live handle; each pointer must hold the number of elements given with it.
@@ -132,6 +142,8 @@ pub unsafe extern "C" fn swt_mcts_backpropagate(
     values_len: usize,
     rewards: *const f64,
     rewards_len: usize,
+    discounts: *const f64,
+    discounts_len: usize,
     action_priors: *const f64,
     action_priors_len: usize,
     code_priors: *const f64,
@@ -143,9 +155,10 @@ pub unsafe extern "C" fn swt_mcts_backpropagate(
         let b = handle_mut(h, "swt_mcts_backpropagate")?;
         let values = slice_in(values, values_len, "values")?;
         let rewards = slice_in(rewards, rewards_len, "rewards")?;
+        let discounts = slice_in(discounts, discounts_len, "discounts")?;
         let ap = slice_in(action_priors, action_priors_len, "action_priors")?;
         let cp = slice_in(code_priors, code_priors_len, "code_priors")?;
-        b.backpropagate(values, rewards, ap, cp, priors_are_logits != 0)?;
+        b.backpropagate(values, rewards, discounts, ap, cp, priors_are_logits != 0)?;
         Ok(())
     })
 }

@@ -5,7 +5,9 @@
 //! creates the leaves and backs the values up.
 //!
 //! Tree shape: decision node --action--> chance node (afterstate; reward 0, discount 1) --code-->
-//! decision node (reward r, discount gamma). Selection:
+//! decision node (reward r, discount d). d is the model's per-transition discount (gamma normally,
+//! 0 when the transition ends the episode, so the value below a terminal is never bootstrapped), or
+//! `Config::discount` when the model gives none. Selection:
 //! - decision nodes, `Mode::Puct`: PUCT with pb_c = ln((N + base + 1) / base) + init, the value term
 //!   min-max normalised over the tree's Q(s, a) (optional), unvisited children valued at the parent's
 //!   mean value (or a constant). Root priors get Dirichlet noise. Ties go to the lowest index.
@@ -55,6 +57,8 @@ pub enum Fill {
     Constant,
 }
 
+/// A batch's configuration. It has no defaults: every field crosses the ABI by name (see
+/// `Config::parse`); the defaults live in config/default.yaml only.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub max_trees: usize,
@@ -63,6 +67,7 @@ pub struct Config {
     pub max_simulations: usize,
     pub mode: Mode,
     pub chance: ChanceMode,
+    /// Discount of every transition whose model step gives none (see `Batch::backpropagate`).
     pub discount: f64,
     pub pb_c_init: f64,
     pub pb_c_base: f64,
@@ -81,14 +86,14 @@ pub struct Config {
     pub threads: usize,
 }
 
-/// The flat layout of a configuration as it crosses the ABI (one f64 per field, in this order).
+/// The names `Config::parse` requires, each exactly once (the order is free).
 pub const CONFIG_FIELDS: [&str; 19] = [
     "max_trees",
     "num_actions",
     "num_codes",
     "max_simulations",
     "mode",
-    "chance_mode",
+    "chance",
     "discount",
     "pb_c_init",
     "pb_c_base",
@@ -109,86 +114,82 @@ pub const MAX_SIMULATIONS: usize = 1 << 20;
 pub const MAX_WIDTH: usize = 1 << 16;
 pub const MAX_TREES: usize = 1 << 20;
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            max_trees: 1,
-            num_actions: 2,
-            num_codes: 1,
-            max_simulations: 50,
-            mode: Mode::Puct,
-            chance: ChanceMode::Deterministic,
-            discount: 0.997,
-            pb_c_init: 1.25,
-            pb_c_base: 19652.0,
-            dirichlet_alpha: 0.3,
-            exploration_fraction: 0.25,
-            fill: Fill::ParentMean,
-            fill_value: 0.0,
-            normalize: true,
-            gumbel_max_considered: 16,
-            gumbel_scale: 1.0,
-            gumbel_c_visit: 50.0,
-            gumbel_c_scale: 0.1,
-            threads: 1,
-        }
-    }
+fn number(raw: &str, name: &str) -> Result<f64, String> {
+    raw.parse::<f64>().map_err(|_| format!("config.{name}: expected a number, got `{raw}`"))
 }
 
-fn count(v: f64, name: &str, min: usize, max: usize) -> Result<usize, String> {
+fn count(raw: &str, name: &str, min: usize, max: usize) -> Result<usize, String> {
+    let v = number(raw, name).map_err(|_| format!("config.{name}: expected an integer in [{min}, {max}], got `{raw}`"))?;
     if !v.is_finite() || v.fract() != 0.0 || v < min as f64 || v > max as f64 {
         return Err(format!("config.{name}: expected an integer in [{min}, {max}], got {v}"));
     }
     Ok(v as usize)
 }
 
-fn real(v: f64, name: &str, lo: f64, hi: f64) -> Result<f64, String> {
+fn real(raw: &str, name: &str, lo: f64, hi: f64) -> Result<f64, String> {
+    let v = number(raw, name)?;
     if !v.is_finite() || v < lo || v > hi {
-        return Err(format!("config.{name}: expected a number in [{lo}, {hi}], got {v}"));
+        return Err(format!("config.{name}: expected a finite number in [{lo}, {hi}], got {v}"));
     }
     Ok(v)
 }
 
+/// The index of `raw` in `options`.
+fn choice(raw: &str, name: &str, options: &[&str]) -> Result<usize, String> {
+    options
+        .iter()
+        .position(|o| *o == raw)
+        .ok_or_else(|| format!("config.{name}: expected one of {}, got `{raw}`", options.join(", ")))
+}
+
 impl Config {
-    /// Parses the flat ABI layout (`CONFIG_FIELDS`), naming the offending field on error.
-    pub fn from_flat(v: &[f64]) -> Result<Config, String> {
-        if v.len() != CONFIG_FIELDS.len() {
-            return Err(format!(
-                "config: expected {} values ({}), got {}",
-                CONFIG_FIELDS.len(),
-                CONFIG_FIELDS.join(", "),
-                v.len()
-            ));
+    /// Parses the configuration text that crosses the ABI: `name=value` entries separated by `;`
+    /// (blanks around names and values ignored, empty entries skipped), every name of
+    /// `CONFIG_FIELDS` exactly once. Numbers are decimal (integers where a count is expected), the
+    /// choices are words: mode `puct|gumbel`, chance `sample|deterministic`, value_fill
+    /// `parent_mean|constant`, normalize `true|false`. Unknown, missing and repeated names and
+    /// out-of-range values are refused with a message naming the field. Parsed once per batch.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let mut given: [Option<&str>; CONFIG_FIELDS.len()] = [None; CONFIG_FIELDS.len()];
+        for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, value) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("config: entry `{entry}` is not of the form name=value"))?;
+            let (name, value) = (name.trim(), value.trim());
+            let k = CONFIG_FIELDS.iter().position(|f| *f == name).ok_or_else(|| {
+                format!("config: unknown field `{name}` (the fields are {})", CONFIG_FIELDS.join(", "))
+            })?;
+            if given[k].is_some() {
+                return Err(format!("config.{name}: given more than once"));
+            }
+            given[k] = Some(value);
         }
+        let missing: Vec<&str> = CONFIG_FIELDS.iter().zip(&given).filter(|(_, g)| g.is_none()).map(|(f, _)| *f).collect();
+        if !missing.is_empty() {
+            return Err(format!("config: missing field(s) {} (every field is required, none has a default)", missing.join(", ")));
+        }
+        // Every slot is filled (checked above), so the lookup cannot fail.
+        let v = |name: &str| given[CONFIG_FIELDS.iter().position(|f| *f == name).unwrap()].unwrap();
         let cfg = Config {
-            max_trees: count(v[0], "max_trees", 1, MAX_TREES)?,
-            num_actions: count(v[1], "num_actions", 1, MAX_WIDTH)?,
-            num_codes: count(v[2], "num_codes", 1, MAX_WIDTH)?,
-            max_simulations: count(v[3], "max_simulations", 1, MAX_SIMULATIONS)?,
-            mode: match count(v[4], "mode (0 puct, 1 gumbel)", 0, 1)? {
-                0 => Mode::Puct,
-                _ => Mode::Gumbel,
-            },
-            chance: match count(v[5], "chance_mode (0 sample, 1 deterministic)", 0, 1)? {
-                0 => ChanceMode::Sample,
-                _ => ChanceMode::Deterministic,
-            },
-            discount: real(v[6], "discount", 0.0, 1.0)?,
-            pb_c_init: real(v[7], "pb_c_init", 0.0, f64::MAX)?,
-            pb_c_base: real(v[8], "pb_c_base", f64::MIN_POSITIVE, f64::MAX)?,
-            dirichlet_alpha: real(v[9], "dirichlet_alpha", f64::MIN_POSITIVE, f64::MAX)?,
-            exploration_fraction: real(v[10], "exploration_fraction", 0.0, 1.0)?,
-            fill: match count(v[11], "value_fill (0 parent mean, 1 constant)", 0, 1)? {
-                0 => Fill::ParentMean,
-                _ => Fill::Constant,
-            },
-            fill_value: real(v[12], "fill_value", f64::MIN, f64::MAX)?,
-            normalize: count(v[13], "normalize (0 or 1)", 0, 1)? == 1,
-            gumbel_max_considered: count(v[14], "gumbel_max_considered", 1, MAX_WIDTH)?,
-            gumbel_scale: real(v[15], "gumbel_scale", 0.0, f64::MAX)?,
-            gumbel_c_visit: real(v[16], "gumbel_c_visit", 0.0, f64::MAX)?,
-            gumbel_c_scale: real(v[17], "gumbel_c_scale", 0.0, f64::MAX)?,
-            threads: count(v[18], "threads (0 = all cores)", 0, 4096)?,
+            max_trees: count(v("max_trees"), "max_trees", 1, MAX_TREES)?,
+            num_actions: count(v("num_actions"), "num_actions", 1, MAX_WIDTH)?,
+            num_codes: count(v("num_codes"), "num_codes", 1, MAX_WIDTH)?,
+            max_simulations: count(v("max_simulations"), "max_simulations", 1, MAX_SIMULATIONS)?,
+            mode: [Mode::Puct, Mode::Gumbel][choice(v("mode"), "mode", &["puct", "gumbel"])?],
+            chance: [ChanceMode::Sample, ChanceMode::Deterministic][choice(v("chance"), "chance", &["sample", "deterministic"])?],
+            discount: real(v("discount"), "discount", 0.0, 1.0)?,
+            pb_c_init: real(v("pb_c_init"), "pb_c_init", 0.0, f64::MAX)?,
+            pb_c_base: real(v("pb_c_base"), "pb_c_base", f64::MIN_POSITIVE, f64::MAX)?,
+            dirichlet_alpha: real(v("dirichlet_alpha"), "dirichlet_alpha", f64::MIN_POSITIVE, f64::MAX)?,
+            exploration_fraction: real(v("exploration_fraction"), "exploration_fraction", 0.0, 1.0)?,
+            fill: [Fill::ParentMean, Fill::Constant][choice(v("value_fill"), "value_fill", &["parent_mean", "constant"])?],
+            fill_value: real(v("fill_value"), "fill_value", f64::MIN, f64::MAX)?,
+            normalize: choice(v("normalize"), "normalize", &["false", "true"])? == 1,
+            gumbel_max_considered: count(v("gumbel_max_considered"), "gumbel_max_considered", 1, MAX_WIDTH)?,
+            gumbel_scale: real(v("gumbel_scale"), "gumbel_scale", 0.0, f64::MAX)?,
+            gumbel_c_visit: real(v("gumbel_c_visit"), "gumbel_c_visit", 0.0, f64::MAX)?,
+            gumbel_c_scale: real(v("gumbel_c_scale"), "gumbel_c_scale", 0.0, f64::MAX)?,
+            threads: count(v("threads"), "threads (0 = all cores)", 0, 4096)?,
         };
         let width = cfg.num_actions.max(cfg.num_codes);
         let per_tree = (cfg.max_simulations + 1).saturating_mul(width);
@@ -457,13 +458,17 @@ impl Batch {
     }
 
     /// Expands the leaves `traverse` reported with their evaluations, in the same tree order:
-    /// values [n]; rewards [n] (read for decision leaves only: an afterstate's reward is 0 by
-    /// definition); action priors [n, A] (read for decision leaves) and code priors [n, C] (read for
-    /// chance leaves), as logits or probabilities.
+    /// values [n]; rewards [n] and discounts [n] of the transitions into decision leaves (read for
+    /// decision leaves only: an afterstate's edge has reward 0 and discount 1 by definition);
+    /// `discounts` may instead be empty, meaning `Config::discount` for every transition; action
+    /// priors [n, A] (read for decision leaves) and code priors [n, C] (read for chance leaves), as
+    /// logits or probabilities.
+    #[allow(clippy::too_many_arguments)]
     pub fn backpropagate(
         &mut self,
         values: &[f64],
         rewards: &[f64],
+        discounts: &[f64],
         action_priors: &[f64],
         code_priors: &[f64],
         priors_are_logits: bool,
@@ -480,6 +485,12 @@ impl Batch {
         let (n, a_n, c_n) = (self.active, self.cfg.num_actions, self.cfg.num_codes);
         check_len("values", values.len(), n, "n_trees")?;
         check_len("rewards", rewards.len(), n, "n_trees")?;
+        if !(discounts.is_empty() || discounts.len() == n) {
+            return invalid(format!(
+                "discounts: expected {n} values (n_trees) or none (the configured discount for all), got {}",
+                discounts.len()
+            ));
+        }
         check_len("action_priors", action_priors.len(), n * a_n, "n_trees x num_actions")?;
         check_len("code_priors", code_priors.len(), n * c_n, "n_trees x num_codes")?;
         for (i, t) in self.trees[..n].iter().enumerate() {
@@ -494,6 +505,11 @@ impl Batch {
                 if !rewards[i].is_finite() {
                     return invalid(format!("rewards[{i}]: expected a finite number, got {}", rewards[i]));
                 }
+                if let Some(&d) = discounts.get(i) {
+                    if !(0.0..=1.0).contains(&d) {
+                        return invalid(format!("discounts[{i}]: expected a number in [0, 1] (0 ends the episode), got {d}"));
+                    }
+                }
                 check_priors(&action_priors[i * a_n..(i + 1) * a_n], priors_are_logits, |a| {
                     format!("action_priors[{i}][{a}] (tree {i}, decision leaf, action {a})")
                 })?;
@@ -506,7 +522,8 @@ impl Batch {
             } else {
                 &action_priors[i * a_n..(i + 1) * a_n]
             };
-            t.backpropagate(cfg, values[i], rewards[i], row, priors_are_logits);
+            let discount = discounts.get(i).copied().unwrap_or(cfg.discount);
+            t.backpropagate(values[i], rewards[i], discount, row, priors_are_logits);
         });
         self.sims += 1;
         self.state = State::Ready;
@@ -544,7 +561,7 @@ impl Batch {
         let a_n = self.cfg.num_actions;
         check_len("root_q out", out.len(), n * a_n, "n_trees x num_actions")?;
         for (t, row) in self.trees[..n].iter().zip(out.chunks_exact_mut(a_n)) {
-            t.root_q(&self.cfg, row);
+            t.root_q(row);
         }
         Ok(())
     }

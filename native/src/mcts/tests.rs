@@ -3,8 +3,17 @@
 
 use super::*;
 
+/// The fields these tests do not vary, as the configuration text that crosses the ABI.
+const REST: &str = "mode=puct; chance=deterministic; discount=0.997; pb_c_init=1.25; pb_c_base=19652; \
+    dirichlet_alpha=0.3; exploration_fraction=0.25; value_fill=parent_mean; fill_value=0; normalize=true; \
+    gumbel_max_considered=16; gumbel_scale=1; gumbel_c_visit=50; gumbel_c_scale=0.1; threads=1";
+
+fn text(trees: usize, a: usize, c: usize, sims: usize) -> String {
+    format!("max_trees={trees};num_actions={a};num_codes={c};max_simulations={sims};{REST}")
+}
+
 fn cfg(trees: usize, a: usize, c: usize, sims: usize) -> Config {
-    Config { max_trees: trees, num_actions: a, num_codes: c, max_simulations: sims, ..Config::default() }
+    Config::parse(&text(trees, a, c, sims)).unwrap()
 }
 
 /// A cheap evaluator that depends only on (tree id, simulation, leaf), never on batch position.
@@ -37,7 +46,7 @@ fn run(config: &Config, ids: &[u64], seed: u64) -> (Vec<i32>, Vec<i32>) {
                 cp[i * c_n + c] = fake_eval(ids[i], sim, p[i], c as i32, 6);
             }
         }
-        b.backpropagate(&v, &r, &ap, &cp, true).unwrap();
+        b.backpropagate(&v, &r, &[], &ap, &cp, true).unwrap();
     }
     let mut visits = vec![0; n * a_n];
     b.root_visits(&mut visits).unwrap();
@@ -80,14 +89,14 @@ fn calls_out_of_order_are_state_errors() {
     let (mut p, mut e, mut ch) = (vec![0; 2], vec![0; 2], vec![0u8; 2]);
     assert!(matches!(b.traverse(&mut p, &mut e, &mut ch), Err(McError::State(m)) if m.contains("prepare first")));
     let z = vec![0.0; 4];
-    assert!(matches!(b.backpropagate(&z[..2], &z[..2], &z, &z, true), Err(McError::State(_))));
+    assert!(matches!(b.backpropagate(&z[..2], &z[..2], &[], &z, &z, true), Err(McError::State(_))));
     b.prepare(2, 2, &z, true, &z[..2], &[1, 1, 1, 0], 1.0, &[0.0, 1.0]).unwrap();
-    assert!(matches!(b.backpropagate(&z[..2], &z[..2], &z, &z, true), Err(McError::State(m)) if m.contains("traverse before")));
+    assert!(matches!(b.backpropagate(&z[..2], &z[..2], &[], &z, &z, true), Err(McError::State(m)) if m.contains("traverse before")));
     b.traverse(&mut p, &mut e, &mut ch).unwrap();
     assert!(matches!(b.traverse(&mut p, &mut e, &mut ch), Err(McError::State(m)) if m.contains("twice")));
-    b.backpropagate(&z[..2], &z[..2], &z, &z, true).unwrap();
+    b.backpropagate(&z[..2], &z[..2], &[], &z, &z, true).unwrap();
     b.traverse(&mut p, &mut e, &mut ch).unwrap();
-    b.backpropagate(&z[..2], &z[..2], &z, &z, true).unwrap();
+    b.backpropagate(&z[..2], &z[..2], &[], &z, &z, true).unwrap();
     assert!(matches!(b.traverse(&mut p, &mut e, &mut ch), Err(McError::State(m)) if m.contains("budget")));
 }
 
@@ -116,28 +125,43 @@ fn bad_inputs_are_rejected_before_any_state_changes() {
     b.traverse(&mut p, &mut e, &mut ch).unwrap();
     assert_eq!(ch, vec![1, 1], "the first leaf below a root is an afterstate");
     let cp = [0.5, 0.5, f64::NAN, 0.5];
-    assert!(err(b.backpropagate(&[0.0, 0.0], &[0.0, 0.0], &[0.0; 6], &cp, false)).contains("code_priors[1][0]"));
-    assert!(err(b.backpropagate(&[0.0, f64::NAN], &[0.0, 0.0], &[0.0; 6], &[0.5; 4], false)).contains("values[1]"));
+    assert!(err(b.backpropagate(&[0.0, 0.0], &[0.0, 0.0], &[], &[0.0; 6], &cp, false)).contains("code_priors[1][0]"));
+    assert!(err(b.backpropagate(&[0.0, f64::NAN], &[0.0, 0.0], &[], &[0.0; 6], &[0.5; 4], false)).contains("values[1]"));
     assert_eq!(b.state(), State::Pending, "a rejected backpropagate keeps the leaves pending");
-    b.backpropagate(&[0.0, 0.0], &[0.0, 0.0], &[0.0; 6], &[0.5; 4], false).unwrap();
+    b.backpropagate(&[0.0, 0.0], &[0.0, 0.0], &[], &[0.0; 6], &[0.5; 4], false).unwrap();
     assert_eq!(b.simulations(), 1);
 }
 
 #[test]
-fn config_rejects_bad_fields_by_name() {
-    let mut flat = vec![1.0, 2.0, 1.0, 10.0, 0.0, 1.0, 0.99, 1.25, 19652.0, 0.3, 0.25, 0.0, 0.0, 1.0, 16.0, 1.0, 50.0, 0.1, 1.0];
-    assert!(Config::from_flat(&flat).is_ok());
-    flat[1] = 0.0;
-    assert!(Config::from_flat(&flat).unwrap_err().contains("num_actions"));
-    flat[1] = 2.0;
-    flat[6] = 1.5;
-    assert!(Config::from_flat(&flat).unwrap_err().contains("discount"));
-    assert!(Config::from_flat(&flat[..5]).unwrap_err().contains("expected 19 values"));
-    flat[6] = 0.99;
-    flat[0] = 1e6; // a million trees of 11 nodes x 2 edges is fine ...
-    assert!(Config::from_flat(&flat).is_ok());
-    flat[3] = 1e5; // ... a million trees of 100k simulations is not
-    assert!(Config::from_flat(&flat).unwrap_err().contains("too large"));
+fn config_crosses_by_name_and_refuses_unknown_missing_repeated_and_out_of_range_fields() {
+    let good = text(1, 2, 1, 10);
+    let c = Config::parse(&good).unwrap();
+    assert_eq!((c.max_trees, c.num_actions, c.num_codes, c.max_simulations), (1, 2, 1, 10));
+    assert_eq!((c.mode, c.chance, c.fill, c.normalize), (Mode::Puct, ChanceMode::Deterministic, Fill::ParentMean, true));
+    assert_eq!((c.discount, c.gumbel_c_scale), (0.997, 0.1));
+    // The order of the entries is free.
+    let reversed: Vec<&str> = good.split(';').rev().collect();
+    assert_eq!(Config::parse(&reversed.join(";")).unwrap(), c);
+    let err = |t: &str| Config::parse(t).unwrap_err();
+    assert!(err(&format!("{good};simulations=5")).contains("unknown field `simulations`"));
+    assert!(err(&format!("{good};discount=0.9")).contains("config.discount: given more than once"));
+    let without = |name: &str| good.split(';').filter(|e| !e.trim().starts_with(&format!("{name}="))).collect::<Vec<_>>().join(";");
+    assert!(err(&without("discount")).contains("missing field(s) discount "));
+    assert!(err(&without("mode")).contains("missing field(s) mode "));
+    assert!(err("").contains("missing field(s) max_trees, num_actions, num_codes, max_simulations, mode,"));
+    assert!(err(&format!("{good};threads")).contains("entry `threads` is not of the form name=value"));
+    let with = |name: &str, value: &str| format!("{};{name}={value}", without(name));
+    assert!(err(&with("num_actions", "0")).contains("config.num_actions: expected an integer in [1, 65536], got 0"));
+    assert!(err(&with("max_simulations", "1.5")).contains("config.max_simulations"));
+    assert!(err(&with("discount", "1.5")).contains("config.discount: expected a finite number in [0, 1], got 1.5"));
+    assert!(err(&with("discount", "NaN")).contains("config.discount"));
+    assert!(err(&with("fill_value", "abc")).contains("config.fill_value: expected a number, got `abc`"));
+    assert!(err(&with("mode", "alphazero")).contains("config.mode: expected one of puct, gumbel, got `alphazero`"));
+    assert!(err(&with("normalize", "1")).contains("config.normalize: expected one of false, true"));
+    assert_eq!(Config::parse(&with("mode", "gumbel")).unwrap().mode, Mode::Gumbel);
+    // A million trees of 11 nodes x 2 edges is fine; a million trees of 100k simulations is not.
+    assert!(Config::parse(&text(1_000_000, 2, 1, 10)).is_ok());
+    assert!(err(&text(1_000_000, 2, 1, 100_000)).contains("too large"));
 }
 
 #[test]
@@ -190,7 +214,7 @@ fn a_search_plans_for_the_budget_given_to_prepare() {
                 cp[i * c_n + c] = fake_eval(ids[i], sim, p[i], c as i32, 6);
             }
         }
-        b.backpropagate(&v, &r, &ap, &cp, true).unwrap();
+        b.backpropagate(&v, &r, &[], &ap, &cp, true).unwrap();
     }
     assert!(matches!(b.traverse(&mut p, &mut e, &mut ch), Err(McError::State(m)) if m.contains("budget of 12")));
     let mut visits = vec![0; n * a_n];
@@ -198,4 +222,132 @@ fn a_search_plans_for_the_budget_given_to_prepare() {
     let mut actions = vec![0; n];
     b.select_action(1.0, &mut actions).unwrap();
     assert_eq!((visits, actions), expect);
+}
+
+/// An episode that ends inside the tree. States: 0 (root), 1, and the terminal 2; one chance code.
+///   root action 0: reward 1 into the terminal                        -> Q = 1
+///   root action 1: reward 0 into state 1 (discount 0.9); there any action gives reward 2 into the
+///                  terminal                                          -> Q = 0.9 * 2 = 1.8
+/// The model values every afterstate and state exactly, except the terminal and whatever lies past
+/// it, which it values at 100 (a network is never trained past the end of an episode). With the
+/// model's per-transition discount (0 into the terminal) nothing past the end is bootstrapped, so the
+/// Qs are exact from the first visit; with the global discount they are not.
+struct Ending {
+    /// latent (state or afterstate id) of node j of each tree, in creation order
+    latents: Vec<Vec<usize>>,
+}
+
+const TERMINAL: usize = 2;
+
+impl Ending {
+    fn afterstate(s: usize, a: usize) -> usize {
+        s * 2 + a
+    }
+    fn afterstate_value(x: usize) -> f64 {
+        match x {
+            0 => 1.0,
+            1 => 1.8,
+            2 | 3 => 2.0,
+            _ => 100.0,
+        }
+    }
+    /// (next state, reward, discount) when the code is drawn at afterstate x.
+    fn outcome(x: usize) -> (usize, f64, f64) {
+        match x {
+            0 => (TERMINAL, 1.0, 0.0),
+            1 => (1, 0.0, 0.9),
+            2 | 3 => (TERMINAL, 2.0, 0.0),
+            _ => (TERMINAL, 0.0, 0.9),
+        }
+    }
+    fn value(s: usize) -> f64 {
+        [0.0, 2.0, 100.0][s]
+    }
+
+    /// Runs `sims` simulations in `n` trees; `with_discounts` passes the model's discounts.
+    fn search(mode: Mode, n: usize, sims: usize, with_discounts: bool) -> Batch {
+        let mut c = cfg(n, 2, 1, sims);
+        c.mode = mode;
+        c.discount = 0.9;
+        c.exploration_fraction = 0.0;
+        let mut b = Batch::new(c).unwrap();
+        let ids: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        b.prepare(n, sims, &vec![0.5; 2 * n], false, &vec![Self::value(0); n], &vec![1; 2 * n], 3.0, &ids).unwrap();
+        let mut m = Ending { latents: vec![vec![0]; n] };
+        let (mut p, mut e, mut ch) = (vec![0; n], vec![0; n], vec![0u8; n]);
+        let (mut v, mut r, mut d) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let (ap, cp) = (vec![0.5; 2 * n], vec![1.0; n]);
+        for _ in 0..sims {
+            b.traverse(&mut p, &mut e, &mut ch).unwrap();
+            for i in 0..n {
+                let parent = m.latents[i][p[i] as usize];
+                let latent = if ch[i] == 1 {
+                    let x = Self::afterstate(parent, e[i] as usize);
+                    v[i] = Self::afterstate_value(x);
+                    x
+                } else {
+                    let (next, reward, discount) = Self::outcome(parent);
+                    (v[i], r[i], d[i]) = (Self::value(next), reward, discount);
+                    next
+                };
+                m.latents[i].push(latent);
+            }
+            b.backpropagate(&v, &r, if with_discounts { &d } else { &[] }, &ap, &cp, false).unwrap();
+        }
+        b
+    }
+}
+
+#[test]
+fn a_terminal_inside_the_tree_is_not_bootstrapped() {
+    for mode in [Mode::Puct, Mode::Gumbel] {
+        let (n, sims) = (3, 60);
+        let mut b = Ending::search(mode, n, sims, true);
+        let (mut q, mut visits, mut root, mut act) = (vec![0.0; 2 * n], vec![0; 2 * n], vec![0.0; n], vec![0; n]);
+        b.root_q(&mut q).unwrap();
+        b.root_visits(&mut visits).unwrap();
+        b.root_values(&mut root).unwrap();
+        b.select_action(0.0, &mut act).unwrap();
+        for i in 0..n {
+            assert_eq!(q[2 * i], 1.0, "{mode:?}: Q(root, 0) is its reward alone");
+            assert!((q[2 * i + 1] - 1.8).abs() < 1e-12, "{mode:?}: Q(root, 1) = {}", q[2 * i + 1]);
+            let (n0, n1) = (visits[2 * i] as f64, visits[2 * i + 1] as f64);
+            assert_eq!(n0 + n1, sims as f64);
+            // The root's mean: its own value (0) plus every backed-up return, each exact.
+            assert!((root[i] - (n0 * 1.0 + n1 * 1.8) / (1.0 + n0 + n1)).abs() < 1e-12, "{mode:?}");
+            assert_eq!(act[i], 1, "{mode:?}: the longer path pays more");
+            if mode == Mode::Puct {
+                // (Gumbel's sequential halving over two actions visits both equally.)
+                assert!(n1 > n0, "visits follow the better action");
+            }
+        }
+        // Under the global discount the terminal's value (100) leaks into Q(root, 0).
+        let b = Ending::search(mode, n, sims, false);
+        b.root_q(&mut q).unwrap();
+        assert!(q[0] > 10.0, "{mode:?}: without the model's discounts Q(root, 0) = {}", q[0]);
+    }
+}
+
+#[test]
+fn discounts_are_checked_for_decision_leaves() {
+    // One action: the second simulation must go below the first afterstate.
+    let mut b = Batch::new(cfg(2, 1, 1, 4)).unwrap();
+    b.prepare(2, 4, &[0.0; 2], true, &[0.0; 2], &[1; 2], 1.0, &[0.0, 1.0]).unwrap();
+    let (mut p, mut e, mut ch) = (vec![0; 2], vec![0; 2], vec![0u8; 2]);
+    let z = [0.0; 2];
+    let err = |r: Result<(), McError>| match r {
+        Err(McError::Invalid(m)) => m,
+        other => panic!("expected an invalid-argument error, got {other:?}"),
+    };
+    b.traverse(&mut p, &mut e, &mut ch).unwrap();
+    assert_eq!(ch, vec![1, 1]);
+    assert!(err(b.backpropagate(&z[..2], &z[..2], &[1.0], &z, &z, true)).contains("discounts: expected 2 values (n_trees) or none"));
+    // Chance leaves take no discount from the model: any value is ignored there.
+    b.backpropagate(&z[..2], &z[..2], &[7.0, -1.0], &z, &z, true).unwrap();
+    b.traverse(&mut p, &mut e, &mut ch).unwrap();
+    assert_eq!(ch, vec![0, 0], "below a fresh afterstate the leaf is a decision node");
+    assert!(err(b.backpropagate(&z[..2], &z[..2], &[0.5, 1.5], &z, &z, true)).contains("discounts[1]: expected a number in [0, 1]"));
+    assert!(err(b.backpropagate(&z[..2], &z[..2], &[f64::NAN, 0.5], &z, &z, true)).contains("discounts[0]"));
+    assert_eq!(b.state(), State::Pending);
+    b.backpropagate(&z[..2], &z[..2], &[0.0, 1.0], &z, &z, true).unwrap();
 }

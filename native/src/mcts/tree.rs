@@ -30,6 +30,8 @@ pub struct Tree {
     value_sum: Vec<f64>,
     /// Reward on the edge into the node (0 for chance nodes).
     reward: Vec<f64>,
+    /// Discount on the edge into the node (1 for chance nodes; the model's, 0 at a terminal, else).
+    discount: Vec<f64>,
     /// The network's value at expansion (Gumbel's mixed value needs it).
     raw_value: Vec<f64>,
     edge_base: Vec<u32>,
@@ -84,6 +86,7 @@ impl Tree {
             visits: filled(cap, 0)?,
             value_sum: filled(cap, 0.0)?,
             reward: filled(cap, 0.0)?,
+            discount: filled(cap, 1.0)?,
             raw_value: filled(cap, 0.0)?,
             edge_base: filled(cap, 0)?,
             prior: filled(cap * width, 0.0)?,
@@ -103,23 +106,14 @@ impl Tree {
     }
 
     #[inline]
-    fn discount(&self, node: usize, cfg: &Config) -> f64 {
-        if self.kind[node] == CHANCE {
-            1.0
-        } else {
-            cfg.discount
-        }
-    }
-
-    #[inline]
     fn mean(&self, node: usize) -> f64 {
         self.value_sum[node] / self.visits[node] as f64
     }
 
     /// Q of the edge into `node` as seen from its parent: r + discount * V(node).
     #[inline]
-    fn q(&self, node: usize, cfg: &Config) -> f64 {
-        self.reward[node] + self.discount(node, cfg) * self.mean(node)
+    fn q(&self, node: usize) -> f64 {
+        self.reward[node] + self.discount[node] * self.mean(node)
     }
 
     #[inline]
@@ -143,6 +137,7 @@ impl Tree {
         self.value_sum[0] = root_value;
         self.raw_value[0] = root_value;
         self.reward[0] = 0.0;
+        self.discount[0] = 1.0;
         self.edge_base[0] = 0;
         for (l, &m) in self.legal.iter_mut().zip(legal) {
             *l = m != 0;
@@ -235,7 +230,7 @@ impl Tree {
             }
             let c = self.child[base + a] as usize;
             let (n, v) = if c != 0 {
-                let q = self.q(c, cfg);
+                let q = self.q(c);
                 (self.visits[c] as f64, if cfg.normalize { self.minmax.normalize(q) } else { q })
             } else {
                 (0.0, fill)
@@ -282,7 +277,7 @@ impl Tree {
         for a in 0..a_n {
             let c = self.child[base + a] as usize;
             if c != 0 {
-                self.s_q[a] = self.q(c, cfg);
+                self.s_q[a] = self.q(c);
                 self.s_n[a] = self.visits[c];
             } else {
                 self.s_q[a] = 0.0;
@@ -345,7 +340,8 @@ impl Tree {
     }
 
     /// Creates the pending leaf with the evaluated (validated) priors and backs its value up.
-    pub fn backpropagate(&mut self, cfg: &Config, value: f64, reward: f64, raw_priors: &[f64], logits: bool) {
+    /// `reward` and `discount` belong to the edge into a decision leaf; a chance leaf ignores them.
+    pub fn backpropagate(&mut self, value: f64, reward: f64, discount: f64, raw_priors: &[f64], logits: bool) {
         let Leaf { parent, edge, is_chance } = self.leaf;
         let (parent, edge) = (parent as usize, edge as usize);
         let new = self.nodes;
@@ -355,6 +351,7 @@ impl Tree {
         self.visits[new] = 0;
         self.value_sum[new] = 0.0;
         self.reward[new] = if is_chance { 0.0 } else { reward };
+        self.discount[new] = if is_chance { 1.0 } else { discount };
         self.raw_value[new] = value;
         self.edge_base[new] = self.edges as u32;
         let width = raw_priors.len();
@@ -374,9 +371,9 @@ impl Tree {
             }
             // The range is taken over the Qs that PUCT compares: Q(s, a) = V(afterstate).
             if self.kind[node] == CHANCE {
-                self.minmax.update(self.q(node, cfg));
+                self.minmax.update(self.q(node));
             }
-            g = self.reward[node] + self.discount(node, cfg) * g;
+            g = self.reward[node] + self.discount[node] * g;
             node = self.parent[node] as usize;
         }
     }
@@ -394,10 +391,10 @@ impl Tree {
         self.mean(0)
     }
 
-    pub fn root_q(&self, cfg: &Config, out: &mut [f64]) {
+    pub fn root_q(&self, out: &mut [f64]) {
         for (a, o) in out.iter_mut().enumerate() {
             let c = self.child[a] as usize;
-            *o = if c != 0 { self.q(c, cfg) } else { f64::NAN };
+            *o = if c != 0 { self.q(c) } else { f64::NAN };
         }
     }
 

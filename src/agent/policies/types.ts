@@ -1,5 +1,6 @@
 // The one policy interface: rule-based baselines now, MuZero and ONNX policies later.
 import type { EnvView } from '../../env/env.js';
+import { InputError } from '../../util/errors.js';
 
 export interface Policy {
   readonly name: string;
@@ -45,10 +46,5 @@ export interface PolicySpec {
   readonly create: (params: Readonly<Record<string, number>>, opts: { seed: number }) => Policy;
 }
 
-/** Unknown policy, unknown/invalid parameter: the CLI maps it to exit code 2. */
-export class PolicyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PolicyError';
-  }
-}
+/** Unknown policy, unknown/invalid parameter (exit code 2). */
+export class PolicyError extends InputError {}

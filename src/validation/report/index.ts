@@ -7,14 +7,14 @@ import type { ValidationResult } from '../validate.js';
 import { renderHtml } from './html.js';
 import { buildReport } from './model.js';
 import { writePdf } from './pdf.js';
+import { InputError } from '../../util/errors.js';
 
 export { REPORT_CHARTS } from './model.js';
 
-/** The report directory exists and --force was not given (the CLI maps it to exit code 2). */
-export class ReportExistsError extends Error {
+/** The report directory exists and --force was not given (exit code 2). */
+export class ReportExistsError extends InputError {
   constructor(readonly dir: string) {
     super(`report directory ${dir} already exists: choose another --out or pass --force to overwrite its report files`);
-    this.name = 'ReportExistsError';
   }
 }
 

@@ -1,0 +1,133 @@
+// Every JSON document swt prints (`--json`) or stores (DuckDB JSON/VARCHAR documents, validation.json)
+// uses snake_case keys. The outputs come from real runs of the built CLI on one small synthetic store.
+// Keys that are data rather than field names are the only exceptions, listed in KEY_EXCEPTIONS.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
+import { Store } from '../src/store/db.js';
+
+const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
+
+/**
+ * Documented exceptions: where a key is data (a name chosen by the user or by a domain), not a field.
+ * Each entry says where (a path pattern, `*` for any index or key) and why.
+ */
+const KEY_EXCEPTIONS: Array<{ where: RegExp; why: string }> = [
+  { where: /\.actions\.(counts|share)\.(HOLD|BUY|SELL|CLOSE)$/, why: 'action names are map keys (metrics action distribution)' },
+  { where: /\.rejected_by_reason\.[^.]+$/, why: 'rejection reasons (a short sentence each) are map keys of the import and quality reports' },
+  { where: /\.config\.instruments\.[A-Z0-9_]+$/, why: 'instrument names (OANDA style, GBP_JPY) are map keys of the instruments config' },
+  { where: /\.wst\.(J|Q)$/, why: "J and Q of a feature set's scattering transform, as Kymatio names them (config, stored spec; the spec's hash covers them)" },
+  { where: /^\$\.config\.(J|Q|T)$/, why: 'swt wst --json: the Kymatio Scattering1D parameters J, Q and T' },
+  { where: /^\$\.S$/, why: 'swt wst --full --json: S, the scattering coefficients as Kymatio names them' },
+];
+
+/** Exceptions that some output needed (each one listed must be needed). */
+const usedExceptions = new Set<number>();
+
+/** Paths of keys that are not snake_case and not an exception. */
+function badKeys(value: unknown, at = '$', out: string[] = []): string[] {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => badKeys(v, `${at}[${i}]`, out));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const p = `${at}.${k}`;
+      if (!SNAKE.test(k)) {
+        const x = KEY_EXCEPTIONS.findIndex((e) => e.where.test(p));
+        if (x < 0) out.push(p);
+        else usedExceptions.add(x);
+      }
+      badKeys(v, p, out);
+    }
+  }
+  return out;
+}
+
+const BUILT = existsSync(path.join(ROOT, 'dist', 'workers', 'validate.js'));
+const tmp = tempDir('swt-json-keys-');
+const db = path.join(tmp.dir, 'store.duckdb');
+const INSTRUMENT = 'SYN_GBPJPY';
+/** A short synthetic range for `swt main` (its default is years of bars). */
+const MAIN_ENV = { SWT_SYNTH__FROM: '2024-01-01', SWT_SYNTH__TO: '2024-01-19', SWT_SYNTH__SEED: '3' };
+const outputs = new Map<string, unknown>();
+
+function json(name: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): unknown {
+  const r = swt(args, opts);
+  expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+  const v = JSON.parse(r.stdout) as unknown;
+  outputs.set(name, v);
+  return v;
+}
+
+beforeAll(() => {
+  if (!BUILT) return;
+  json('main', ['main', '--db', db, '--json'], { env: MAIN_ENV, cwd: tmp.dir });
+  json('data synth', ['data', 'synth', '--db', db, '--instrument', 'EUR_USD', '--from', '2024-01-01', '--to', '2024-01-05', '--out', path.join(tmp.dir, 'eu.csv'), '--no-import', '--json']);
+  // A file with rejected rows: their reasons are map keys of rejected_by_reason.
+  const eu = path.join(tmp.dir, 'eu-bad.csv');
+  writeFileSync(eu, 'ts,open,high,low,close,volume\n2024-01-02T10:00:00Z,1.1,1.2,1.0,1.1,5\n2024-01-02T10:01:00Z,1.1,1.0,1.2,1.1,5\nnot a row\n2024-01-02T10:02:00Z,1.1,1.2,1.0,1.15,5\n');
+  json('data import', ['data', 'import', '--db', db, '--instrument', 'EUR_USD', '--format', 'csv', eu, '--json']);
+  json('data check (rejections)', ['data', 'check', '--db', db, '--instrument', 'EUR_USD', '--json']);
+  json('data check', ['data', 'check', '--db', db, '--instrument', INSTRUMENT, '--json']);
+  json('data sessions', ['data', 'sessions', '--db', db, '--instrument', INSTRUMENT, '--json']);
+  json('features build', ['features', 'build', '--db', db, '--instrument', INSTRUMENT, '--json']);
+  json('features show', ['features', 'show', '--db', db, '--instrument', INSTRUMENT, '--rows', '2', '--json']);
+  json('features sets', ['features', 'sets', '--db', db, '--json']);
+  json('config show', ['config', 'show', '--db', db, '--json']);
+  const bt = json('backtest', ['backtest', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--json']) as { run: { run_id: string } };
+  json('validate', ['validate', '--db', db, '--run', bt.run.run_id, '--scenarios', 'adverse', '--out', path.join(tmp.dir, 'report'), '--json']);
+  json('walkforward', ['walkforward', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--folds', '2', '--param-grid', 'window=60,120', '--json']);
+  const gains = path.join(tmp.dir, 'gains.txt');
+  writeFileSync(gains, `gain\n${Array.from({ length: 60 }, (_, i) => ((i % 5) - 1.5) * 0.004).join('\n')}\n`);
+  json('mc safe-f', ['mc', 'safe-f', '--trades', gains, '--curves', '100', '--repeats', '1', '--json']);
+  json('mc scenarios', ['mc', 'scenarios', '--trades', gains, '--curves', '100', '--repeats', '1', '--only', 'adverse', '--json']);
+  const signals = path.join(tmp.dir, 'signals.json');
+  writeFileSync(signals, JSON.stringify({ signals: [Array.from({ length: 256 }, (_, i) => Math.sin(i / 7))] }));
+  json('wst', ['wst', '--J', '4', '--Q', '4,1', '--input', signals, '--full', '--json']);
+}, 240_000);
+afterAll(() => tmp.cleanup());
+
+describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
+  const commands = ['main', 'data synth', 'data import', 'data check', 'data check (rejections)', 'data sessions', 'features build', 'features show', 'features sets', 'config show', 'backtest', 'validate', 'walkforward', 'mc safe-f', 'mc scenarios', 'wst'];
+  for (const name of commands) {
+    it(`swt ${name} --json`, () => {
+      expect(outputs.has(name), `swt ${name} did not run`).toBe(true);
+      expect(badKeys(outputs.get(name))).toEqual([]);
+    });
+  }
+
+  it('validation.json in the report directory', () => {
+    const doc = JSON.parse(readFileSync(path.join(tmp.dir, 'report', 'validation.json'), 'utf8')) as unknown;
+    expect(badKeys(doc)).toEqual([]);
+  });
+
+  it('the JSON documents stored in DuckDB (runs, validations, feature sets)', async () => {
+    const store = await Store.open(db);
+    try {
+      const docs: Array<[string, string]> = [];
+      for (const r of await store.all<Record<string, unknown>>('SELECT run_id, params, env, metrics FROM runs')) {
+        for (const c of ['params', 'env', 'metrics']) docs.push([`runs.${c} (${String(r.run_id)})`, String(r[c])]);
+      }
+      for (const r of await store.all<Record<string, unknown>>('SELECT id, params::VARCHAR AS params, result::VARCHAR AS result FROM validations')) {
+        for (const c of ['params', 'result']) docs.push([`validations.${c} (#${String(r.id)})`, String(r[c])]);
+      }
+      for (const r of await store.all<Record<string, unknown>>('SELECT name, spec, columns FROM feature_sets')) {
+        for (const c of ['spec', 'columns']) docs.push([`feature_sets.${c} (${String(r.name)})`, String(r[c])]);
+      }
+      // Not vacuous: two runs (main's baseline, the backtest), one validation, one feature set.
+      expect(docs.length).toBe(3 * 2 + 2 + 2);
+      const bad = docs.flatMap(([where, text]) => badKeys(JSON.parse(text)).map((p) => `${where}: ${p}`));
+      expect(bad).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('every documented exception is needed by some output', () => {
+    expect(KEY_EXCEPTIONS.filter((_x, i) => !usedExceptions.has(i)).map((x) => x.why)).toEqual([]);
+  });
+
+  it('the check itself: a camelCase key fails, a documented exception passes', () => {
+    expect(badKeys({ metrics: { netPips: 1, actions: { counts: { HOLD: 1 } } } })).toEqual(['$.metrics.netPips']);
+  });
+});
