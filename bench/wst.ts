@@ -54,8 +54,11 @@ console.log(`wst_windows_per_s_1thread=${Math.round(one)}`);
 console.log(`wst_windows_per_s=${Math.round(all)}`);
 console.log(`cores=${cores}`);
 
-// features_build_seconds: the full feature build of the 1.3-million-bar synthetic series (default set,
-// J=6 Q=4 order 2 + time features), including the DuckDB write. Set SWT_BENCH_SKIP_BUILD=1 to skip.
+// features_build_seconds: the full feature build of the 1.37-million-bar synthetic series (default set:
+// 67 scattering paths, 4 order-0 samples, close_z, 5 scaled returns, 4 time features), including the
+// DuckDB write, and where its time went (features_phase_*_seconds; the WST phase overlaps the writes).
+// SWT_BENCH_BUILD_TO=YYYY-MM-DD ends the series earlier (phases on a shorter series);
+// SWT_BENCH_SKIP_BUILD=1 skips the build.
 if (process.env.SWT_BENCH_SKIP_BUILD !== '1') {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -70,15 +73,21 @@ if (process.env.SWT_BENCH_SKIP_BUILD !== '1') {
   const dir = mkdtempSync(path.join(tmpdir(), 'swt-bench-wst-'));
   try {
     const file = path.join(dir, 'syn.csv');
-    writeSynthCsv(file, { from: config.synth.from, to: config.synth.to, seed: 1, startPrice: 150, pipSize: 0.01, calendar: weekCalendar(config) });
+    const to = process.env.SWT_BENCH_BUILD_TO ?? config.synth.to;
+    writeSynthCsv(file, { from: config.synth.from, to, seed: 1, startPrice: 150, pipSize: 0.01, calendar: weekCalendar(config) });
     const store = await Store.open(path.join(dir, 'bench.duckdb'));
     await importFiles(store, [file], { instrument: 'SYN_GBPJPY', format: 'csv' });
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const r = await buildFeatures(store, config, { instrument: 'SYN_GBPJPY', set: 'default' });
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     store.close();
     console.log(`features_build_rows=${r.rows_added}`);
+    console.log(`features_build_columns=${r.columns}`);
     console.log(`features_build_seconds=${seconds.toFixed(2)}`);
+    console.log(`features_build_cpu_seconds=${((cpu.user + cpu.system) / 1e6).toFixed(2)}`);
+    for (const [k, v] of Object.entries(r.phases)) console.log(`features_phase_${k}=${v.toFixed(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

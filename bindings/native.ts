@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The ABI version this TypeScript was written against (native/src/ffi/mod.rs ABI_VERSION). */
-export const EXPECTED_ABI_VERSION = 2;
+export const EXPECTED_ABI_VERSION = 3;
 
 export const STATUS = { OK: 0, INVALID: 1, STATE: 2, HANDLE: 3, PANIC: 99 } as const;
 

@@ -58,6 +58,15 @@ export interface WstBatchOptions extends WstRunOptions {
   stride?: number;
 }
 
+export interface WstColumnsOptions extends WstBatchOptions {
+  /** Also write the order-0 path (the low-passed window) at each of its tOut output times. */
+  order0Samples?: boolean;
+  /** Also write the last sample of each (z-scored) window: the z-score of its last value. */
+  lastSample?: boolean;
+  /** Distance between two columns in `out` (the rows of the caller's table; >= the window count). */
+  colStride: number;
+}
+
 export interface WstTransformResult {
   /** Number of signals. */
   count: number;
@@ -79,6 +88,7 @@ interface Api {
   batch: Fn<[Ptr, Float64Array, number, number, number, number, Float64Array, number]>;
   batchF32: Fn<[Ptr, Float64Array, number, number, number, number, Float32Array, number]>;
   single: Fn<[Ptr, Float64Array, number, number, Float64Array, number]>;
+  columnsF32: Fn<[Ptr, Float64Array, number, number, number, number, number, Float32Array, number, number]>;
 }
 
 let api: Api | null = null;
@@ -105,6 +115,9 @@ function native(): Api {
       'int swt_wst_features_batch_f32(SwtWstPlan *p, const double *series, size_t n, size_t stride, int zscore, int threads, _Out_ float *out, size_t out_len)',
     ),
     single: declare('int swt_wst_features_single(SwtWstPlan *p, const double *window, size_t n, int zscore, _Out_ double *out, size_t out_len)'),
+    columnsF32: declare(
+      'int swt_wst_features_columns_f32(SwtWstPlan *p, const double *series, size_t n, size_t stride, int zscore, int threads, int outputs, _Out_ float *out, size_t out_len, size_t col_stride)',
+    ),
   };
   return api;
 }
@@ -277,6 +290,47 @@ export class WstPlan {
       if (this.pending === 0 && this.freeRequested) this.release();
     }
     return out;
+  }
+
+  /** Number of columns columnsF32 writes: channels, then tOut order-0 samples, then the last sample. */
+  columnCount(opts: { order0Samples?: boolean; lastSample?: boolean }): number {
+    return this.dims.channels + (opts.order0Samples ? this.dims.tOut : 0) + (opts.lastSample ? 1 : 0);
+  }
+
+  private columnsArgs(series: Float64Array, out: Float32Array, opts: WstColumnsOptions): { stride: number; zscore: number; threads: number; outputs: number } {
+    const a = this.batchArgs(series, opts);
+    const windows = this.windowCount(series.length, a.stride);
+    const { colStride } = opts;
+    if (!Number.isInteger(colStride) || colStride < windows) {
+      throw new RangeError(`WstPlan.columnsF32: colStride must be an integer >= the ${windows} windows, got ${colStride}`);
+    }
+    const need = (this.columnCount(opts) - 1) * colStride + windows;
+    if (out.length < need) throw new RangeError(`WstPlan.columnsF32: out holds ${out.length} values, needs ${need}`);
+    return { stride: a.stride, zscore: a.zscore, threads: a.threads, outputs: (opts.order0Samples ? 1 : 0) | (opts.lastSample ? 2 : 0) };
+  }
+
+  /**
+   * The batch (z-scored unless `zscore: false`) rounded to float32 and written column-major into
+   * `out`, as a feature table holds it: column k of window w at out[k * colStride + w], for the C
+   * time averages (featuresBatch's values), then the order-0 samples and the last sample when asked.
+   * One window with colStride 1 fills the first columns of a feature row.
+   */
+  columnsF32(series: Float64Array, out: Float32Array, opts: WstColumnsOptions): void {
+    const { stride, zscore, threads, outputs } = this.columnsArgs(series, out, opts);
+    check(native().columnsF32(this.live(), series, series.length, stride, zscore, threads, outputs, out, out.length, opts.colStride), 'swt_wst_features_columns_f32');
+  }
+
+  /** columnsF32 on a native worker thread. Same result, same bits. */
+  async columnsF32Async(series: Float64Array, out: Float32Array, opts: WstColumnsOptions): Promise<void> {
+    const { stride, zscore, threads, outputs } = this.columnsArgs(series, out, opts);
+    const h = this.live();
+    this.pending++;
+    try {
+      await callAsync(native().columnsF32, 'swt_wst_features_columns_f32', h, series, series.length, stride, zscore, threads, outputs, out, out.length, opts.colStride);
+    } finally {
+      this.pending--;
+      if (this.pending === 0 && this.freeRequested) this.release();
+    }
   }
 
   /** Features of one window (live use): bit-identical to that window's row of featuresBatch. */

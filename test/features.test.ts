@@ -3,10 +3,9 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Store } from '../src/store/db.js';
 import { loadConfig } from '../src/config/load.js';
-import { loadFeatures, STATUS } from '../src/features/store.js';
-import { featureRowLive, layoutOf, planFor } from '../src/features/compute.js';
-import { specFromConfig } from '../src/features/store.js';
-import { weekCalendar } from '../src/data/calendar.js';
+import { loadFeatures, registerFeatureSet } from '../src/features/store.js';
+import { rowBuilderFor, STATUS, type BarColumns } from '../src/features/row.js';
+import { specFromConfig } from '../src/features/spec.js';
 import { loadBars } from '../src/env/market.js';
 import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { csvLines, makeBars, writeLines } from './helpers/bars.js';
@@ -25,11 +24,40 @@ function synthInto(db: string): void {
 async function dump(db: string): Promise<string[]> {
   const s = await Store.open(db);
   try {
-    const rows = await s.all<{ r: string }>(`SELECT concat_ws('|', instrument, ts, status, COLUMNS(c -> c LIKE 'wst_%' OR c LIKE '%_sin' OR c LIKE '%_cos')) AS r FROM features_default ORDER BY ts`);
+    const rows = await s.all<{ r: string }>(`SELECT concat_ws('|', COLUMNS(*)) AS r FROM features_default ORDER BY ts`);
     return rows.map((x) => x.r);
   } finally {
     s.close();
   }
+}
+
+/**
+ * Replays the bars into a growing series, as live trading receives them (spare capacity after the
+ * newest bar holds NaN, which a row must never read), computes each new bar's row with the feature
+ * row builder and compares it, status and bytes, with the stored row. Returns the status counts.
+ */
+function liveParity(instrument: string, bars: BarColumns, stored: { data: Float32Array; nFeatures: number; status: Int32Array }): { ok: number; warmup: number; gap: number } {
+  const builder = rowBuilderFor(loadConfig({ env: {} }), 'default', instrument);
+  const n = bars.ts.length;
+  const grow = () => new Float64Array(n + 64).fill(NaN);
+  const live = { ts: grow(), high: grow(), low: grow(), close: grow() };
+  const F = stored.nFeatures;
+  expect(builder.width).toBe(F);
+  const row = new Float32Array(F);
+  const counts = { ok: 0, warmup: 0, gap: 0 };
+  try {
+    for (let i = 0; i < n; i++) {
+      for (const k of ['ts', 'high', 'low', 'close'] as const) live[k][i] = bars[k][i];
+      const st = builder.rowAt(live, i, row);
+      expect(st, `status of bar ${i}`).toBe(stored.status[i]);
+      const same = Buffer.from(row.buffer).equals(Buffer.from(stored.data.buffer, stored.data.byteOffset + i * F * 4, F * 4));
+      if (!same) expect(Array.from(row), `row of bar ${i}`).toEqual(Array.from(stored.data.subarray(i * F, (i + 1) * F)));
+      counts[st === STATUS.OK ? 'ok' : st === STATUS.WARMUP ? 'warmup' : 'gap']++;
+    }
+  } finally {
+    builder.free();
+  }
+  return counts;
 }
 
 function buildUntilKilled(db: string, afterChunks: number): Promise<number> {
@@ -63,7 +91,9 @@ describe('swt features build', () => {
     expect(rep.rows_added).toBe(rep.rows_total);
     expect(rep.warmup).toBe(255);
     expect(rep.ok + rep.warmup + rep.gap).toBe(rep.rows_added);
-    expect(rep.columns).toBe(67 + 4);
+    // 67 scattering paths, 4 order-0 samples, close_z, 5 scaled returns, 4 time features
+    expect(rep.columns).toBe(67 + 4 + 1 + 5 + 4);
+    expect(Object.keys(rep.phases).sort()).toEqual(['commit_seconds', 'load_seconds', 'rows_seconds', 'write_seconds', 'wst_seconds', 'wst_wait_seconds']);
     const human = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full]);
     expect(human.stdout).toMatch(/up to date, \d+ rows, nothing to add/);
   });
@@ -91,24 +121,19 @@ describe('swt features build', () => {
     expect(await dump(full)).toEqual(before);
   });
 
-  it('live computes the same row, bit for bit, from the last 256 bars', async () => {
+  it('live rows, computed bar by bar as the series grows, equal the stored rows bit for bit, status included', async () => {
     const s = await Store.open(full);
     try {
-      const cfg = loadConfig({ env: {} });
       const bars = await loadBars(s, 'SYN_GBPJPY', { from: null, to: null });
       const stored = await loadFeatures(s, 'default', 'SYN_GBPJPY', bars.ts);
-      const spec = specFromConfig(cfg, 'default');
-      const plan = planFor(spec);
-      const layout = layoutOf(spec, plan);
-      for (const i of [255, 1000, 5000, bars.ts.length - 1]) {
-        const live = featureRowLive(plan, layout, weekCalendar(cfg), 0.01, { close: bars.close.subarray(0, i + 1), high: bars.high.subarray(0, i + 1), low: bars.low.subarray(0, i + 1) }, bars.ts[i]);
-        expect(stored.status[i]).toBe(STATUS.OK);
-        expect(Buffer.from(live.buffer).equals(Buffer.from(stored.data.buffer, i * layout.width * 4, layout.width * 4))).toBe(true);
-      }
-      plan.free();
-      // Rows of the warm-up have NaN scattering values and are reported as such
-      expect(stored.status[0]).toBe(STATUS.WARMUP);
+      const n = liveParity('SYN_GBPJPY', bars, stored);
+      expect(n.ok).toBe(bars.ts.length - 255);
+      expect(n.warmup).toBe(255); // the start of the series
+      // warm-up rows: NaN in every column that needs history, time features present
+      const F = stored.nFeatures;
       expect(Number.isNaN(stored.data[0])).toBe(true);
+      expect(Number.isNaN(stored.data[67 + 4 + 1 + 4])).toBe(true);
+      expect(Number.isNaN(stored.data[F - 1])).toBe(false);
     } finally {
       s.close();
     }
@@ -122,7 +147,8 @@ describe('swt features build', () => {
     const sun = makeBars('2021-06-13T21:00:00Z', 300);
     const file = writeLines(path.join(t.dir, 'gap.csv'), csvLines([...a, ...fri, ...sun]));
     expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
-    const r = swt(['features', 'build', '--instrument', 'GBP_JPY', '--db', db, '--json']);
+    // chunks of 256 rows: chunk boundaries fall inside the rows whose lookback holds a gap
+    const r = swt(['features', 'build', '--instrument', 'GBP_JPY', '--db', db, '--json'], { env: { SWT_FEATURES__BUILD__CHUNK_ROWS: '256' } });
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     // bars 600..854 (after the gap) have the gap inside their window; the Tuesday→Friday hole breaks too
@@ -140,9 +166,31 @@ describe('swt features build', () => {
       // the first Sunday bar's window reaches back over the weekend into Friday: computed
       const [sunday] = await s.all<{ status: number }>(`SELECT status FROM features_default WHERE ts = TIMESTAMP '2021-06-13 21:00:00'`);
       expect(sunday.status).toBe(STATUS.OK);
+      // live marks the same rows, with the same values, across both holes and the weekend
+      const bars = await loadBars(s, 'GBP_JPY', { from: null, to: null });
+      expect(liveParity('GBP_JPY', bars, await loadFeatures(s, 'default', 'GBP_JPY', bars.ts))).toEqual({ ok: 1035, warmup: 255, gap: 510 });
     } finally {
       s.close();
     }
+  });
+
+  it('a set stored under an older spec is refused with what changed and how to rebuild it', async () => {
+    const db = path.join(t.dir, 'old.duckdb');
+    expect(swt(['data', 'import', SYN, '--instrument', 'SYN_GBPJPY', '--format', 'csv', '--db', db]).status).toBe(0);
+    const spec = specFromConfig(loadConfig({ env: {} }), 'default');
+    const before = { ...spec, directional: { order0_samples: false, close_zscore: false, return_horizons: [], vol_bars: 240 } };
+    const s = await Store.open(db);
+    try {
+      await registerFeatureSet(s, 'default', before, Array.from({ length: 71 }, (_, c) => `c${c}`));
+    } finally {
+      s.close();
+    }
+    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', db]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/feature set "default" is stored with a different spec .*changed: directional\), so its 71 stored columns cannot be read as the new 81/);
+    expect(r.stderr).toMatch(/swt features drop --set default` and then `swt features build --set default/);
+    expect(swt(['features', 'drop', '--set', 'default', '--db', db]).status).toBe(0);
+    expect(swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', db]).status).toBe(0);
   });
 
   it('an unknown feature set or instrument is a clear error', () => {

@@ -121,6 +121,37 @@ describe('WstPlan determinism: batch, single window and thread count', () => {
     expect(await p.featuresBatchF32Async(series, { stride: 3 })).toEqual(Float32Array.from(sync));
   });
 
+  it('columns: the float32 batch column-major, then the order-0 samples (S row 0) and the last z-scored sample', async () => {
+    const p = plan({ J: 6, Q: [4, 1] });
+    const { channels: C, tOut: T } = p.dims;
+    const opts = { order0Samples: true, lastSample: true };
+    expect(p.columnCount(opts)).toBe(C + T + 1);
+    const n = p.windowCount(series.length);
+    const rows = n + 3;
+    // written into a view that starts 2 rows into a larger table: the view's offset is honoured
+    const table = new Float32Array((C + T + 1) * rows + 2).fill(-1);
+    const view = table.subarray(2);
+    p.columnsF32(series, view, { ...opts, colStride: rows, threads: 1 });
+    const batch = p.featuresBatchF32(series);
+    const S = p.transform(series.subarray(0, 256 * 4), { zscore: true }).S; // windows 0, 256, 512, 768
+    expect(table[0]).toBe(-1);
+    expect(table[1]).toBe(-1);
+    for (const w of [0, 256, 512, 768]) {
+      for (let c = 0; c < C; c++) expect(view[c * rows + w]).toBe(batch[w * C + c]);
+      for (let k = 0; k < T; k++) expect(view[(C + k) * rows + w]).toBe(Math.fround(S[(w / 256) * C * T + k]));
+      const win = series.subarray(w, w + 256);
+      const mean = win.reduce((a, b) => a + b, 0) / 256;
+      const sd = Math.sqrt(win.reduce((a, b) => a + (b - mean) ** 2, 0) / 256);
+      expect(view[(C + T) * rows + w]).toBeCloseTo((win[255] - mean) / sd, 5);
+    }
+    expect(view[(C + T) * rows + n]).toBe(-1); // rows past the windows are untouched
+    const other = new Float32Array(view.length).fill(-1);
+    await p.columnsF32Async(series, other, { ...opts, colStride: rows, threads: 3 });
+    expect(Buffer.from(other.buffer).equals(Buffer.from(view.buffer, view.byteOffset, view.byteLength))).toBe(true);
+    expect(() => p.columnsF32(series, view, { ...opts, colStride: n - 1 })).toThrow(/colStride must be an integer >= the 945 windows/);
+    expect(() => p.columnsF32(series, new Float32Array(10), { ...opts, colStride: n })).toThrow(/out holds 10 values, needs/);
+  });
+
   it('free() during an async batch waits for it to finish', async () => {
     const p = WstPlan.create({ J: 6, Q: 4 });
     const pending = p.featuresBatchAsync(series);

@@ -1,7 +1,9 @@
 // `swt features …`: build, show, list and drop feature sets.
 import type { Command } from 'commander';
 import { action, common, instrumentArg, makeContext, parseInteger, printJson, UsageError, type CommonOpts } from './context.js';
-import { dropFeatureSet, getFeatureSet, specFromConfig, STATUS_NAMES, type BuildReport } from '../features/store.js';
+import { dropFeatureSet, getFeatureSet, type BuildReport } from '../features/store.js';
+import { specFromConfig } from '../features/spec.js';
+import { STATUS_NAMES } from '../features/row.js';
 import { runFeatureBuild } from '../app/features.js';
 
 

@@ -24,7 +24,7 @@
 import { N_POSITION_FEATURES } from '../features/position.js';
 import type { EnvConfig } from './config.js';
 import { END_FORCE_CLOSE, END_NONE, END_TRUNCATE, MarketCore, type SessionEnd } from './step.js';
-import { positionSlot, writeObservation } from './observation.js';
+import { observationSize, positionSlot, writeObservation } from './observation.js';
 import { TradeLog } from './trades.js';
 import { EnvInputError, N_ACTIONS, validateBars, validateFeatures, type BarSeries, type FeatureMatrix } from './types.js';
 
@@ -107,7 +107,7 @@ export class TradingEnv implements EnvView {
     this.observations = opts.observations ?? true;
     this.stack = cfg.stack;
     this.rowDim = this.nFeatures + N_POSITION_FEATURES;
-    this.obsDim = this.observations ? this.stack * this.rowDim : 0;
+    this.obsDim = this.observations ? observationSize(this.stack, this.nFeatures) : 0;
     this.t = new Int32Array(B);
     this.start = new Int32Array(B);
     this.end = new Int32Array(B);

@@ -7,6 +7,11 @@
 // live in a ring per lane, slot (t − start) mod K.
 import { N_POSITION_FEATURES } from '../features/position.js';
 
+/** Values in one observation: K stacked rows of F features and the 9 position features. */
+export function observationSize(K: number, F: number): number {
+  return K * (F + N_POSITION_FEATURES);
+}
+
 /** Offset in a lane ring (K slots of 9 per lane) of the position features at bar t of an episode started at s. */
 export function positionSlot(lane: number, K: number, t: number, s: number): number {
   return (lane * K + ((t - s) % K)) * N_POSITION_FEATURES;

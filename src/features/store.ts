@@ -3,17 +3,12 @@
 import type { Store } from '../store/db.js';
 import { appendColumns, readColumns, type ColumnData, type ReadColumnSpec } from '../store/columnar.js';
 import type { Config } from '../config/schema.js';
-import { instrumentSpec } from '../config/load.js';
-import { holeMinutesMs, weekCalendar } from '../data/calendar.js';
 import { UsageError } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { featureSpecSchema, specHash, checkSetName, type FeatureSpec } from './spec.js';
-import { layoutOf, planFor, writeExtras, type FeatureLayout } from './compute.js';
-import { writeTimeFeatures } from './time.js';
+import { specFromConfig, specHash, specDifferences, checkSetName, type FeatureSpec } from './spec.js';
+import { rowBuilderFor, STATUS } from './row.js';
 
-/** Row status: the WST columns hold values only for OK rows. */
-export const STATUS = { OK: 0, WARMUP: 1, GAP: 2 } as const;
-export const STATUS_NAMES = ['ok', 'warmup', 'gap'] as const;
+export { STATUS, STATUS_NAMES } from './row.js';
 
 export interface FeatureSetRecord {
   id: number;
@@ -23,14 +18,6 @@ export interface FeatureSetRecord {
   columns: string[];
   width: number;
   table: string;
-}
-
-export function specFromConfig(config: Config, name: string): FeatureSpec {
-  const raw = config.features.sets[name];
-  if (!raw) {
-    throw new UsageError(`unknown feature set "${name}": the config defines ${Object.keys(config.features.sets).join(', ')} (features.sets)`);
-  }
-  return featureSpecSchema.parse(raw);
 }
 
 export async function getFeatureSet(store: Store, name: string): Promise<FeatureSetRecord | null> {
@@ -43,17 +30,18 @@ export async function getFeatureSet(store: Store, name: string): Promise<Feature
 }
 
 /** Registers the set (or checks that the stored one has the same spec) and creates its table. */
-export async function registerFeatureSet(store: Store, name: string, spec: FeatureSpec, layout: FeatureLayout): Promise<FeatureSetRecord> {
+export async function registerFeatureSet(store: Store, name: string, spec: FeatureSpec, columns: string[]): Promise<FeatureSetRecord> {
   checkSetName(name);
   const hash = specHash(spec);
   const existing = await getFeatureSet(store, name);
   if (existing) {
     if (existing.hash !== hash) {
+      const changed = specDifferences(existing.spec as unknown as Record<string, unknown>, spec as unknown as Record<string, unknown>);
       throw new UsageError(
-        `feature set "${name}" is stored with a different spec (hash ${existing.hash}, config now ${hash}); ` +
-          'give the new spec another name in features.sets, or drop the old set with `swt features drop --set ' +
-          name +
-          '`',
+        `feature set "${name}" is stored with a different spec (hash ${existing.hash}, the config's is ${hash}; ` +
+          `changed: ${changed.join(', ') || 'the spec'}), so its ${existing.width} stored columns cannot be read as the new ` +
+          `${columns.length}: rebuild it with \`swt features drop --set ${name}\` and then \`swt features build --set ${name} ...\` ` +
+          'for each instrument, or give the new spec another name in features.sets',
       );
     }
     return existing;
@@ -61,18 +49,34 @@ export async function registerFeatureSet(store: Store, name: string, spec: Featu
   const table = `features_${name}`;
   await store.transaction(async () => {
     await store.run(
-      `CREATE TABLE ${table} (instrument VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, status INTEGER NOT NULL, ${layout.columns.map((c) => `"${c}" FLOAT`).join(', ')})`,
+      `CREATE TABLE ${table} (instrument VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, status INTEGER NOT NULL, ${columns.map((c) => `"${c}" FLOAT`).join(', ')})`,
     );
     await store.run('INSERT INTO feature_sets (name, hash, spec, columns, width, table_name) VALUES ($1, $2, $3, $4, $5, $6)', [
       name,
       hash,
       JSON.stringify(spec),
-      JSON.stringify(layout.columns),
-      layout.width,
+      JSON.stringify(columns),
+      columns.length,
       table,
     ]);
   });
   return (await getFeatureSet(store, name))!;
+}
+
+/** Where a build's time went (wall seconds; the scattering runs on native threads alongside the rest). */
+export interface BuildPhases {
+  /** Finding the first missing row, deleting what follows it, reading the bars. */
+  load_seconds: number;
+  /** Status, time features, extras and scaled returns of every row (JS, main thread). */
+  rows_seconds: number;
+  /** Native scattering calls, start to finish (overlaps the writes of the previous chunk). */
+  wst_seconds: number;
+  /** Main thread waiting for a chunk's scattering after its own work was done. */
+  wst_wait_seconds: number;
+  /** Appending the chunks' columns (DuckDB appender). */
+  write_seconds: number;
+  /** Committing the chunks. */
+  commit_seconds: number;
 }
 
 export interface BuildReport {
@@ -88,6 +92,7 @@ export interface BuildReport {
   seconds: number;
   rows_per_s: number;
   resumed_from: string | null;
+  phases: BuildPhases;
 }
 
 export interface BuildOptions {
@@ -99,6 +104,8 @@ export interface BuildOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
 /**
  * Builds the set's rows for every bar of the instrument that has none yet. Rows are written in
  * chunks, each in its own transaction: a killed build leaves only whole chunks, and the next run
@@ -107,11 +114,13 @@ export interface BuildOptions {
  */
 export async function buildFeatures(store: Store, config: Config, opts: BuildOptions): Promise<BuildReport> {
   const t0 = performance.now();
-  const spec = specFromConfig(config, opts.set);
-  const plan = planFor(spec);
+  const builder = rowBuilderFor(config, opts.set, opts.instrument, opts.threads);
+  const phases: BuildPhases = { load_seconds: 0, rows_seconds: 0, wst_seconds: 0, wst_wait_seconds: 0, write_seconds: 0, commit_seconds: 0 };
+  let writeMs = 0;
+  let commitMs = 0;
+  let waitMs = 0;
   try {
-    const layout = layoutOf(spec, plan);
-    const set = await registerFeatureSet(store, opts.set, spec, layout);
+    const set = await registerFeatureSet(store, opts.set, builder.spec, builder.columns);
     const barsN = await store.one<{ n: number }>('SELECT count(*) AS n FROM bars WHERE instrument = $1', [opts.instrument]);
     if (!barsN || Number(barsN.n) === 0) throw new UsageError(`no bars for instrument ${opts.instrument}: import or synthesise data first`);
     const missing = await store.one<{ ts: Date | null }>(
@@ -132,17 +141,19 @@ export async function buildFeatures(store: Store, config: Config, opts: BuildOpt
       seconds: 0,
       rows_per_s: 0,
       resumed_from: null,
+      phases,
     };
     if (from) {
       const fromIso = from.toISOString();
       const existingRows = await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${set.table} WHERE instrument = $1`, [opts.instrument]);
       if (Number(existingRows?.n ?? 0) > 0) report.resumed_from = fromIso;
-      // Rows at or after the first missing bar may have windows that change: recompute them.
+      // Rows at or after the first missing bar may have lookbacks that change: recompute them.
       await store.run(`DELETE FROM ${set.table} WHERE instrument = $1 AND ts >= $2::TIMESTAMP`, [opts.instrument, fromIso]);
-      const W = spec.window;
+      // The rows' lookback before `from`: with it, row i is warm-up exactly when the series has fewer
+      // than `lookback` bars before it, as live decides.
       const r = await readColumns(
         store,
-        `WITH hist AS (SELECT ts FROM bars WHERE instrument = $1 AND ts < $2::TIMESTAMP ORDER BY ts DESC LIMIT ${W - 1})
+        `WITH hist AS (SELECT ts FROM bars WHERE instrument = $1 AND ts < $2::TIMESTAMP ORDER BY ts DESC LIMIT ${builder.lookback})
          SELECT ts, close, high, low FROM bars
          WHERE instrument = $1 AND ts >= coalesce((SELECT min(ts) FROM hist), $2::TIMESTAMP) ORDER BY ts`,
         [
@@ -153,73 +164,47 @@ export async function buildFeatures(store: Store, config: Config, opts: BuildOpt
         ],
         [opts.instrument, fromIso],
       );
-      const ts = r.cols.ts as Float64Array;
-      const close = r.cols.close as Float64Array;
-      const high = r.cols.high as Float64Array;
-      const low = r.cols.low as Float64Array;
+      const series = { ts: r.cols.ts as Float64Array, close: r.cols.close as Float64Array, high: r.cols.high as Float64Array, low: r.cols.low as Float64Array };
       const n = r.n;
-      const first = ts.findIndex((x) => x >= from.getTime());
+      const first = series.ts.findIndex((x) => x >= from.getTime());
       const hist = first < 0 ? n : first;
-      // The series starts inside the loaded history when fewer than W-1 bars precede `from`.
-      const seriesStartLoaded = hist < W - 1;
-      const cal = weekCalendar(config);
-      const pip = instrumentSpec(config, opts.instrument).pip_size;
-      // cum[j] = breaks (holes missing more weekday minutes than max_gap) at boundaries 1..j; window (s, i] is clean iff cum[i] == cum[s].
-      const cum = new Int32Array(n);
-      for (let j = 1; j < n; j++) {
-        const brk = ts[j] - ts[j - 1] > 60_000 && holeMinutesMs(ts[j - 1], ts[j], cal).weekday > spec.max_gap_minutes ? 1 : 0;
-        cum[j] = cum[j - 1] + brk;
-      }
       const total = n - hist;
       const chunkRows = opts.chunkRows ?? config.features.build.chunk_rows;
-      const cols = layout.columns.map(() => new Float32Array(chunkRows));
-      const wstValid = new Uint8Array(chunkRows);
-      const status = new Int32Array(chunkRows);
-      const rowTs = new Float64Array(chunkRows);
-      const row = new Float32Array(layout.width);
-      // Pipelined: the WST of the next chunk runs on a native thread while this chunk is written.
-      const wstFor = (a: number): Promise<Float64Array> => {
-        const b = Math.min(n, a + chunkRows);
-        const firstWin = Math.max(a, W - 1);
-        if (firstWin >= b) return Promise.resolve(new Float64Array(0));
-        return plan.featuresBatchAsync(close.subarray(firstWin - (W - 1), b), { threads: opts.threads ?? config.features.build.threads });
-      };
-      let next: Promise<Float64Array> | null = hist < n ? wstFor(hist) : null;
-      for (let a = hist; a < n; a += chunkRows) {
+      phases.load_seconds = seconds(performance.now() - t0);
+      // Pipelined: the next chunk's scattering runs on native threads while this chunk is written.
+      const blocks = [builder.block(chunkRows), builder.block(chunkRows)];
+      const rowsOf = (a: number, k: number): Promise<void> => builder.rowsInto(series, a, Math.min(n, a + chunkRows), blocks[k % 2]);
+      let next: Promise<void> | null = hist < n ? rowsOf(hist, 0) : null;
+      for (let a = hist, k = 0; a < n; a += chunkRows, k++) {
         const b = Math.min(n, a + chunkRows);
         const rows = b - a;
-        const firstWin = Math.max(a, W - 1);
-        const wst = await next!;
-        next = a + chunkRows < n ? wstFor(a + chunkRows) : null;
+        const tWait = performance.now();
+        await next!;
+        waitMs += performance.now() - tWait;
+        next = b < n ? rowsOf(b, k + 1) : null;
         next?.catch(() => undefined); // a failure surfaces when awaited; never as an unhandled rejection
-        const C = layout.wstChannels;
-        for (let i = a; i < b; i++) {
-          const k = i - a;
-          rowTs[k] = ts[i];
-          let st: number = STATUS.OK;
-          if (i < W - 1 && seriesStartLoaded) st = STATUS.WARMUP;
-          else if (cum[i] !== cum[i - (W - 1)]) st = STATUS.GAP;
-          status[k] = st;
-          wstValid[k] = st === STATUS.OK ? 1 : 0;
-          if (st === STATUS.OK) {
-            const w = (i - firstWin) * C;
-            for (let c = 0; c < C; c++) row[c] = wst[w + c];
-          }
-          writeTimeFeatures(ts[i], spec, cal, row, C);
-          writeExtras(spec, pip, close, high, low, i, row, C + layout.timeCount);
-          for (let c = 0; c < layout.width; c++) cols[c][k] = c < C && st !== STATUS.OK ? 0 : row[c];
-          if (st === STATUS.OK) report.ok++;
-          else if (st === STATUS.WARMUP) report.warmup++;
+        const block = blocks[k % 2];
+        for (let j = 0; j < rows; j++) {
+          if (block.status[j] === STATUS.OK) report.ok++;
+          else if (block.status[j] === STATUS.WARMUP) report.warmup++;
           else report.gap++;
         }
         const columns: ColumnData[] = [
           { kind: 'varchar_const', value: opts.instrument },
-          { kind: 'ts_ms', data: rowTs },
-          { kind: 'i32', data: status },
-          ...cols.map((data, c): ColumnData => (c < C ? { kind: 'f32', data, valid: wstValid } : { kind: 'f32', data })),
+          { kind: 'ts_ms', data: series.ts.subarray(a, b) },
+          { kind: 'i32', data: block.status },
+          ...builder.columns.map((_, c): ColumnData => (c < builder.lookbackColumns ? { kind: 'f32', data: block.column(c), valid: block.ok } : { kind: 'f32', data: block.column(c) })),
         ];
+        const tTx = performance.now();
         // One unit per chunk: a store opened in `unit` mode gives the file back between chunks.
-        await store.unit(() => store.transaction(() => appendColumns(store, set.table, columns, rows)));
+        await store.unit(() =>
+          store.transaction(async () => {
+            const tWrite = performance.now();
+            await appendColumns(store, set.table, columns, rows);
+            writeMs += performance.now() - tWrite;
+          }),
+        );
+        commitMs += performance.now() - tTx;
         report.rows_added += rows;
         opts.onProgress?.(report.rows_added, total);
         log().info({ set: set.name, instrument: opts.instrument, done: report.rows_added, total }, `features: chunk committed (${report.rows_added}/${total} rows)`);
@@ -227,8 +212,13 @@ export async function buildFeatures(store: Store, config: Config, opts: BuildOpt
     }
     const tot = await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${set.table} WHERE instrument = $1`, [opts.instrument]);
     report.rows_total = Number(tot?.n ?? 0);
-    report.seconds = Math.round((performance.now() - t0)) / 1000;
+    report.seconds = seconds(performance.now() - t0);
     report.rows_per_s = report.seconds > 0 ? Math.round(report.rows_added / report.seconds) : 0;
+    phases.rows_seconds = seconds(builder.timings.rows_ms);
+    phases.wst_seconds = seconds(builder.timings.wst_ms);
+    phases.wst_wait_seconds = seconds(waitMs);
+    phases.write_seconds = seconds(writeMs);
+    phases.commit_seconds = seconds(commitMs - writeMs);
     await store.run(
       `INSERT INTO feature_builds (feature_set, instrument, started_at, finished_at, rows_added, seconds)
        VALUES ($1, $2, current_timestamp - to_milliseconds($3::BIGINT), current_timestamp, $4, $5)`,
@@ -236,7 +226,7 @@ export async function buildFeatures(store: Store, config: Config, opts: BuildOpt
     );
     return report;
   } finally {
-    plan.free();
+    builder.free();
   }
 }
 

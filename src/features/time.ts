@@ -20,12 +20,13 @@ export function timeFeatureCount(spec: FeatureSpec): number {
   return spec.time_features.length * 2;
 }
 
-/** Writes the spec's time features of `ms` (sin, cos per feature) at out[offset..]. */
-export function writeTimeFeatures(ms: number, spec: FeatureSpec, cal: WeekCalendar, out: Float32Array | Float64Array, offset: number): void {
+/** Writes the spec's time features of `ms` (sin, cos per feature) at out[offset], out[offset + stride], … */
+export function writeTimeFeatures(ms: number, spec: FeatureSpec, cal: WeekCalendar, out: Float32Array | Float64Array, offset: number, stride = 1): void {
   let k = offset;
   for (const f of spec.time_features) {
     const angle = f === 'week_hour' ? (TWO_PI * fxWeekHour(ms, cal)) / FX_WEEK_HOURS : (TWO_PI * dayHour(ms)) / 24;
-    out[k++] = Math.sin(angle);
-    out[k++] = Math.cos(angle);
+    out[k] = Math.sin(angle);
+    out[k + stride] = Math.cos(angle);
+    k += 2 * stride;
   }
 }

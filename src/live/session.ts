@@ -15,7 +15,7 @@
 import type { Policy } from '../agent/policies/types.js';
 import type { EnvConfig } from '../env/config.js';
 import type { EnvView } from '../env/env.js';
-import { positionSlot, writeObservation } from '../env/observation.js';
+import { observationSize, positionSlot, writeObservation } from '../env/observation.js';
 import { GrowingRows, GrowingSeries, type Bar } from '../env/series.js';
 import { END_FORCE_CLOSE, END_NONE, END_TRUNCATE, MarketCore, type SessionEnd } from '../env/step.js';
 import type { TradeRecord } from '../env/trades.js';
@@ -113,7 +113,7 @@ export class LiveSession {
     this.F = features ? features.width : 0;
     this.rows = features ? new GrowingRows(features.width) : null;
     this.ring = new Float32Array(this.K * N_POSITION_FEATURES);
-    const obsDim = policy.needsObservation ? this.K * (this.F + N_POSITION_FEATURES) : 0;
+    const obsDim = policy.needsObservation ? observationSize(this.K, this.F) : 0;
     this.obs = policy.needsObservation ? new Float32Array(obsDim) : null;
     this.view = new SessionView(this.series.view, this.core.side, obsDim);
     this.endRule = (opts.sessionEnd ?? 'close') === 'close' ? END_FORCE_CLOSE : END_TRUNCATE;

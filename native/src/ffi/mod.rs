@@ -16,7 +16,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// Bumped whenever an exported signature or its meaning changes; `bindings/` refuses a library whose
 /// version differs from the one it was written for.
 /// 2: the MCTS configuration crosses by field name; backpropagate takes per-transition discounts.
-pub const ABI_VERSION: i32 = 2;
+/// 3: swt_wst_features_columns_f32 (column-major WST batch with the directional outputs).
+pub const ABI_VERSION: i32 = 3;
 
 pub const STATUS_OK: i32 = 0;
 /// Invalid argument (bad length, NaN, unsupported configuration …).

@@ -214,6 +214,43 @@ pub unsafe extern "C" fn swt_wst_features_batch_f32(
     })
 }
 
+/// Bit of `outputs` in `swt_wst_features_columns_f32`: the order-0 path at its T_out output times.
+pub const WST_OUT_ORDER0_SAMPLES: i32 = 1;
+/// Bit of `outputs`: the last sample of each normalised window (the z-score of the last value).
+pub const WST_OUT_LAST_SAMPLE: i32 = 2;
+
+/// The batch of `swt_wst_features_batch` rounded to f32 and written column-major, as a feature table
+/// stores it: column k of window w at `out[k * col_stride + w]`: the C time averages, then the T_out
+/// order-0 samples when `outputs` has `WST_OUT_ORDER0_SAMPLES`, then the last normalised sample when
+/// it has `WST_OUT_LAST_SAMPLE`. One window with `col_stride` 1 fills a feature row's first columns.
+///
+/// # Safety
+/// `series` to `n` values, `out` to `out_len` writable values.
+#[no_mangle]
+pub unsafe extern "C" fn swt_wst_features_columns_f32(
+    p: *const WstPlan,
+    series: *const f64,
+    n: usize,
+    stride: usize,
+    zscore: i32,
+    threads: i32,
+    outputs: i32,
+    out: *mut f32,
+    out_len: usize,
+    col_stride: usize,
+) -> i32 {
+    guard(|| {
+        let plan = plan_ref(p)?;
+        if outputs & !(WST_OUT_ORDER0_SAMPLES | WST_OUT_LAST_SAMPLE) != 0 {
+            return Err(FfiError::invalid(format!("outputs: unknown bits in {outputs} (1 = order-0 samples, 2 = last sample)")));
+        }
+        let dir = wst::Directional { order0_samples: outputs & WST_OUT_ORDER0_SAMPLES != 0, last_sample: outputs & WST_OUT_LAST_SAMPLE != 0 };
+        let x = slice_in(series, n, "series")?;
+        let o = slice_out(out, out_len, "output")?;
+        wst::features_columns(plan, x, stride, zscore != 0, threads_arg(threads)?, dir, o, col_stride).map_err(FfiError::invalid)
+    })
+}
+
 /// One window (`n` must equal the plan's length) into `out` (C values): bit-identical to the window's
 /// row of `swt_wst_features_batch`.
 ///

@@ -23,6 +23,8 @@ pub(crate) struct Scratch<T> {
     pub feat: Vec<T>,
     /// Full output [channel][t], only written when requested.
     pub s: Vec<T>,
+    /// The order-0 path at its output times (S row 0), written when asked for without `s`.
+    pub s0: Vec<T>,
 }
 
 impl<T: Real> Scratch<T> {
@@ -44,6 +46,7 @@ impl<T: Real> Scratch<T> {
             u2: z(),
             feat: vec![T::default(); plan.channels],
             s: if full { vec![T::default(); plan.channels * plan.t_out] } else { Vec::new() },
+            s0: vec![T::default(); plan.t_out],
         }
     }
 }
@@ -51,27 +54,28 @@ impl<T: Real> Scratch<T> {
 /// Scattering of four lanes of windows: the same computation as [`run`], compiled for AVX2 when the
 /// CPU has it (detected once per plan). Rust never fuses or reorders floating-point operations, so
 /// the wider instructions give bit-identical results (tested); they only do four lanes at once.
-pub(crate) fn run_lanes(plan: &WstPlan, sc: &mut Scratch<F64x4>, full: bool) {
+pub(crate) fn run_lanes(plan: &WstPlan, sc: &mut Scratch<F64x4>, full: bool, order0: bool) {
     #[cfg(target_arch = "x86_64")]
     if plan.avx2 {
         // SAFETY: `plan.avx2` is true only when `is_x86_feature_detected!("avx2")` said so at plan
         // creation, which is the one requirement of calling a `#[target_feature(enable = "avx2")]` fn.
-        unsafe { run_avx2(plan, sc, full) };
+        unsafe { run_avx2(plan, sc, full, order0) };
         return;
     }
-    run(plan, sc, full)
+    run(plan, sc, full, order0)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn run_avx2(plan: &WstPlan, sc: &mut Scratch<F64x4>, full: bool) {
-    run(plan, sc, full)
+fn run_avx2(plan: &WstPlan, sc: &mut Scratch<F64x4>, full: bool, order0: bool) {
+    run(plan, sc, full, order0)
 }
 
-/// Scattering of `sc.win` into `sc.feat` (and `sc.s` when `full`).
+/// Scattering of `sc.win` into `sc.feat` (and `sc.s` when `full`, and the order-0 samples into
+/// `sc.s0` when `order0`: the same values as S row 0).
 #[inline(always)]
-pub(crate) fn run<T: Real>(plan: &WstPlan, sc: &mut Scratch<T>, full: bool) {
-    let Scratch { win, u0, x0r, x0i, yr, yi, u1, x1r, x1i, wr, wi, u2, feat, s } = sc;
+pub(crate) fn run<T: Real>(plan: &WstPlan, sc: &mut Scratch<T>, full: bool, order0: bool) {
+    let Scratch { win, u0, x0r, x0i, yr, yi, u1, x1r, x1i, wr, wi, u2, feat, s, s0 } = sc;
     let fft = &plan.fft;
     let i0 = plan.ind_start[plan.log2_t as usize];
     let t_out = plan.t_out;
@@ -81,6 +85,9 @@ pub(crate) fn run<T: Real>(plan: &WstPlan, sc: &mut Scratch<T>, full: bool) {
     reflect_pad(win, u0, plan.pad_left);
     fft.real_forward(u0, x0r, x0i, wr, wi);
     lowpass_row(&plan.lowpass[0], u0, 0, i0, t_out, feat, s_out.as_deref_mut());
+    if order0 {
+        lowpass_samples(&plan.lowpass[0], u0, i0, s0);
+    }
 
     for fp in &plan.firsts {
         let m1 = fp.filter.m_out;
@@ -178,14 +185,23 @@ fn lowpass_row<T: Real>(lp: &Lowpass, u: &[T], row: usize, i0: usize, t_out: usi
     debug_assert_eq!(u.len(), lp.m);
     feat[row] = dot(u, &lp.g);
     if let Some(s) = s_out {
-        let m = lp.m;
-        for (k, o) in s[row * t_out..(row + 1) * t_out].iter_mut().enumerate() {
-            let base = (i0 + k) << lp.q;
-            let mut acc = T::default();
-            for (idx, &v) in u.iter().enumerate() {
-                acc = acc + v * T::splat(lp.h[(base + m - idx) % m]);
-            }
-            *o = acc;
+        lowpass_samples(lp, u, i0, &mut s[row * t_out..(row + 1) * t_out]);
+    }
+}
+
+#[inline(always)]
+/// The low-passed, subsampled, unpadded row: out[k] = sum_s u[s] h[((i0 + k) * 2^q - s) mod m].
+fn lowpass_samples<T: Real>(lp: &Lowpass, u: &[T], i0: usize, out: &mut [T]) {
+    let m = lp.m;
+    // m is a power of two (N / 2^r): masking is the modulo, without a division per term.
+    debug_assert!(m.is_power_of_two());
+    let mask = m - 1;
+    for (k, o) in out.iter_mut().enumerate() {
+        let base = (i0 + k) << lp.q;
+        let mut acc = T::default();
+        for (idx, &v) in u.iter().enumerate() {
+            acc = acc + v * T::splat(lp.h[(base + m - idx) & mask]);
         }
+        *o = acc;
     }
 }

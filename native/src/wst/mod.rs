@@ -5,6 +5,9 @@
 //! - [`features_batch`]: every sliding window of a series at a stride, z-scored per window, time-averaged
 //!   output (C values per window), multi-threaded;
 //! - [`features_single`]: the same for one window (live use) — same code path, same bits;
+//! - [`features_columns`]: the batch written column-major (feature k of window w at
+//!   `out[k * col_stride + w]`, as a feature table stores it), optionally followed by the directional
+//!   outputs: the order-0 path at its output times and the last sample of the normalised window;
 //! - [`transform`]: full output S [C][T_out] (and its time average) of given signals.
 //!
 //! Windows are processed four at a time, one per lane of [`F64x4`]; a window's result is the same in
@@ -86,6 +89,135 @@ pub fn features_batch<O: OutValue>(
     threads: usize,
     out: &mut [O],
 ) -> Result<(), String> {
+    let n_win = check_series(plan, series, stride)?;
+    let c = plan.channels;
+    if out.len() != n_win * c {
+        return Err(format!("output holds {} values, expected {n_win} windows x {c} channels = {}", out.len(), n_win * c));
+    }
+    let slots = chunk_slots(out, CHUNK * c);
+    for_each_chunk(n_win, CHUNK, threads, |ci, a, b| {
+        let rows = take_slot(&slots, ci);
+        let mut sc: Scratch<F64x4> = Scratch::new(plan, false);
+        lane_groups(plan, &mut sc, series, stride, zscore, (a, b), (false, false), |g, lanes, sc| {
+            let dst = &mut rows[(g - a) * c..(g - a + lanes) * c];
+            for lane in 0..lanes {
+                for (k, f) in sc.feat.iter().enumerate() {
+                    dst[lane * c + k] = O::from_f64(f.0[lane]);
+                }
+            }
+        });
+    });
+    Ok(())
+}
+
+/// Runs the kernel on windows a..b (window w = `series[w * stride .. w * stride + length]`), four at
+/// a time, and hands each group to `emit(first window, lanes used, scratch)`. `run` is (full S,
+/// order-0 samples).
+#[allow(clippy::too_many_arguments)]
+fn lane_groups(
+    plan: &WstPlan,
+    sc: &mut Scratch<F64x4>,
+    series: &[f64],
+    stride: usize,
+    zscore: bool,
+    (a, b): (usize, usize),
+    (full, order0): (bool, bool),
+    mut emit: impl FnMut(usize, usize, &Scratch<F64x4>),
+) {
+    let len = plan.config.length;
+    let mut g = a;
+    while g < b {
+        let lanes = (b - g).min(LANES);
+        for lane in 0..LANES {
+            // Spare lanes repeat the last window; their results are discarded.
+            let w = g + lane.min(lanes - 1);
+            load_lane(&series[w * stride..w * stride + len], zscore, lane, &mut sc.win);
+        }
+        kernel::run_lanes(plan, sc, full, order0);
+        emit(g, lanes, sc);
+        g += lanes;
+    }
+}
+
+/// Outputs of [`features_columns`] after the C time averages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Directional {
+    /// The order-0 path (low-passed window) at each of its T_out output times: S row 0.
+    pub order0_samples: bool,
+    /// The last sample of the window as the transform saw it (z-scored: the z-score of the last value).
+    pub last_sample: bool,
+}
+
+/// Number of output columns of [`features_columns`].
+pub fn columns_count(plan: &WstPlan, dir: Directional) -> usize {
+    plan.channels + if dir.order0_samples { plan.t_out } else { 0 } + usize::from(dir.last_sample)
+}
+
+/// [`features_batch`] written column-major: column k of window w at `out[k * col_stride + w]`, for the
+/// C time averages, then (as asked in `dir`) the T_out order-0 samples and the last normalised
+/// sample. A caller's table of `col_stride` rows receives the windows as rows 0..n_windows; the
+/// time averages are bit-identical to [`features_batch`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn features_columns<O: OutValue>(
+    plan: &WstPlan,
+    series: &[f64],
+    stride: usize,
+    zscore: bool,
+    threads: usize,
+    dir: Directional,
+    out: &mut [O],
+    col_stride: usize,
+) -> Result<(), String> {
+    let n_win = check_series(plan, series, stride)?;
+    let k_cols = columns_count(plan, dir);
+    if col_stride < n_win {
+        return Err(format!("column stride {col_stride} is below the {n_win} windows (columns would overlap)"));
+    }
+    let need = (k_cols - 1) * col_stride + n_win;
+    if out.len() < need {
+        return Err(format!("output holds {} values, expected at least {need} ({k_cols} columns of stride {col_stride}, {n_win} windows)", out.len()));
+    }
+    // Each chunk of windows owns its piece of every column: threads write without sharing anything.
+    let n_chunks = n_win.div_ceil(CHUNK);
+    let mut pieces: Vec<Vec<&mut [O]>> = (0..n_chunks).map(|_| Vec::with_capacity(k_cols)).collect();
+    let mut rest = out;
+    for k in 0..k_cols {
+        let take = if k + 1 < k_cols { col_stride } else { rest.len() };
+        let (col, tail) = rest.split_at_mut(take);
+        rest = tail;
+        for (ci, piece) in col[..n_win].chunks_mut(CHUNK).enumerate() {
+            pieces[ci].push(piece);
+        }
+    }
+    let slots: Vec<Mutex<Option<Vec<&mut [O]>>>> = pieces.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    let (c, len) = (plan.channels, plan.config.length);
+    for_each_chunk(n_win, CHUNK, threads, |ci, a, b| {
+        let mut cols = take_slot(&slots, ci);
+        let mut sc: Scratch<F64x4> = Scratch::new(plan, false);
+        lane_groups(plan, &mut sc, series, stride, zscore, (a, b), (false, dir.order0_samples), |g, lanes, sc| {
+            for lane in 0..lanes {
+                let r = g - a + lane;
+                for (k, f) in sc.feat.iter().enumerate() {
+                    cols[k][r] = O::from_f64(f.0[lane]);
+                }
+                let mut k = c;
+                if dir.order0_samples {
+                    for v in &sc.s0 {
+                        cols[k][r] = O::from_f64(v.0[lane]);
+                        k += 1;
+                    }
+                }
+                if dir.last_sample {
+                    cols[k][r] = O::from_f64(sc.win[len - 1].0[lane]);
+                }
+            }
+        });
+    });
+    Ok(())
+}
+
+/// Validates a series for the batch calls and returns its number of windows.
+fn check_series(plan: &WstPlan, series: &[f64], stride: usize) -> Result<usize, String> {
     if stride == 0 {
         return Err("stride must be >= 1".into());
     }
@@ -103,33 +235,7 @@ pub fn features_batch<O: OutValue>(
                 .map_err(|e| format!("{e} (window {w}, samples {}..{})", w * stride, w * stride + len))?;
         }
     }
-    let c = plan.channels;
-    if out.len() != n_win * c {
-        return Err(format!("output holds {} values, expected {n_win} windows x {c} channels = {}", out.len(), n_win * c));
-    }
-    let slots = chunk_slots(out, CHUNK * c);
-    for_each_chunk(n_win, CHUNK, threads, |ci, a, b| {
-        let rows = take_slot(&slots, ci);
-        let mut sc: Scratch<F64x4> = Scratch::new(plan, false);
-        let mut g = a;
-        while g < b {
-            let lanes = (b - g).min(LANES);
-            for lane in 0..LANES {
-                // Spare lanes repeat the last window; their results are discarded.
-                let w = g + lane.min(lanes - 1);
-                load_lane(&series[w * stride..w * stride + len], zscore, lane, &mut sc.win);
-            }
-            kernel::run_lanes(plan, &mut sc, false);
-            let dst = &mut rows[(g - a) * c..(g - a + lanes) * c];
-            for lane in 0..lanes {
-                for (k, f) in sc.feat.iter().enumerate() {
-                    dst[lane * c + k] = O::from_f64(f.0[lane]);
-                }
-            }
-            g += lanes;
-        }
-    });
-    Ok(())
+    Ok(n_win)
 }
 
 /// Splits an output into the disjoint pieces written by each chunk of `for_each_chunk` (chunk i owns
@@ -138,11 +244,8 @@ fn chunk_slots<O>(out: &mut [O], per_chunk: usize) -> Vec<Mutex<Option<&mut [O]>
     out.chunks_mut(per_chunk.max(1)).map(|s| Mutex::new(Some(s))).collect()
 }
 
-fn take_slot<'a, O>(slots: &[Mutex<Option<&'a mut [O]>>], i: usize) -> &'a mut [O] {
-    match slots.get(i).and_then(|m| m.lock().ok()).and_then(|mut g| g.take()) {
-        Some(s) => s,
-        None => &mut [],
-    }
+fn take_slot<S: Default>(slots: &[Mutex<Option<S>>], i: usize) -> S {
+    slots.get(i).and_then(|m| m.lock().ok()).and_then(|mut g| g.take()).unwrap_or_default()
 }
 
 /// Time-averaged scattering of one window (`length` samples) into `out` (C values): the code path of
@@ -160,7 +263,7 @@ pub fn features_single(plan: &WstPlan, window: &[f64], zscore: bool, out: &mut [
     for lane in 0..LANES {
         load_lane(window, zscore, lane, &mut sc.win);
     }
-    kernel::run_lanes(plan, &mut sc, false);
+    kernel::run_lanes(plan, &mut sc, false, false);
     for (o, f) in out.iter_mut().zip(&sc.feat) {
         *o = f.0[0];
     }
@@ -199,14 +302,7 @@ pub fn transform(
         let s_rows = take_slot(&s_slots, ci);
         let mut f_rows = f_slots.as_ref().map(|fs| take_slot(fs, ci));
         let mut sc: Scratch<F64x4> = Scratch::new(plan, true);
-        let mut g = a;
-        while g < b {
-            let lanes = (b - g).min(LANES);
-            for lane in 0..LANES {
-                let w = g + lane.min(lanes - 1);
-                load_lane(&signals[w * len..(w + 1) * len], zscore, lane, &mut sc.win);
-            }
-            kernel::run_lanes(plan, &mut sc, true);
+        lane_groups(plan, &mut sc, signals, len, zscore, (a, b), (true, false), |g, lanes, sc| {
             let s_dst = &mut s_rows[(g - a) * c * t..(g - a + lanes) * c * t];
             for lane in 0..lanes {
                 for (k, v) in sc.s.iter().enumerate() {
@@ -221,8 +317,7 @@ pub fn transform(
                     }
                 }
             }
-            g += lanes;
-        }
+        });
     });
     Ok(())
 }

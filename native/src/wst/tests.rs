@@ -206,7 +206,7 @@ fn avx2_build_and_baseline_build_give_the_same_bits() {
     let w = zscore(&series[5..261]);
     let mut sc: kernel::Scratch<f64> = kernel::Scratch::new(&p, true);
     sc.win.copy_from_slice(&w);
-    kernel::run(&p, &mut sc, true);
+    kernel::run(&p, &mut sc, true, false);
     assert!(sc.feat.iter().zip(&base[5 * p.channels..6 * p.channels]).all(|(a, b)| a.to_bits() == b.to_bits()));
 }
 
@@ -221,4 +221,78 @@ fn only_samples_inside_windows_must_be_finite() {
     features_batch(&p, &s, 4, true, 1, &mut o).unwrap();
     s[263] = f64::INFINITY;
     assert!(features_batch(&p, &s, 4, true, 1, &mut o).unwrap_err().contains("series[263] is inf"));
+}
+
+#[test]
+fn columns_are_the_batch_transposed_plus_order0_samples_and_last_sample() {
+    let p = plan(6, 4, 1, 2);
+    let series = random_walk(256 + 300, 11);
+    let n_win = p.n_windows(series.len(), 1);
+    let (c, t) = (p.channels, p.t_out);
+    let mut batch = vec![0f32; n_win * c];
+    features_batch(&p, &series, 1, true, 1, &mut batch).unwrap();
+    let dir = Directional { order0_samples: true, last_sample: true };
+    let k_cols = columns_count(&p, dir);
+    assert_eq!(k_cols, c + t + 1);
+    let stride = n_win + 5; // a table taller than the windows: the rows past them stay untouched
+    let mut base = vec![-7f32; k_cols * stride];
+    features_columns(&p, &series, 1, true, 1, dir, &mut base, stride).unwrap();
+    for threads in [2, 3, 8] {
+        let mut o = vec![-7f32; k_cols * stride];
+        features_columns(&p, &series, 1, true, threads, dir, &mut o, stride).unwrap();
+        assert!(o.iter().zip(&base).all(|(a, b)| a.to_bits() == b.to_bits()), "threads={threads}");
+    }
+    // the full transform of each window gives S row 0 (order 0 at its output times) and the z-scored window
+    let wins: Vec<f64> = (0..n_win).step_by(37).flat_map(|w| zscore(&series[w..w + 256])).collect();
+    let n_sig = wins.len() / 256;
+    let mut s = vec![0.0; n_sig * c * t];
+    transform(&p, &wins, false, 1, &mut s, None).unwrap();
+    for (i, w) in (0..n_win).step_by(37).enumerate() {
+        for k in 0..c {
+            assert_eq!(base[k * stride + w].to_bits(), batch[w * c + k].to_bits(), "window {w} channel {k}");
+        }
+        for k in 0..t {
+            assert_eq!(base[(c + k) * stride + w], s[i * c * t + k] as f32, "window {w} order-0 sample {k}");
+        }
+        assert_eq!(base[(c + t) * stride + w], wins[i * 256 + 255] as f32, "window {w} last sample");
+        assert_eq!(base[(c + t) * stride + n_win], -7.0);
+    }
+    // only the outputs asked for, in the same order
+    let only_last = Directional { order0_samples: false, last_sample: true };
+    let mut o = vec![0f32; columns_count(&p, only_last) * n_win];
+    features_columns(&p, &series, 1, true, 2, only_last, &mut o, n_win).unwrap();
+    assert_eq!(&o[..c * n_win], &base.chunks(stride).take(c).flat_map(|col| col[..n_win].to_vec()).collect::<Vec<_>>()[..]);
+    assert_eq!(&o[c * n_win..], &base[(c + t) * stride..(c + t) * stride + n_win]);
+}
+
+#[test]
+fn orders_one_and_two_ignore_the_sign_of_the_window_order_zero_flips_with_it() {
+    let p = plan(6, 4, 1, 2);
+    let x = random_walk(256, 31);
+    let neg: Vec<f64> = x.iter().map(|v| -v).collect();
+    let dir = Directional { order0_samples: true, last_sample: true };
+    let k = columns_count(&p, dir);
+    let (mut a, mut b) = (vec![0f64; k], vec![0f64; k]);
+    features_columns(&p, &x, 1, true, 1, dir, &mut a, 1).unwrap();
+    features_columns(&p, &neg, 1, true, 1, dir, &mut b, 1).unwrap();
+    let order0 = [0].into_iter().chain(p.channels..k);
+    for i in order0 {
+        assert_eq!(a[i].to_bits(), (-b[i]).to_bits(), "output {i} is not exactly negated");
+        assert!(a[i] != 0.0);
+    }
+    for i in 1..p.channels {
+        assert_eq!(a[i].to_bits(), b[i].to_bits(), "order-1/2 output {i} depends on the sign");
+    }
+}
+
+#[test]
+fn columns_reject_overlapping_or_short_outputs() {
+    let p = plan(6, 4, 1, 2);
+    let s = random_walk(300, 2);
+    let dir = Directional { order0_samples: true, last_sample: false };
+    let k = columns_count(&p, dir);
+    let mut o = vec![0f32; k * 45];
+    assert!(features_columns(&p, &s, 1, true, 1, dir, &mut o, 44).unwrap_err().contains("below the 45 windows"));
+    let mut short = vec![0f32; k * 45 - 1];
+    assert!(features_columns(&p, &s, 1, true, 1, dir, &mut short, 45).unwrap_err().contains("expected at least"));
 }

@@ -6,10 +6,10 @@ import path from 'node:path';
 import type { Store } from '../../store/db.js';
 import type { Config } from '../../config/schema.js';
 import { configHash, hashOf } from '../../config/load.js';
-import { specFromConfig as featureSpecFromConfig } from '../../features/store.js';
-import { specHash } from '../../features/spec.js';
-import { layoutOf, planFor } from '../../features/compute.js';
-import { N_POSITION_FEATURES } from '../../features/position.js';
+import { specFromConfig as featureSpecFromConfig, specHash } from '../../features/spec.js';
+import { FeatureRowBuilder } from '../../features/row.js';
+import { weekCalendar } from '../../data/calendar.js';
+import { observationSize } from '../../env/observation.js';
 import { gitCommit } from '../../util/git.js';
 import { initWeights, networkSpecFromConfig } from '../network/spec.js';
 import { CheckpointError, checkpointMetaSchema, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta, type LoadExpectations, type SaveInput } from './checkpoint.js';
@@ -160,12 +160,13 @@ export async function storedMeta(store: Store, id: string): Promise<CheckpointMe
 /** Observation length for a feature set: env.stack rows of its features plus the position features. */
 export function featureSetObservation(config: Config, setName: string): { name: string; hash: string; nFeatures: number; obsDim: number } {
   const spec = featureSpecFromConfig(config, setName);
-  const plan = planFor(spec);
+  // The row width does not depend on the instrument: any pip size gives the same columns.
+  const builder = FeatureRowBuilder.create(spec, { calendar: weekCalendar(config), pipSize: 1 });
   try {
-    const nFeatures = layoutOf(spec, plan).width;
-    return { name: setName, hash: specHash(spec), nFeatures, obsDim: config.env.stack * (nFeatures + N_POSITION_FEATURES) };
+    const nFeatures = builder.width;
+    return { name: setName, hash: specHash(spec), nFeatures, obsDim: observationSize(config.env.stack, nFeatures) };
   } finally {
-    plan.free();
+    builder.free();
   }
 }
 
