@@ -59,8 +59,8 @@ afterAll(() => tmp.cleanup());
 
 beforeAll(async () => {
   if (!BUILT) return;
-  edgeDb = await synthStore(tmp.dir, 'edge', { from: '2024-01-01', to: '2024-04-30', seed: 5, edge: true });
-  flatDb = await synthStore(tmp.dir, 'flat', { from: '2024-01-01', to: '2024-04-30', seed: 5, edge: false });
+  edgeDb = await synthStore(tmp.dir, 'edge', { from: '2024-01-01', to: '2024-06-30', seed: 5, edge: true });
+  flatDb = await synthStore(tmp.dir, 'flat', { from: '2024-01-01', to: '2024-06-30', seed: 5, edge: false });
   for (const db of [edgeDb, flatDb]) {
     const r = swt(['features', 'build', '--instrument', SYN, '--db', db]);
     expect(r.status, r.stderr).toBe(0);
