@@ -6,7 +6,8 @@ import { Store } from '../src/store/db.js';
 import { loadConfig } from '../src/config/load.js';
 import { indexSessions, sessionAt } from '../src/data/sessions.js';
 import { generateBars } from '../src/data/synth.js';
-import { weekCalendar } from '../src/data/calendar.js';
+import { holeClosuresMs, holeMinutesMs, inClosureMs, weekCalendar } from '../src/data/calendar.js';
+import { buildFeatures } from '../src/features/store.js';
 import { swt, tempDir } from './helpers/paths.js';
 import { csvLines, makeBars, writeLines } from './helpers/bars.js';
 
@@ -96,7 +97,8 @@ describe('the quality verdict', () => {
     expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
     const q = JSON.parse(swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']).stdout);
     expect(q.gaps_over_limit.count).toBe(2);
-    expect(q.gaps_over_limit.longest[0]).toEqual({ after: '2021-06-08T09:39:00Z', before: '2021-06-08T10:10:00Z', missing_minutes: 30 });
+    expect(q.gaps_over_limit.missing_minutes).toBe(42);
+    expect(q.gaps_over_limit.longest[0]).toEqual({ after: '2021-06-08T09:39:00Z', before: '2021-06-08T10:10:00Z', missing_minutes: 30, closure_minutes: 0 });
     expect(q.verdict).toBe('WARN');
     expect(q.coverage).toBeCloseTo(558 / 600, 6);
   });
@@ -148,5 +150,87 @@ describe('the session index', () => {
     } finally {
       st.close();
     }
+  });
+});
+
+describe('a hole in the data that contains a weekend', () => {
+  const cal = weekCalendar(loadConfig({ env: {} }));
+  const at = (iso: string) => Date.parse(iso);
+  // 2025-03-07 is a Friday; the configured closure runs Friday 21:00 to Sunday 21:00 UTC.
+  const hole = (after: string, before: string) => holeMinutesMs(at(after), at(before), cal);
+
+  it('is a closure for the scheduled weekend only; every other missing minute is a weekday minute', () => {
+    // the usual weekend (last bar Friday 20:59, first Sunday 21:00), and its winter form an hour later
+    expect(hole('2025-03-07T20:59:00Z', '2025-03-09T21:00:00Z')).toEqual({ missing: 2880, closure: 2880, weekday: 0, weekends: 1 });
+    expect(hole('2025-03-07T21:59:00Z', '2025-03-09T22:00:00Z')).toEqual({ missing: 2880, closure: 2880, weekday: 0, weekends: 1 });
+    // Friday's feed stops 30 minutes early, or Sunday opens 30 minutes late: 29 / 30 weekday minutes lost
+    expect(hole('2025-03-07T20:30:00Z', '2025-03-09T21:00:00Z')).toEqual({ missing: 2909, closure: 2880, weekday: 29, weekends: 1 });
+    expect(hole('2025-03-07T20:59:00Z', '2025-03-09T21:30:00Z')).toEqual({ missing: 2910, closure: 2880, weekday: 30, weekends: 1 });
+    // Thursday noon to Monday noon: the weekend is 48 h of it, the other 48 h are weekday minutes
+    expect(hole('2025-03-06T11:59:00Z', '2025-03-10T12:00:00Z')).toEqual({ missing: 5760, closure: 2880, weekday: 2880, weekends: 1 });
+    // three weeks, Wednesday to Wednesday: three weekends, fifteen weekdays
+    expect(hole('2025-03-12T11:59:00Z', '2025-04-02T12:00:00Z')).toEqual({ missing: 30240, closure: 3 * 2880, weekday: 15 * 1440, weekends: 3 });
+    expect(holeClosuresMs(at('2025-03-12T11:59:00Z'), at('2025-04-02T12:00:00Z'), cal)).toEqual([2880, 2880, 2880]);
+    // a hole on Friday afternoon that does not reach the weekend is a plain gap, near the close or not
+    expect(hole('2025-03-07T20:10:00Z', '2025-03-07T20:50:00Z')).toEqual({ missing: 39, closure: 0, weekday: 39, weekends: 0 });
+    expect(hole('2025-03-05T10:00:00Z', '2025-03-05T10:01:00Z')).toEqual({ missing: 0, closure: 0, weekday: 0, weekends: 0 });
+  });
+
+  describe('a series with a 3-week hole and a 3-day hole, each holding weekends', () => {
+    const db = path.join(t.dir, 'holes.duckdb');
+    // Monday 2025-03-03 to Friday 2025-05-02, weekdays only, with the two holes cut out
+    const start = at('2025-03-03T00:00:00Z');
+    const cut = [
+      [at('2025-03-12T12:00:00Z'), at('2025-04-02T12:00:00Z')],
+      [at('2025-04-18T00:00:00Z'), at('2025-04-21T00:00:00Z')],
+    ];
+    const bars = makeBars('2025-03-03T00:00:00Z', 60 * 1440 + 21 * 60, {
+      skip: (i) => {
+        const ms = start + i * 60_000;
+        return inClosureMs(ms, cal) || cut.some(([a, b]) => ms >= a && ms < b);
+      },
+    });
+
+    it('the quality report counts both holes as gaps of their weekday minutes; its closures are the 48 h weekends', () => {
+      const file = writeLines(path.join(t.dir, 'holes.csv'), csvLines(bars));
+      expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
+      const r = swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const q = JSON.parse(r.stdout);
+      expect(q.gaps_over_limit).toEqual({
+        count: 2,
+        missing_minutes: 15 * 1440 + 1440,
+        longest: [
+          { after: '2025-03-12T11:59:00Z', before: '2025-04-02T12:00:00Z', missing_minutes: 15 * 1440, closure_minutes: 3 * 2880 },
+          { after: '2025-04-17T23:59:00Z', before: '2025-04-21T00:00:00Z', missing_minutes: 1440, closure_minutes: 2880 },
+        ],
+      });
+      // eight weekends between 2025-03-03 and 2025-05-02, four of them inside the holes
+      expect(q.weekend_closures).toBe(8);
+      expect(q.weekend_closure_hours).toEqual({ min: 48, max: 48 });
+      expect(q.weekday_bars).toBe(q.expected_weekday_minutes - 15 * 1440 - 1440);
+      expect(q.reasons).toContain('2 gaps over 10 minutes outside weekend closures (longest 21600 min after 2025-03-12T11:59:00Z)');
+    });
+
+    it('the session index breaks runs at both holes as gaps, not as weekend closures', () => {
+      const r = swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--length', '360', '--max-gap', '10', '--db', db, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const s = JSON.parse(r.stdout);
+      // runs: Mar 3-7 | weekend | Mar 10-12 noon | 3-week hole | Apr 2 noon-4 | weekend | Apr 7-11 | weekend |
+      //       Apr 14-17 | 3-day hole | Apr 21-25 | weekend | Apr 28-May 2; each run's last 359 bars cannot start a session
+      expect(s.runs).toBe(7);
+      expect(s.rejected_starts).toEqual({ total: 7 * 359, gap_over_max: 2 * 359, weekend_closure: 4 * 359, bar_in_weekend: 0, end_of_data: 359 });
+    });
+
+    it('the feature build marks the windows that reach back over a hole as gap; plain weekends do not break windows', async () => {
+      const st = await Store.open(db);
+      try {
+        const r = await buildFeatures(st, loadConfig({ env: {} }), { instrument: 'GBP_JPY', set: 'default' });
+        // window 256: the 255 bars after each hole see it; the first 255 bars are warm-up
+        expect({ gap: r.gap, warmup: r.warmup, ok: r.ok }).toEqual({ gap: 2 * 255, warmup: 255, ok: bars.length - 3 * 255 });
+      } finally {
+        st.close();
+      }
+    });
   });
 });

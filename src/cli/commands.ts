@@ -7,5 +7,6 @@ import { registerFeatures } from './features.js';
 import { registerMc } from './mc.js';
 import { registerBacktest } from './backtest.js';
 import { registerValidate } from './validate.js';
+import { registerCheckpoints } from './checkpoints.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints];

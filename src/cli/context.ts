@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { initLogger, logFileOnly } from '../util/log.js';
-import { Store } from '../store/db.js';
+import { Store, type HoldMode } from '../store/db.js';
 
 import { exitCodeFor, UsageError } from '../util/errors.js';
 export { UsageError };
@@ -27,7 +27,12 @@ export function common(cmd: Command): Command {
 export interface Ctx {
   config: Config;
   opts: CommonOpts;
-  openStore(): Promise<Store>;
+  /**
+   * The command's store, opened on first use (waiting up to store.lock_wait_ms for another holder).
+   * Short commands keep the default `run` hold; long-running ones ask for `unit` and hold the file
+   * only while a unit of work, transaction or statement runs.
+   */
+  openStore(opts?: { hold?: HoldMode }): Promise<Store>;
 }
 
 export function makeContext(opts: CommonOpts, overrides: Record<string, unknown> = {}): Ctx {
@@ -40,9 +45,9 @@ export function makeContext(opts: CommonOpts, overrides: Record<string, unknown>
   return {
     config,
     opts,
-    async openStore() {
+    async openStore(o = {}) {
       if (!store) {
-        store = await Store.open(config.store.db);
+        store = await Store.open(config.store.db, { hold: o.hold ?? 'run', lockWaitMs: config.store.lock_wait_ms });
         process.once('exit', () => store?.close());
       }
       return store;

@@ -43,7 +43,8 @@ export function registerFeatures(program: Command): void {
     .action(
       action(async (o: CommonOpts & { instrument: string; set?: string; threads?: number }) => {
         const ctx = makeContext(o);
-        const store = await ctx.openStore();
+        // A build runs for minutes to hours: other commands get the file between its chunks.
+        const store = await ctx.openStore({ hold: 'unit' });
         const set = o.set ?? ctx.config.features.default_set;
         const r = await runFeatureBuild(store, ctx.config, o.instrument, set, { threads: o.threads, quiet: Boolean(o.json) });
         if (o.json) printJson(r);

@@ -39,7 +39,7 @@ const mcts = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  store: z.strictObject({ db: z.string().min(1) }),
+  store: z.strictObject({ db: z.string().min(1), lock_wait_ms: z.number().int().nonnegative() }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     file_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
@@ -96,6 +96,20 @@ export const configSchema = z.strictObject({
     threads: z.number().int().nonnegative(),
   }),
   mcts,
+  // The Stochastic MuZero networks (src/agent/network/spec.ts); their sizes make the architecture_id.
+  model: z.strictObject({
+    hidden: z.number().int().min(1).max(8192),
+    blocks: z.number().int().min(0).max(64),
+    head_hidden: z.number().int().min(0).max(8192),
+    latent: z.number().int().min(1).max(8192),
+    chance_codes: z.number().int().min(1).max(1024),
+    layer_norm_epsilon: z.number().positive(),
+  }),
+  checkpoints: z.strictObject({
+    dir: z.string().min(1),
+    keep_last: z.number().int().min(1),
+    keep_best: z.number().int().nonnegative(),
+  }),
   features: z.strictObject({
     default_set: z.string().min(1),
     // each set is validated against the feature spec schema when it is used (src/features/spec.ts)

@@ -4,7 +4,8 @@ import type { Store } from '../store/db.js';
 import type { Config } from '../config/schema.js';
 import { instrumentSpec } from '../config/load.js';
 import { UsageError } from '../util/errors.js';
-import { gapSpansWeekendSql, inClosureSql, inWeekendCoreSql, weekCalendar } from './calendar.js';
+import { holeClosuresMs, holeMinutesMs, inClosureSql, inWeekendCoreSql, weekCalendar, type WeekCalendar } from './calendar.js';
+import { readHoles } from './holes.js';
 import { rangeSql, type TimeRange } from './range.js';
 
 export interface QualityReport {
@@ -20,7 +21,7 @@ export interface QualityReport {
   share_range_over_12_pips: number;
   range_threshold_pips: number;
   max_gap_minutes: number;
-  gaps_over_limit: { count: number; longest: Array<{ after: string; before: string; missing_minutes: number }> };
+  gaps_over_limit: { count: number; missing_minutes: number; longest: GapEntry[] };
   weekend_closures: number;
   weekend_closure_hours: { min: number | null; max: number | null };
   bars_in_weekend: number;
@@ -30,6 +31,14 @@ export interface QualityReport {
   rejected_by_reason: Record<string, number>;
   verdict: 'PASS' | 'WARN' | 'FAIL';
   reasons: string[];
+}
+
+/** A hole with more weekday minutes missing than max_gap; `closure_minutes` is its scheduled weekend part. */
+export interface GapEntry {
+  after: string;
+  before: string;
+  missing_minutes: number;
+  closure_minutes: number;
 }
 
 const iso = (col: string) => `strftime(${col}, '%Y-%m-%dT%H:%M:%SZ')`;
@@ -67,22 +76,7 @@ export async function qualityReport(store: Store, config: Config, instrument: st
       `SELECT count(*) AS n FROM generate_series((SELECT min(ts) FROM qbars), (SELECT max(ts) FROM qbars), INTERVAL 1 MINUTE) AS g(m)
        WHERE NOT ${inClosureSql('m', cal)}`,
     );
-    await store.run(
-      `CREATE OR REPLACE TEMP TABLE qgaps AS
-       SELECT prev, ts, (epoch(ts) - epoch(prev)) / 60 - 1 AS missing, ${gapSpansWeekendSql('prev', 'ts')} AS weekend
-       FROM (SELECT lag(ts) OVER (ORDER BY ts) AS prev, ts FROM qbars)
-       WHERE prev IS NOT NULL AND ts - prev > INTERVAL 1 MINUTE`,
-    );
-    const gaps = await store.one<{ over: number; closures: number; hmin: number | null; hmax: number | null }>(
-      `SELECT count(*) FILTER (WHERE NOT weekend AND missing > ${maxGap}) AS over,
-              count(*) FILTER (WHERE weekend) AS closures,
-              min(missing) FILTER (WHERE weekend) / 60.0 AS hmin, max(missing) FILTER (WHERE weekend) / 60.0 AS hmax
-       FROM qgaps`,
-    );
-    const longest = await store.all<{ after: string; before: string; missing: number }>(
-      `SELECT ${iso('prev')} AS after, ${iso('ts')} AS before, missing FROM qgaps
-       WHERE NOT weekend AND missing > ${maxGap} ORDER BY missing DESC, prev LIMIT 5`,
-    );
+    const holes = await holesOver(store, 'qbars', cal, maxGap);
     const rejected = await store.all<{ reason: string; n: number }>(
       `SELECT regexp_replace(reason, ' \\(.*$', '') AS reason, count(*) AS n FROM bars_rejected
        WHERE instrument = $1 AND (ts IS NULL OR ${rangeSql('ts', range)}) GROUP BY 1 ORDER BY 2 DESC`,
@@ -110,13 +104,14 @@ export async function qualityReport(store: Store, config: Config, instrument: st
       range_threshold_pips: q.range_threshold_pips,
       max_gap_minutes: maxGap,
       gaps_over_limit: {
-        count: Number(gaps?.over ?? 0),
-        longest: longest.map((g) => ({ after: g.after, before: g.before, missing_minutes: Number(g.missing) })),
+        count: holes.gaps.length,
+        missing_minutes: holes.gaps.reduce((a, g) => a + g.missing_minutes, 0),
+        longest: holes.gaps.slice(0, 5),
       },
-      weekend_closures: Number(gaps?.closures ?? 0),
+      weekend_closures: holes.closureMinutes.length,
       weekend_closure_hours: {
-        min: gaps?.hmin == null ? null : round(Number(gaps.hmin), 2),
-        max: gaps?.hmax == null ? null : round(Number(gaps.hmax), 2),
+        min: holes.closureMinutes.length ? round(holes.closureMinutes.reduce((a, m) => Math.min(a, m)) / 60, 2) : null,
+        max: holes.closureMinutes.length ? round(holes.closureMinutes.reduce((a, m) => Math.max(a, m)) / 60, 2) : null,
       },
       bars_in_weekend: Number(basic?.in_weekend ?? 0),
       duplicates: Number(basic?.duplicates ?? 0),
@@ -130,8 +125,25 @@ export async function qualityReport(store: Store, config: Config, instrument: st
     return report;
   } finally {
     await store.run('DROP TABLE IF EXISTS qbars');
-    await store.run('DROP TABLE IF EXISTS qgaps');
   }
+}
+
+/**
+ * Every hole (missing minutes between neighbouring bars) of `table`: the gaps (weekday minutes over
+ * max_gap, longest first) and the closure minutes of every weekend a hole crosses.
+ */
+async function holesOver(store: Store, table: string, cal: WeekCalendar, maxGap: number): Promise<{ gaps: GapEntry[]; closureMinutes: number[] }> {
+  const { n, prev, next } = await readHoles(store, table);
+  const gaps: GapEntry[] = [];
+  const closureMinutes: number[] = [];
+  const isoMs = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  for (let i = 0; i < n; i++) {
+    const h = holeMinutesMs(prev[i], next[i], cal);
+    if (h.weekends > 0) closureMinutes.push(...holeClosuresMs(prev[i], next[i], cal));
+    if (h.weekday > maxGap) gaps.push({ after: isoMs(prev[i]), before: isoMs(next[i]), missing_minutes: h.weekday, closure_minutes: h.closure });
+  }
+  gaps.sort((x, y) => y.missing_minutes - x.missing_minutes || x.after.localeCompare(y.after));
+  return { gaps, closureMinutes };
 }
 
 /** Applies the configured thresholds; every reason says which figure crossed which threshold. */

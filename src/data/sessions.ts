@@ -1,12 +1,14 @@
 // `swt data sessions`: indexes every valid session start into `sessions`. A session is `length`
-// consecutive bars in which no two neighbours are more than max_gap missing minutes apart and no bar
-// crosses a weekend closure. Bars split into runs at every break; a run of n >= length bars holds
+// consecutive bars in which no two neighbours are more than max_gap missing weekday minutes apart and no
+// bar crosses a weekend closure. Bars split into runs at every break; a run of n >= length bars holds
 // n - length + 1 valid starts. `idx` numbers the starts densely (0..count-1, by time) so that sampling a
 // random session is a lookup of one random integer.
 import type { Store } from '../store/db.js';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../util/errors.js';
-import { gapSpansWeekendSql, inWeekendCoreSql, weekCalendar } from './calendar.js';
+import { appendColumns } from '../store/columnar.js';
+import { holeMinutesMs, inWeekendCoreSql, weekCalendar } from './calendar.js';
+import { readHoles } from './holes.js';
 
 export interface SessionIndexReport {
   instrument: string;
@@ -31,6 +33,21 @@ export async function indexSessions(store: Store, config: Config, instrument: st
   if (!n || Number(n.n) === 0) throw new UsageError(`no bars for instrument ${instrument}: import or synthesise data first`);
 
   return store.transaction(async () => {
+    // The holes that break a run: more weekday minutes missing than max_gap (even when the hole also
+    // holds a weekend), else a weekend closure crossed.
+    const holes = await readHoles(store, '(SELECT ts FROM bars WHERE instrument = $1)', [instrument]);
+    const breakTs: number[] = [];
+    const breakKind: string[] = [];
+    for (let i = 0; i < holes.n; i++) {
+      const h = holeMinutesMs(holes.prev[i], holes.next[i], cal);
+      const kind = h.weekday > maxGap ? 'gap_over_max' : h.weekends > 0 ? 'weekend_closure' : null;
+      if (kind) {
+        breakTs.push(holes.next[i]);
+        breakKind.push(kind);
+      }
+    }
+    await store.run('CREATE OR REPLACE TEMP TABLE sholes (ts TIMESTAMP, brk VARCHAR)');
+    await appendColumns(store, 'sholes', [{ kind: 'ts_ms', data: Float64Array.from(breakTs) }, { kind: 'varchar', data: breakKind }], breakTs.length);
     // Each bar: the kind of break before it (NULL when it continues the previous bar's run).
     await store.run(
       `CREATE OR REPLACE TEMP TABLE sbars AS
@@ -41,10 +58,9 @@ export async function indexSessions(store: Store, config: Config, instrument: st
          SELECT ts, in_weekend,
                 CASE WHEN prev IS NULL THEN 'start'
                      WHEN in_weekend OR ${inWeekendCoreSql('prev', cal)} THEN 'bar_in_weekend'
-                     WHEN ${gapSpansWeekendSql('prev', 'ts')} AND ts - prev > INTERVAL 1 MINUTE THEN 'weekend_closure'
-                     WHEN (epoch(ts) - epoch(prev)) / 60 - 1 > ${maxGap} THEN 'gap_over_max'
+                     ELSE h.brk
                 END AS brk
-         FROM b
+         FROM b LEFT JOIN sholes h USING (ts)
        )
        SELECT ts, in_weekend, brk, count(brk) OVER (ORDER BY ts) AS run FROM k`,
       [instrument],
@@ -93,6 +109,7 @@ export async function indexSessions(store: Store, config: Config, instrument: st
       [instrument, length, maxGap, Number(stats?.sessions ?? 0), Number(stats?.bars ?? 0), Number(stats?.covered ?? 0)],
     );
     await store.run('DROP TABLE sbars');
+    await store.run('DROP TABLE sholes');
     await store.run('DROP TABLE sruns');
     const byReason = Object.fromEntries(why.map((w) => [w.reason, Number(w.n)]));
     const bars = Number(stats?.bars ?? 0);

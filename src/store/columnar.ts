@@ -1,7 +1,7 @@
 // Columnar bulk transfer between typed arrays and DuckDB, chunk by chunk through DuckDB's vectors
 // (memcpy-speed: no per-value JS objects). Used for features and bars, where millions of rows move.
 import duckdb from '@duckdb/node-bindings';
-import { DuckDBDataChunk, DuckDBFloatType, DuckDBDoubleType, DuckDBIntegerType, DuckDBBigIntType, DuckDBTimestampType, DuckDBBooleanType, DuckDBVarCharType, DuckDBListType, type DuckDBType } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBDataChunk, DuckDBFloatType, DuckDBDoubleType, DuckDBIntegerType, DuckDBBigIntType, DuckDBTimestampType, DuckDBBooleanType, DuckDBVarCharType, DuckDBListType, type DuckDBType } from '@duckdb/node-api';
 import type { Store, Params } from './db.js';
 
 export type ColumnKind = 'f64' | 'f32' | 'i32' | 'i64' | 'ts_ms' | 'bool' | 'varchar_const' | 'varchar' | 'f32_list';
@@ -64,7 +64,11 @@ function setValidity(vector: duckdb.Vector, valid: Uint8Array, start: number, ro
  * The caller owns the transaction.
  */
 export async function appendColumns(store: Store, table: string, columns: ColumnData[], n: number): Promise<void> {
-  const appender = await store.conn.createAppender(table);
+  await store.withConnection((conn) => appendOn(conn, table, columns, n));
+}
+
+async function appendOn(conn: DuckDBConnection, table: string, columns: ColumnData[], n: number): Promise<void> {
+  const appender = await conn.createAppender(table);
   const chunk = DuckDBDataChunk.create(columns.map((c) => duckType(c.kind)));
   const raw = chunk.chunk;
   const vectors = columns.map((_, i) => duckdb.data_chunk_get_vector(raw, i));
@@ -183,15 +187,18 @@ export interface ReadResult {
  * read as 0 (select coalesce(...) when that matters). `expectedRows` pre-sizes the arrays.
  */
 export async function readColumns(store: Store, sql: string, spec: ReadColumnSpec[], params?: Params): Promise<ReadResult> {
-  const result = await store.conn.run(sql, params);
   const chunks: DuckDBDataChunk[] = [];
   let n = 0;
-  for (;;) {
-    const c = await result.fetchChunk();
-    if (!c || c.rowCount === 0) break;
-    chunks.push(c);
-    n += c.rowCount;
-  }
+  // The result streams: no other statement may run on the connection until it is read out.
+  await store.withConnection(async (conn) => {
+    const result = await conn.run(sql, params);
+    for (;;) {
+      const c = await result.fetchChunk();
+      if (!c || c.rowCount === 0) break;
+      chunks.push(c);
+      n += c.rowCount;
+    }
+  });
   const cols: ReadResult['cols'] = {};
   const valid: ReadResult['valid'] = {};
   for (const s of spec) {

@@ -104,4 +104,17 @@ export class Prng {
   normal(): number {
     return nextNormal(this.s, 0);
   }
+  /** The stream's position (4 words), to save with a checkpoint. */
+  state(): number[] {
+    return Array.from(this.s);
+  }
+  /** A stream that continues from a saved state(). */
+  static fromState(words: ArrayLike<number>): Prng {
+    if (words.length !== 4 || !Array.from(words).every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+      throw new RangeError('Prng.fromState: expected 4 unsigned 32-bit words');
+    }
+    const p = new Prng(0);
+    p.s.set(words);
+    return p;
+  }
 }

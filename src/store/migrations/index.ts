@@ -4,6 +4,7 @@ import { m001Data } from './001_data.js';
 import { m002Features } from './002_features.js';
 import { m003Backtests } from './003_backtests.js';
 import { m004Validations } from './004_validations.js';
+import { m005Checkpoints } from './005_checkpoints.js';
 import { m006SnakeCase } from './006_snake_case.js';
 
 export interface Migration {
@@ -12,4 +13,4 @@ export interface Migration {
   up: string[];
 }
 
-export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m006SnakeCase].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase].sort((a, b) => a.version - b.version);
