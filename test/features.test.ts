@@ -93,7 +93,7 @@ describe('swt features build', () => {
     expect(rep.ok + rep.warmup + rep.gap).toBe(rep.rows_added);
     // 67 scattering paths, 4 order-0 samples, close_z, 5 scaled returns, 4 time features
     expect(rep.columns).toBe(67 + 4 + 1 + 5 + 4);
-    expect(Object.keys(rep.phases).sort()).toEqual(['commit_seconds', 'load_seconds', 'rows_seconds', 'write_seconds', 'wst_seconds', 'wst_wait_seconds']);
+    expect(Object.keys(rep.phases).sort()).toEqual(['commit_seconds', 'load_seconds', 'release_seconds', 'rows_seconds', 'write_seconds', 'wst_seconds', 'wst_wait_seconds']);
     const human = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full]);
     expect(human.stdout).toMatch(/up to date, \d+ rows, nothing to add/);
   });

@@ -3,8 +3,9 @@
 // order: a live row is bit-identical to the stored row of the same bar, status included.
 //
 // Row i of a series reads bars i-lookback..i only. Its status: warm-up when fewer than `lookback`
-// bars precede it in the series; gap when a non-weekend hole of more than max_gap_minutes lies
-// between two of those bars; ok otherwise. The columns that need the lookback (scattering paths,
+// bars precede it in the series; gap when a hole between two of those bars misses more weekday
+// minutes than max_gap_minutes (src/data/calendar.ts: a weekend's scheduled closure is not a gap);
+// ok otherwise. The columns that need the lookback (scattering paths,
 // order-0 samples, close_z, scaled returns) hold values only in ok rows (NaN live, NULL stored);
 // time features and the per-bar extras are written for every row.
 import { WstPlan } from '../../bindings/wst.js';
@@ -94,7 +95,7 @@ export class FeatureRowBuilder {
     readonly spec: FeatureSpec,
     private readonly opts: RowBuilderOptions,
   ) {
-    this.plan = WstPlan.create({ J: spec.wst.J, Q: [spec.wst.Q[0], spec.wst.Q[1]], maxOrder: spec.wst.max_order, length: spec.window });
+    this.plan = planOf(spec);
     const d = spec.directional;
     this.hash = specHash(spec);
     this.columns = featureColumns(spec, this.plan.dims);
@@ -171,7 +172,7 @@ export class FeatureRowBuilder {
     }
   }
 
-  /** A hole between bars j-1 and j missing more weekday minutes than max_gap_minutes (as in the quality report). */
+  /** A hole between bars j-1 and j missing more weekday minutes than max_gap_minutes (as the quality report counts them). */
   private breakBefore(ts: Float64Array, j: number): boolean {
     return ts[j] - ts[j - 1] > 60_000 && holeMinutesMs(ts[j - 1], ts[j], this.opts.calendar).weekday > this.spec.max_gap_minutes;
   }
@@ -264,6 +265,20 @@ export class FeatureRowBuilder {
         data[at + q * stride + k] = sigma > 0 ? (logs[x] - logs[x - this.horizons[q]]) / (sigma * this.sqrtH[q]) : 0;
       }
     }
+  }
+}
+
+function planOf(spec: FeatureSpec): WstPlan {
+  return WstPlan.create({ J: spec.wst.J, Q: [spec.wst.Q[0], spec.wst.Q[1]], maxOrder: spec.wst.max_order, length: spec.window });
+}
+
+/** The column names of a spec's rows, in order (the scattering plan decides how many paths there are). */
+export function featureColumnsOf(spec: FeatureSpec): string[] {
+  const plan = planOf(spec);
+  try {
+    return featureColumns(spec, plan.dims);
+  } finally {
+    plan.free();
   }
 }
 

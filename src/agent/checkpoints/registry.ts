@@ -7,8 +7,7 @@ import type { Store } from '../../store/db.js';
 import type { Config } from '../../config/schema.js';
 import { configHash, hashOf } from '../../config/load.js';
 import { specFromConfig as featureSpecFromConfig, specHash } from '../../features/spec.js';
-import { FeatureRowBuilder } from '../../features/row.js';
-import { weekCalendar } from '../../data/calendar.js';
+import { featureColumnsOf } from '../../features/row.js';
 import { observationSize } from '../../env/observation.js';
 import { gitCommit } from '../../util/git.js';
 import { initWeights, networkSpecFromConfig } from '../network/spec.js';
@@ -160,14 +159,8 @@ export async function storedMeta(store: Store, id: string): Promise<CheckpointMe
 /** Observation length for a feature set: env.stack rows of its features plus the position features. */
 export function featureSetObservation(config: Config, setName: string): { name: string; hash: string; nFeatures: number; obsDim: number } {
   const spec = featureSpecFromConfig(config, setName);
-  // The row width does not depend on the instrument: any pip size gives the same columns.
-  const builder = FeatureRowBuilder.create(spec, { calendar: weekCalendar(config), pipSize: 1 });
-  try {
-    const nFeatures = builder.width;
-    return { name: setName, hash: specHash(spec), nFeatures, obsDim: observationSize(config.env.stack, nFeatures) };
-  } finally {
-    builder.free();
-  }
+  const nFeatures = featureColumnsOf(spec).length;
+  return { name: setName, hash: specHash(spec), nFeatures, obsDim: observationSize(config.env.stack, nFeatures) };
 }
 
 /** The hyper-parameters a checkpoint's minor version follows (everything that shapes training, not the architecture). */
