@@ -50,11 +50,11 @@ for (let s = 0; s + SESSION <= N_BARS; s += SESSION) starts.push(s);
 const episodes = sessionEpisodes(starts, SESSION, N_BARS);
 const cfg = envConfig({ pipSize: 0.01, spreadPips: 4 });
 
-function measure(policyName: string, params: Record<string, number>, observe: boolean): { rate: number; trades: number } {
+async function measure(policyName: string, params: Record<string, number>, observe: boolean): Promise<{ rate: number; trades: number }> {
   const rates: number[] = [];
   let trades = 0;
   for (let r = 0; r < RUNS + 1; r++) {
-    const policy = createPolicy(policyName, params, { seed: 1 });
+    const policy = await createPolicy(policyName, params, { seed: 1, env: cfg, fit: null });
     // Asking for observations makes the env build feature rows + position features as a network policy needs.
     const p: Policy = observe
       ? {
@@ -62,12 +62,12 @@ function measure(policyName: string, params: Record<string, number>, observe: bo
           params: policy.params,
           needsObservation: true,
           begin: (v) => policy.begin(v),
-          resetLane: (l, e) => policy.resetLane(l, e),
+          resetLane: (l, e, v) => policy.resetLane(l, e, v),
           act: (o, m, v, out) => policy.act(o, m, v, out),
         }
       : policy;
     const t0 = process.hrtime.bigint();
-    const res = runBacktest({ bars, features, episodes, policy: p, env: cfg, batch: BATCH });
+    const res = await runBacktest({ bars, features, episodes, policy: p, env: cfg, batch: BATCH });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     trades = res.trades.count;
     if (r > 0) rates.push(res.decisions / s); // first run warms the JIT
@@ -75,9 +75,9 @@ function measure(policyName: string, params: Record<string, number>, observe: bo
   return { rate: median(rates), trades };
 }
 
-const ma = measure('ma-crossover', { fast: 10, slow: 50 }, false);
-const rnd = measure('random', {}, false);
-const obs = measure('random', {}, true);
+const ma = await measure('ma-crossover', { fast: 10, slow: 50 }, false);
+const rnd = await measure('random', {}, false);
+const obs = await measure('random', {}, true);
 console.log(`bars=${N_BARS}`);
 console.log(`sessions=${starts.length}`);
 console.log(`batch=${BATCH}`);

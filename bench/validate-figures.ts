@@ -123,7 +123,7 @@ export async function benchValidate(runs: number): Promise<void> {
   const config = loadConfig();
   const env = envConfig({});
   const big = synthMarket('2024-01-01', '2027-08-31', 5);
-  const bt = runBacktest({ bars: big.bars, episodes: big.episodes, policy: createPolicy('mean-reversion', { window: 120, entry_z: 1.5, exit_z: 0 }), env });
+  const bt = await runBacktest({ bars: big.bars, episodes: big.episodes, policy: await createPolicy('mean-reversion', { window: 120, entry_z: 1.5, exit_z: 0 }, { seed: 0, env, fit: null }), env });
   const input = { backtest: bt, bars: big.bars, episodes: big.episodes, env, provenance: provenance(big), settings: validationSettings(config) };
   await validateBacktest(input); // warm-up
   const secs: number[] = [];

@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { makePolicy } from './helpers/policy.js';
 import { createPolicy, type Policy } from '../src/agent/policies/index.js';
 import { envConfig } from '../src/env/config.js';
 import { episodeTotals, indexRange, rangeEpisode, sampleEpisodes, sessionEpisodes, sessionEpisodesFromTimes } from '../src/env/episodes.js';
@@ -6,7 +7,7 @@ import type { EnvView } from '../src/env/env.js';
 import type { TradeLog } from '../src/env/trades.js';
 import { BUY, CLOSE, HOLD, SELL, type BarSeries, type FeatureMatrix } from '../src/env/types.js';
 import { nextF64, seedState, streamSeed } from '../src/util/prng.js';
-import { runBacktest, runBacktestAsync } from '../src/validation/backtest.js';
+import { runBacktest } from '../src/validation/backtest.js';
 import { DAY_MS } from '../src/validation/metrics.js';
 import { causalFeatures, copyBars, loadSharedGbpJpy, randomWalk } from './helpers/series.js';
 import { HAS_SHARED, SHARED } from './helpers/paths.js';
@@ -30,18 +31,18 @@ function sameBits(a: TradeLog, b: TradeLog): boolean {
 }
 
 describe('backtest runner', () => {
-  it('is deterministic: same seed, same trades bit for bit, whatever the batch size', () => {
-    const run = (seed: number, batch: number) => runBacktest({ bars, episodes: sessions, policy: createPolicy('random', { p_open: 0.1, p_close: 0.05 }, { seed }), env: cfg, batch }).trades;
-    const a = run(7, 64);
+  it('is deterministic: same seed, same trades bit for bit, whatever the batch size', async () => {
+    const run = async (seed: number, batch: number) => (await runBacktest({ bars, episodes: sessions, policy: await makePolicy('random', { p_open: 0.1, p_close: 0.05 }, seed), env: cfg, batch })).trades;
+    const a = await run(7, 64);
     expect(a.count).toBeGreaterThan(100);
-    expect(sameBits(a, run(7, 64))).toBe(true);
-    expect(sameBits(a, run(7, 1))).toBe(true);
-    expect(sameBits(a, run(7, 9))).toBe(true);
-    expect(sameBits(a, run(8, 64))).toBe(false);
+    expect(sameBits(a, await run(7, 64))).toBe(true);
+    expect(sameBits(a, await run(7, 1))).toBe(true);
+    expect(sameBits(a, await run(7, 9))).toBe(true);
+    expect(sameBits(a, await run(8, 64))).toBe(false);
   });
 
-  it('counts every decision and returns trades consistent with the env rules', () => {
-    const r = runBacktest({ bars, episodes: sessions, policy: createPolicy('ma-crossover', { fast: 5, slow: 30 }), env: cfg });
+  it('counts every decision and returns trades consistent with the env rules', async () => {
+    const r = await runBacktest({ bars, episodes: sessions, policy: (await makePolicy('ma-crossover', { fast: 5, slow: 30 }, 0)), env: cfg });
     expect(r.episodes).toBe(40);
     expect(r.totalBars).toBe(40 * 360);
     expect(r.decisions).toBe(40 * 359);
@@ -62,8 +63,8 @@ describe('backtest runner', () => {
     expect(r.policy).toEqual({ name: 'ma-crossover', params: { fast: 5, slow: 30 } });
   });
 
-  it('buy-and-hold makes one forced long per session; hold makes none and shows HOLD = 100%', () => {
-    const bh = runBacktest({ bars, episodes: sessions, policy: createPolicy('buy-and-hold'), env: cfg });
+  it('buy-and-hold makes one forced long per session; hold makes none and shows HOLD = 100%', async () => {
+    const bh = await runBacktest({ bars, episodes: sessions, policy: (await makePolicy('buy-and-hold', {}, 0)), env: cfg });
     expect(bh.trades.count).toBe(40);
     for (let i = 0; i < 40; i++) {
       const ep = bh.trades.episode[i];
@@ -75,15 +76,15 @@ describe('backtest runner', () => {
       expect(bh.trades.barsHeld[i]).toBe(359);
     }
     expect(bh.metrics.exposure).toBeCloseTo(359 / 360, 12);
-    const h = runBacktest({ bars, episodes: sessions, policy: createPolicy('hold'), env: cfg });
+    const h = await runBacktest({ bars, episodes: sessions, policy: (await makePolicy('hold', {}, 0)), env: cfg });
     expect(h.trades.count).toBe(0);
     expect(h.metrics.actions.share.HOLD).toBe(1);
   });
 
-  it('both reward modes pay the same total: Σ (net − 0.01 · MAE) over the trades', () => {
-    const pol = () => createPolicy('random', { p_open: 0.2, p_close: 0.1 }, { seed: 3 });
-    const sparse = runBacktest({ bars, episodes: sessions, policy: pol(), env: cfg });
-    const dense = runBacktest({ bars, episodes: sessions, policy: pol(), env: envConfig({ reward: { mode: 'dense' } }) });
+  it('both reward modes pay the same total: Σ (net − 0.01 · MAE) over the trades', async () => {
+    const pol = () => makePolicy('random', { p_open: 0.2, p_close: 0.1 }, 3);
+    const sparse = await runBacktest({ bars, episodes: sessions, policy: await pol(), env: cfg });
+    const dense = await runBacktest({ bars, episodes: sessions, policy: await pol(), env: envConfig({ reward: { mode: 'dense' } }) });
     let expected = 0;
     for (let i = 0; i < sparse.trades.count; i++) expected += sparse.trades.netPips[i] - 0.01 * sparse.trades.maePips[i];
     expect(sparse.rewardTotal).toBeCloseTo(expected, 6);
@@ -91,21 +92,29 @@ describe('backtest runner', () => {
     expect(sameBits(sparse.trades, dense.trades)).toBe(true); // the reward mode changes what is paid when, not the trades
   });
 
-  it('runs one continuous range as a single episode', () => {
-    const r = runBacktest({ bars, episodes: rangeEpisode(100, 5100, N), policy: createPolicy('ma-crossover'), env: cfg });
+  it('runs one continuous range as a single episode', async () => {
+    const r = await runBacktest({ bars, episodes: rangeEpisode(100, 5100, N), policy: (await makePolicy('ma-crossover', {}, 0)), env: cfg });
     expect(r.episodes).toBe(1);
     expect(r.decisions).toBe(4999);
     expect(r.trades.count).toBeGreaterThan(10);
   });
 
-  it('refuses an empty episode set and an asynchronous policy in the synchronous runner', async () => {
+  it('refuses an empty episode set, and awaits an asynchronous policy to the same trades', async () => {
     const none = { start: new Int32Array(0), end: new Int32Array(0) };
-    expect(() => runBacktest({ bars, episodes: none, policy: createPolicy('hold'), env: cfg })).toThrow(/no valid session/);
-    const inner = createPolicy('random', {}, { seed: 1 });
-    const asyncPolicy: Policy = { ...inner, name: 'slow-net', begin: (v) => inner.begin(v), resetLane: (l, e) => inner.resetLane(l, e), act: async (o, m, v, out) => inner.act(o, m, v, out) };
-    expect(() => runBacktest({ bars, episodes: sessions, policy: asyncPolicy, env: cfg })).toThrow(/policy 'slow-net' is asynchronous: run it with runBacktestAsync/);
-    const a = await runBacktestAsync({ bars, episodes: sessions, policy: asyncPolicy, env: cfg });
-    const b = runBacktest({ bars, episodes: sessions, policy: createPolicy('random', {}, { seed: 1 }), env: cfg });
+    await expect(runBacktest({ bars, episodes: none, policy: (await makePolicy('hold', {}, 0)), env: cfg })).rejects.toThrow(/no valid session/);
+    const inner = (await makePolicy('random', {}, 1));
+    const asyncPolicy: Policy = {
+      ...inner,
+      name: 'slow-net',
+      begin: (v) => inner.begin(v),
+      resetLane: (l, e, v) => inner.resetLane(l, e, v),
+      act: async (o, m, v, out) => {
+        await new Promise((r) => setImmediate(r));
+        return inner.act(o, m, v, out);
+      },
+    };
+    const a = await runBacktest({ bars, episodes: sessions, policy: asyncPolicy, env: cfg });
+    const b = await runBacktest({ bars, episodes: sessions, policy: (await makePolicy('random', {}, 1)), env: cfg });
     expect(sameBits(a.trades, b.trades)).toBe(true);
   });
 });
@@ -139,15 +148,15 @@ class RecordingPolicy implements Policy {
 }
 
 describe('no look-ahead', () => {
-  it('changing any bar after t changes nothing the policy saw or decided up to t', () => {
+  it('changing any bar after t changes nothing the policy saw or decided up to t', async () => {
     const n = 3000;
     const base = randomWalk(n, 5);
-    const run = (b: BarSeries, f: FeatureMatrix) => {
+    const run = async (b: BarSeries, f: FeatureMatrix) => {
       const p = new RecordingPolicy();
-      const r = runBacktest({ bars: b, features: f, episodes: sessionEpisodes([1000], 1000, n), policy: p, env: envConfig({ stack: 3 }), batch: 1 });
+      const r = await runBacktest({ bars: b, features: f, episodes: sessionEpisodes([1000], 1000, n), policy: p, env: envConfig({ stack: 3 }), batch: 1 });
       return { seen: p.seen, trades: r.trades };
     };
-    const a = run(base, causalFeatures(base));
+    const a = await run(base, causalFeatures(base));
     expect(a.trades.count).toBeGreaterThan(5);
     for (const cut of [1000, 1001, 1337, 1997]) {
       const changed = copyBars(base);
@@ -158,7 +167,7 @@ describe('no look-ahead', () => {
         changed.low[i] = noise.low[i];
         changed.close[i] = noise.close[i];
       }
-      const b = run(changed, causalFeatures(changed));
+      const b = await run(changed, causalFeatures(changed));
       const upTo = (s: typeof a.seen) => s.filter((x) => x.t <= cut);
       expect(upTo(a.seen).length).toBe(cut - 1000 + 1);
       expect(upTo(b.seen)).toEqual(upTo(a.seen)); // observations and decisions identical through bar t
@@ -168,7 +177,7 @@ describe('no look-ahead', () => {
 });
 
 describe('episodes', () => {
-  it('samples sessions with a seed, keeping chronological order without replacement', () => {
+  it('samples sessions with a seed, keeping chronological order without replacement', async () => {
     const a = sampleEpisodes(sessions, 10, 1);
     expect(sampleEpisodes(sessions, 10, 1)).toEqual(a);
     expect(sampleEpisodes(sessions, 10, 2)).not.toEqual(a);
@@ -179,7 +188,7 @@ describe('episodes', () => {
     expect(sampleEpisodes(sessions, 100, 1, { replace: true }).start.length).toBe(100);
   });
 
-  it('refuses sessions that run past the series and maps times to bar ranges', () => {
+  it('refuses sessions that run past the series and maps times to bar ranges', async () => {
     expect(() => sessionEpisodes([N - 100], 360, N)).toThrow(/session 0: bars \[\d+, \d+\) fall outside the series/);
     const { from, to } = indexRange(bars, bars.ts[10], bars.ts[20] + 1);
     expect([from, to]).toEqual([10, 21]);
@@ -187,22 +196,22 @@ describe('episodes', () => {
 });
 
 describe('inputs the backtest refuses', () => {
-  it('a feature set that does not cover the episodes (a policy that reads observations)', () => {
+  it('a feature set that does not cover the episodes (a policy that reads observations)', async () => {
     const f = causalFeatures(bars);
     const holed = { data: f.data.slice(), nFeatures: f.nFeatures };
     holed.data[(starts[3] + 100) * 3 + 1] = NaN;
     const rec = () => new RecordingPolicy();
-    expect(() => runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: cfg })).toThrow(
+    await expect(runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: cfg })).rejects.toThrow(
       new RegExp(`the feature set does not cover bar ${starts[3] + 100} \\(.*\\): feature 1 is NaN; episode 3`),
     );
     // With K = 3 the two rows before an episode are read too.
     holed.data.set(f.data);
     holed.data[(starts[0] - 2) * 3] = NaN; // bar 15: before the first session (bar 17), in no episode
-    expect(() => runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: cfg, batch: 1 })).not.toThrow();
-    expect(() => runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: envConfig({ stack: 3 }), batch: 1 })).toThrow(/does not cover bar/);
+    await expect(runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: cfg, batch: 1 })).resolves.toBeDefined();
+    await expect(runBacktest({ bars, features: holed, episodes: sessions, policy: rec(), env: envConfig({ stack: 3 }), batch: 1 })).rejects.toThrow(/does not cover bar/);
   });
 
-  it('session starts that are not bars of the series', () => {
+  it('session starts that are not bars of the series', async () => {
     const eps = sessionEpisodesFromTimes(bars, [bars.ts[17], bars.ts[377]], 360);
     expect([...eps.start]).toEqual([17, 377]);
     expect(() => sessionEpisodesFromTimes(bars, [bars.ts[17] + 1], 360)).toThrow(/session 0 starts at .*, which is not a bar of the series/);
@@ -210,12 +219,12 @@ describe('inputs the backtest refuses', () => {
 });
 
 describe.skipIf(!HAS_SHARED)('real GBP/JPY 2016 data (../shared)', () => {
-  it('ma-crossover runs end to end over 360-bar sessions', () => {
+  it('ma-crossover runs end to end over 360-bar sessions', async () => {
     const real = loadSharedGbpJpy(SHARED);
     expect(real.ts.length).toBe(65_039);
     const st: number[] = [];
     for (let s = 0; s + 360 <= real.ts.length; s += 360) st.push(s);
-    const r = runBacktest({ bars: real, episodes: sessionEpisodes(st, 360, real.ts.length), policy: createPolicy('ma-crossover'), env: envConfig() });
+    const r = await runBacktest({ bars: real, episodes: sessionEpisodes(st, 360, real.ts.length), policy: (await makePolicy('ma-crossover', {}, 0)), env: envConfig() });
     expect(r.episodes).toBe(180);
     expect(r.trades.count).toBeGreaterThan(500);
     expect(r.metrics.net_pips).toBeCloseTo(r.trades.grossPips.subarray(0, r.trades.count).reduce((x, y) => x + y, 0) - 4 * r.trades.count, 6);

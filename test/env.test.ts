@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { TradingEnv } from '../src/env/env.js';
 import { envConfig, envConfigFromConfig, type EnvConfigInput } from '../src/env/config.js';
 import { BUY, CLOSE, EnvInputError, HOLD, SELL, type BarSeries, type FeatureMatrix } from '../src/env/types.js';
-import { PositionTracker, pipModel } from '../src/features/position.js';
+import { TRADE_STATE_SIZE, markTrade, openTrade, writePositionFeatures } from '../src/features/position.js';
 import { loadConfig } from '../src/config/load.js';
 import { barsFrom, flatRows, MIN, T0 } from './helpers/series.js';
 
@@ -63,6 +63,23 @@ describe('environment rules', () => {
     e2.step([BUY]);
     const pf = e2.positionFeatures(0);
     expect(pf[0]).toBeCloseTo((2 / Math.PI) * Math.atan(1 / 150), 6);
+  });
+
+  it('the end of a session force-closes in a backtest and only truncates in training (no close, no cost, the position stays open)', () => {
+    const closing = env1();
+    const r1 = play(closing, [BUY, HOLD, HOLD, HOLD, HOLD]);
+    expect(closing.trades.count).toBe(1);
+    expect(closing.trades.record(0)).toMatchObject({ forced: true, exitIndex: 5, exitTs: T0 + 6 * MIN, exitPrice: 150.1 });
+    const truncating = new TradingEnv(SIX, null, envConfig(), { batch: 1, observations: false, sessionEnd: 'truncate' });
+    truncating.reset(0, 0, 6, 0);
+    const r2 = play(truncating, [BUY, HOLD, HOLD, HOLD, HOLD]);
+    expect(truncating.trades.count).toBe(0);
+    expect(truncating.done[0]).toBe(1);
+    expect(truncating.side[0]).toBe(1); // still long: training bootstraps from this state
+    expect(r2.slice(0, 4)).toEqual(r1.slice(0, 4));
+    expect(r2[4]).toBe(0); // amddp pays nothing without a close
+    expect(r1[4]).toBeCloseTo(closing.trades.record(0).netPips - 0.01 * closing.trades.record(0).maePips, 12);
+    expect(() => new TradingEnv(SIX, null, envConfig(), { batch: 1, sessionEnd: 'stop' as never })).toThrow(/sessionEnd must be 'close' or 'truncate'/);
   });
 
   it('a round trip at an unchanged price loses exactly the spread; the spread comes from the instrument', () => {
@@ -208,6 +225,19 @@ describe('observations', () => {
     [149.9, 150, 149.85, 149.95],
     [149.95, 150, 149.9, 150],
   ]);
+  // An independent reference built from the position primitives alone (pip 0.01, spread 4, penalty 0.01).
+  const longFrom = (entry: number) => {
+    const st = new Float64Array(TRADE_STATE_SIZE);
+    openTrade(st, 0, 1, entry, 4);
+    return {
+      mark: (h: number, l: number, c: number) => markTrade(st, 0, h, l, c, 100, 4),
+      features: () => {
+        const out = new Float32Array(9);
+        writePositionFeatures(st, 0, 0.01, out, 0);
+        return [...out];
+      },
+    };
+  };
   const features: FeatureMatrix = { data: Float32Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? i / 2 : -(i - 1) / 2)), nFeatures: 2 };
 
   it('hold the feature row of bar t and the 9 position features at its close', () => {
@@ -219,11 +249,10 @@ describe('observations', () => {
     expect([...obs]).toEqual([3, -3, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     e.step([BUY]); // fills at open[4] = 150.03, marked at bar 4
     e.observe(obs);
-    const ref = new PositionTracker(pipModel(0.01, 4), 0.01);
-    ref.open(1, 150.03);
+    const ref = longFrom(150.03);
     ref.mark(150.2, 149.95, 150.1);
     expect([...obs.subarray(0, 2)]).toEqual([4, -4]);
-    expect([...obs.subarray(2)]).toEqual([...ref.features()]);
+    expect([...obs.subarray(2)]).toEqual(ref.features());
     expect(obs[2 + 8]).toBe(1); // has_position
   });
 
@@ -235,12 +264,11 @@ describe('observations', () => {
     e.step([HOLD]); // now at bar 5
     const obs = new Float32Array(33);
     e.observe(obs);
-    const ref = new PositionTracker(pipModel(0.01, 4), 0.01);
-    ref.open(1, 150.03);
+    const ref = longFrom(150.03);
     ref.mark(150.2, 149.95, 150.1);
-    const at4 = [...ref.features()];
+    const at4 = ref.features();
     ref.mark(150.15, 149.8, 149.9);
-    const at5 = [...ref.features()];
+    const at5 = ref.features();
     expect([...obs]).toEqual([3, -3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, -4, ...at4, 5, -5, ...at5]);
     // Before the first episode bar: real rows 1 and 2 of the series, flat position features.
     e.reset(0, 3, 8, 1);

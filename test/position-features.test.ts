@@ -2,10 +2,9 @@ import { describe, it, expect } from 'vitest';
 import {
   N_POSITION_FEATURES,
   POSITION_FEATURE_NAMES,
-  PositionTracker,
-  pipModel,
   squash,
 } from '../src/features/position.js';
+import { OnePosition } from './helpers/position.js';
 
 const f = (v: number, s: number) => (2 / Math.PI) * Math.atan(v / s);
 const named = (x: ArrayLike<number>) => Object.fromEntries(POSITION_FEATURE_NAMES.map((n, i) => [n, x[i]]));
@@ -24,7 +23,7 @@ describe('position features', () => {
       'is_short',
       'has_position',
     ]);
-    const p = new PositionTracker(pipModel(0.01, 4), 0.01);
+    const p = new OnePosition(0.01, 4, 0.01);
     expect([...p.features()]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
@@ -35,7 +34,7 @@ describe('position features', () => {
   });
 
   it('follow a hand-computed long trade bar by bar (GBP_JPY: pip 0.01, spread 4, penalty 0.01)', () => {
-    const p = new PositionTracker(pipModel(0.01, 4, 1), 0.01);
+    const p = new OnePosition(0.01, 4, 0.01, 1);
     p.open(1, 150.0);
     // Right after the fill: both half-spreads counted, nothing marked yet.
     expect(p.snapshot()).toMatchObject({ side: 1, currentPips: -4, peakPips: -4, troughPips: -4, maxDrawdownPips: 0, maePips: 0, mfePips: 0, barsHeld: 0 });
@@ -97,7 +96,7 @@ describe('position features', () => {
   });
 
   it('count pips for the whole position and mirror for a short (2 units: 8 pips of spread)', () => {
-    const p = new PositionTracker(pipModel(0.01, 4, 2), 0.01);
+    const p = new OnePosition(0.01, 4, 0.01, 2);
     p.open(-1, 150.0);
     expect(p.snapshot().currentPips).toBe(-8);
     // A short gains when the price falls: high +5 pips is adverse (10 for 2 units), low −10 favourable (20).
@@ -113,7 +112,7 @@ describe('position features', () => {
   });
 
   it('floors the efficiency denominator at 1 pip and clips it to [−1, 1]', () => {
-    const p = new PositionTracker(pipModel(0.01, 0), 0);
+    const p = new OnePosition(0.01, 0, 0);
     p.open(1, 150.0);
     p.mark(150.005, 150.0, 150.005); // +0.5 pip, peak 0.5, trough 0
     expect(named(p.features(new Float64Array(9))).position_efficiency).toBeCloseTo(0.5, 12);
@@ -122,7 +121,7 @@ describe('position features', () => {
   });
 
   it('count a gap through the exit fill in MAE (the exit price is an excursion too)', () => {
-    const p = new PositionTracker(pipModel(0.01, 4), 0.01);
+    const p = new OnePosition(0.01, 4, 0.01);
     p.open(1, 150.0);
     p.mark(150.02, 149.98, 150.0); // MAE 2
     const c = p.close(149.7); // gap down to the next open: 30 pips against
@@ -131,7 +130,7 @@ describe('position features', () => {
   });
 
   it('bars_since_entry uses s = 2000 and the pip scales s = 150', () => {
-    const p = new PositionTracker(pipModel(0.01, 0), 0);
+    const p = new OnePosition(0.01, 0, 0);
     p.open(1, 100);
     for (let i = 0; i < 2000; i++) p.mark(101.5, 100, 101.5); // +150 pips, held 2000 bars
     const x = named(p.features(new Float64Array(9)));

@@ -189,6 +189,6 @@ describe.skipIf(!HAS_SHARED)('swt validate --run: a stored backtest run', () => 
     expect(r.stderr).toMatch(/no stored run "bt-nope"/);
     const r2 = swt(['validate', '--db', db, '--run', 'bt-nope', '--policy', 'hold']);
     expect(r2.status).toBe(2);
-    expect(r2.stderr).toMatch(/--run takes its policy, parameters, instrument, range, sessions and seed from the stored run/);
+    expect(r2.stderr).toMatch(/--run takes its policy, parameters, instrument, range, fit range, sessions and seed from the stored run/);
   });
 });

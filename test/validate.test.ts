@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
+import { makePolicy } from './helpers/policy.js';
 import { createPolicy } from '../src/agent/policies/registry.js';
 import { loadConfig } from '../src/config/load.js';
 import { generateBars } from '../src/data/synth.js';
@@ -49,8 +50,8 @@ const provenance = (): Provenance => ({
   env: envDocument(env),
 });
 
-function backtest(policy: string, params: Record<string, number> = {}): BacktestResult {
-  return runBacktest({ bars, episodes, policy: createPolicy(policy, params, { seed: 1 }), env });
+async function backtest(policy: string, params: Record<string, number> = {}): Promise<BacktestResult> {
+  return await runBacktest({ bars, episodes, policy: (await makePolicy(policy, params, 1)), env });
 }
 
 function input(bt: BacktestResult, over: Partial<ValidateInput> = {}): ValidateInput {
@@ -62,7 +63,7 @@ let edgeResult: ValidationResult;
 
 beforeAll(async () => {
   synth();
-  edgeRun = backtest('mean-reversion', { window: 240, entry_z: 1.5, exit_z: 0 });
+  edgeRun = await backtest('mean-reversion', { window: 240, entry_z: 1.5, exit_z: 0 });
   edgeResult = await validateBacktest(input(edgeRun));
 }, 60_000);
 
@@ -81,7 +82,7 @@ describe('validateBacktest', () => {
     expect(r.grade.gates.map((g) => g.name)).toEqual(['min_car25', 'max_dd95', 'min_profit_factor', 'min_win_rate', 'min_trades']);
   });
 
-  it('runs every scenario beside the original, at the original safe-f, and gates on the worst tail drawdown', () => {
+  it('runs every scenario beside the original, at the original safe-f, and gates on the worst tail drawdown', async () => {
     const r = edgeResult;
     expect(r.scenarios.map((s) => s.name)).toEqual(['original', 'drop_random', 'drop_best_winners', 'longer_forecast', 'adverse', 'early_stop']);
     for (const s of r.scenarios) expect(s.at_f!.f).toBe(r.montecarlo.safe_f_mean);
@@ -97,7 +98,7 @@ describe('validateBacktest', () => {
     expect(car('drop_best_winners')).toBeLessThan(car('original'));
   });
 
-  it('draws the charts from one batch of curves at safe-f: fan, drawdown and CAR histograms with their percentiles', () => {
+  it('draws the charts from one batch of curves at safe-f: fan, drawdown and CAR histograms with their percentiles', async () => {
     const r = edgeResult;
     const fan = r.charts.fan;
     expect(fan.f).toBe(r.montecarlo.safe_f_mean);
@@ -138,7 +139,7 @@ describe('validateBacktest', () => {
   });
 
   it('a system that loses on every day has safe-f 0: REJECT, its curves drawn at f = 1 and labelled so', async () => {
-    const bt = backtest('random', { p_open: 0.5, p_close: 0.5 });
+    const bt = await backtest('random', { p_open: 0.5, p_close: 0.5 });
     const r = await validateBacktest(input(bt, { settings: validationSettings(config, { gains: 'daily' }) }));
     expect(r.montecarlo.safe_f_mean).toBe(0);
     expect(r.montecarlo.status).toBe('no_positive_gains');
@@ -151,11 +152,11 @@ describe('validateBacktest', () => {
 
 describe('bad validation inputs', () => {
   it('an empty trade list (a policy that never trades)', async () => {
-    await expect(validateBacktest(input(backtest('hold')))).rejects.toThrow(/empty trade list: policy 'hold' closed no trade over \d+ episodes/);
+    await expect(validateBacktest(input(await backtest('hold')))).rejects.toThrow(/empty trade list: policy 'hold' closed no trade over \d+ episodes/);
   });
 
   it('a NaN in the trades', async () => {
-    const bt = backtest('mean-reversion', { window: 240, entry_z: 1.5, exit_z: 0 });
+    const bt = await backtest('mean-reversion', { window: 240, entry_z: 1.5, exit_z: 0 });
     bt.trades.netPips[3] = NaN;
     await expect(validateBacktest(input(bt))).rejects.toThrow(/trade #4: net pips NaN is not a finite number/);
   });

@@ -5,7 +5,7 @@ import { errorData } from '../src/util/errors.js';
 
 export default async function validateTask(task: WorkerTask): Promise<WorkerReply> {
   try {
-    return { ok: true, outcome: await runPolicyJob(task.job, task.market) };
+    return { ok: true, outcome: await runPolicyJob(task.job, task.market, task.fit) };
   } catch (e) {
     return { ok: false, error: errorData(e) };
   }

@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { action, collect, common, instrumentArg, makeContext, parseInteger, printJson, sessionsArg, type CommonOpts } from './context.js';
 import { parseRange } from '../data/range.js';
 import { parseParamArgs, policyNames, getPolicySpec } from '../agent/policies/registry.js';
-import { backtestFromStore, type StoredBacktest } from '../validation/backtest-run.js';
+import { backtestFromStore, type StoredBacktest } from '../app/backtest.js';
 import type { Metrics } from '../validation/metrics.js';
 import { progress } from '../util/progress.js';
+import { fitRangeArg } from './validate.js';
 
 const fmt = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
 const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
@@ -52,11 +53,13 @@ export function registerBacktest(program: Command): void {
     .option('--sessions <n|all>', 'non-overlapping sessions to run: all, or a seeded sample of N', sessionsArg, 'all' as number | 'all')
     .option('--seed <n>', 'seed for session sampling and stochastic policies', parseInteger('--seed'), 1)
     .option('--set <name>', 'feature set for observations (default: none for rule-based policies, features.default_set otherwise)')
+    .option('--fit-from <date>', 'start of the in-sample range of policies fitted before they trade (linear; default: the start of the data)')
+    .option('--fit-to <date>', 'end (inclusive) of the in-sample range of fitted policies (default: just before --from)')
     .option('--no-save', 'do not write the run and its trades to the store')
     .option('--json', 'print JSON: {"run": {run_id, policy, params, …, metrics}}')
     .addHelpText('after', `\nPolicies and their parameters:\n${policyNames().map((n) => `  ${n.padEnd(15)} ${getPolicySpec(n).params.map((p) => `${p.name}=${p.default}`).join(' ') || '(none)'}`).join('\n')}\n`)
     .action(
-      action(async (o: CommonOpts & { policy: string; param: string[]; instrument: string; from?: string; to?: string; sessions: number | 'all'; seed: number; set?: string; save: boolean }) => {
+      action(async (o: CommonOpts & { policy: string; param: string[]; instrument: string; from?: string; to?: string; sessions: number | 'all'; seed: number; set?: string; fitFrom?: string; fitTo?: string; save: boolean }) => {
         const ctx = makeContext(o);
         const params = parseParamArgs(o.param);
         getPolicySpec(o.policy);
@@ -71,6 +74,7 @@ export function registerBacktest(program: Command): void {
           sessions: o.sessions,
           seed: o.seed,
           featureSet: o.set ?? null,
+          fitRange: fitRangeArg(o),
           save: o.save,
           onEpisode: (done, total) => {
             bar ??= progress('backtest', total, { quiet: Boolean(o.json) });

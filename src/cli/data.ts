@@ -7,6 +7,7 @@ import { importFiles, type FileImportResult } from '../data/import.js';
 import { qualityReport, type QualityReport } from '../data/quality.js';
 import { indexSessions, type SessionIndexReport } from '../data/sessions.js';
 import { writeSynthCsv, SYNTH_VERSION, type SynthSummary } from '../data/synth.js';
+import { synthOptions } from '../app/synth.js';
 import { weekCalendar } from '../data/calendar.js';
 import { parseRange } from '../data/range.js';
 import { instrumentSpec } from '../config/load.js';
@@ -90,9 +91,6 @@ export function printSessions(s: SessionIndexReport): void {
   );
 }
 
-export function defaultSynthFile(instrument: string, from: string, to: string, seed: number, edge: boolean): string {
-  return path.join('data', 'synth', `${instrument}_M1_${from}_${to}_seed${seed}${edge ? '_edge' : ''}_v${SYNTH_VERSION}.csv`);
-}
 
 export interface SynthCliOpts extends CommonOpts {
   instrument?: string;
@@ -106,33 +104,6 @@ export interface SynthCliOpts extends CommonOpts {
   import?: boolean;
 }
 
-export function synthOptions(config: Config, o: SynthCliOpts) {
-  const instrument = o.instrument ?? config.synth.instrument;
-  const from = o.from ?? config.synth.from;
-  const to = o.to ?? config.synth.to;
-  for (const [k, v] of [['--from', from], ['--to', to]] as const) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || !Number.isFinite(Date.parse(`${v}T00:00:00Z`))) throw new UsageError(`${k} must be a date YYYY-MM-DD, got "${v}"`);
-  }
-  if (Date.parse(to) < Date.parse(from)) throw new UsageError(`--to ${to} is before --from ${from}`);
-  const seed = o.seed ?? config.synth.seed;
-  const edge = Boolean(o.edge);
-  const file = o.out ?? defaultSynthFile(instrument, from, to, seed, edge);
-  return {
-    instrument,
-    file,
-    gen: {
-      from,
-      to,
-      seed,
-      startPrice: config.synth.start_price,
-      pipSize: instrumentSpec(config, instrument).pip_size,
-      calendar: weekCalendar(config),
-      edge,
-      edgeStrengthPips: o.edgeStrength,
-      edgeHalfLifeMinutes: o.edgeHalfLife,
-    },
-  };
-}
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('M1 bars: import, synthesise, check quality, index sessions');

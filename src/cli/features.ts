@@ -1,28 +1,11 @@
 // `swt features …`: build, show, list and drop feature sets.
 import type { Command } from 'commander';
 import { action, common, instrumentArg, makeContext, parseInteger, printJson, UsageError, type CommonOpts } from './context.js';
-import { buildFeatures, dropFeatureSet, getFeatureSet, type BuildReport } from '../features/store.js';
+import { dropFeatureSet, getFeatureSet, type BuildReport } from '../features/store.js';
 import { specFromConfig } from '../features/spec.js';
 import { STATUS_NAMES } from '../features/row.js';
-import { progress } from '../util/progress.js';
-import type { Store } from '../store/db.js';
-import type { Config } from '../config/schema.js';
+import { runFeatureBuild } from '../app/features.js';
 
-
-export async function runFeatureBuild(store: Store, config: Config, instrument: string, set: string, opts: { threads?: number; quiet?: boolean } = {}): Promise<BuildReport> {
-  let bar: ReturnType<typeof progress> | null = null;
-  const report = await buildFeatures(store, config, {
-    instrument,
-    set,
-    threads: opts.threads,
-    onProgress: (done, total) => {
-      bar ??= progress(`features ${set} ${instrument}`, total, { quiet: opts.quiet });
-      bar.update(done);
-    },
-  });
-  (bar as ReturnType<typeof progress> | null)?.stop();
-  return report;
-}
 
 export function throughputLine(r: BuildReport): string {
   return r.rows_added === 0

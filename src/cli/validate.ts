@@ -2,80 +2,31 @@
 // parallel) and `swt walkforward` (parameter selection in sample, test out of sample).
 import type { Command } from 'commander';
 import path from 'node:path';
-import { action, collect, common, makeContext, parseInteger, printJson, sessionsArg, UsageError, type CommonOpts, type Ctx } from './context.js';
-import { configHash } from '../config/load.js';
+import { action, collect, common, makeContext, parseInteger, printJson, sessionsArg, UsageError, type CommonOpts } from './context.js';
 import { parseRange, type TimeRange } from '../data/range.js';
-import { weekCalendar } from '../data/calendar.js';
-import { envConfigFromConfig, envDocument, type EnvConfig } from '../env/config.js';
-import { loadMarket, type Market } from '../env/market.js';
-import { getPolicySpec, parseParamArgs, policyNames, resolvePolicyParams } from '../agent/policies/registry.js';
-import { openMinutesPerWeek } from '../validation/gains.js';
-import { checkReportDir } from '../validation/report/index.js';
-import { defaultWorkers, shareMarket, ValidationPool, type JobOutcome, type PolicyJob } from '../validation/parallel.js';
-import { saveValidation } from '../validation/persist.js';
-import { parseScenarios, validationSettings, type ValidationResult } from '../validation/validate.js';
-import { parseGridArgs, walkForward, type WalkForwardMode, type WalkForwardObjective, type WalkForwardResult } from '../validation/walkforward.js';
-import type { Store } from '../store/db.js';
-import { loadFeatures } from '../features/store.js';
-import { getRun, type RunRecord } from '../validation/runs.js';
+import { getPolicySpec, parseParamArgs, parsePolicyArg, policyNames, resolvePolicyParams } from '../agent/policies/registry.js';
+import { parseScenarios, type ValidationResult } from '../validation/validate.js';
+import type { JobOutcome } from '../validation/parallel.js';
+import { parseGridArgs, type WalkForwardMode, type WalkForwardObjective, type WalkForwardResult } from '../validation/walkforward.js';
+import { runValidations, runWalkForward, type PolicyChoice } from '../app/validate.js';
 import { progress } from '../util/progress.js';
 
 interface MarketOpts extends CommonOpts {
   instrument?: string;
   from?: string;
   to?: string;
+  fitFrom?: string;
+  fitTo?: string;
   sessions?: number | 'all';
   seed?: number;
 }
 
-/** Market options that reproduce a stored run's sessions (the run's feature set filters them as it did). */
-interface RunMarket {
-  range: TimeRange;
-  featureSet: string | null;
+/** --fit-from/--fit-to (null when neither is given). */
+export function fitRangeArg(o: { fitFrom?: string; fitTo?: string }): TimeRange | null {
+  if (o.fitFrom === undefined && o.fitTo === undefined) return null;
+  const r = parseRange(o.fitFrom, o.fitTo);
+  return r;
 }
-
-async function pickInstrument(store: Store, given: string | undefined): Promise<string> {
-  if (given) return given;
-  const rows = await store.all<{ instrument: string }>('SELECT DISTINCT instrument FROM bars ORDER BY instrument');
-  if (rows.length === 1) return rows[0].instrument;
-  if (rows.length === 0) throw new UsageError('the store holds no bars: import or synthesise data first (swt data import | swt data synth)');
-  throw new UsageError(`the store holds several instruments (${rows.map((r) => r.instrument).join(', ')}): choose one with --instrument`);
-}
-
-interface LoadedMarket {
-  market: Market;
-  range: TimeRange;
-  env: EnvConfig;
-  seed: number;
-  instrument: string;
-}
-
-async function loadFor(ctx: Ctx, o: MarketOpts, fromRun?: RunMarket): Promise<LoadedMarket> {
-  const store = await ctx.openStore();
-  const instrument = await pickInstrument(store, o.instrument);
-  const range = fromRun?.range ?? parseRange(o.from, o.to);
-  const featureSet = fromRun?.featureSet ?? null;
-  const seed = o.seed ?? ctx.config.montecarlo.seed;
-  const env = envConfigFromConfig(ctx.config, instrument);
-  const market = await loadMarket(store, {
-    instrument,
-    range,
-    sessionLength: ctx.config.data.session_length,
-    maxGap: ctx.config.data.max_gap_minutes,
-    sessions: o.sessions ?? 'all',
-    seed,
-    stack: ctx.config.env.stack,
-  }, featureSet
-    ? async (bars) => {
-        const f = await loadFeatures(store, featureSet, instrument, bars.ts);
-        return { set: f.set.name, hash: f.set.hash, matrix: { data: f.data, nFeatures: f.nFeatures }, ok: (t: number) => f.status[t] === 0 };
-      }
-    : undefined);
-  // The rule-based policies validated here read prices only: the feature matrix only chose the sessions.
-  return { market: { ...market, features: null }, range, env, seed, instrument };
-}
-
-const isoOrNull = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : null);
 
 function marketOptions(cmd: Command): Command {
   return cmd
@@ -83,7 +34,9 @@ function marketOptions(cmd: Command): Command {
     .option('--from <date>', 'start (YYYY-MM-DD or ISO timestamp, UTC)')
     .option('--to <date>', 'end (inclusive date or ISO timestamp, UTC)')
     .option('--sessions <n|all>', "sessions to run: 'all' (every non-overlapping session, default) or a seeded sample of N", sessionsArg)
-    .option('--seed <n>', 'seed of the session sample, stochastic policies and the Monte Carlo (default montecarlo.seed)', parseInteger('--seed', 0));
+    .option('--seed <n>', 'seed of the session sample, stochastic policies and the Monte Carlo (default montecarlo.seed)', parseInteger('--seed', 0))
+    .option('--fit-from <date>', 'start of the in-sample range of policies fitted before they trade (linear; default: the start of the data)')
+    .option('--fit-to <date>', 'end (inclusive) of the in-sample range of fitted policies (default: just before --from)');
 }
 
 // ------------------------------------------------------------------------------------------ validate
@@ -101,11 +54,6 @@ interface ValidateOpts extends MarketOpts {
   workers?: number;
 }
 
-interface PolicyChoice {
-  name: string;
-  params: Record<string, string | number>;
-}
-
 /** `NAME` or `NAME:k=v,k=v`; --param only with a single policy. */
 export function parsePolicyArgs(policies: string[], params: string[]): PolicyChoice[] {
   if (policies.length === 0) throw new UsageError(`give --policy NAME (known: ${policyNames().join(', ')})`);
@@ -113,23 +61,12 @@ export function parsePolicyArgs(policies: string[], params: string[]): PolicyCho
     throw new UsageError('--param applies to a single --policy; with several, give parameters inline: --policy NAME:k=v,k=v');
   }
   return policies.map((p) => {
-    const colon = p.indexOf(':');
-    const name = colon < 0 ? p : p.slice(0, colon);
-    const inline = colon < 0 ? [] : p.slice(colon + 1).split(',').filter((s) => s.trim() !== '');
-    const given = parseParamArgs([...inline, ...params]);
+    const { name, params: inline } = parsePolicyArg(p);
+    const given = { ...inline, ...parseParamArgs(params) };
+    if (params.length > 0) for (const k of Object.keys(parseParamArgs(params))) if (Object.hasOwn(inline, k)) throw new UsageError(`parameter ${k} given inline and with --param`);
     getPolicySpec(name);
     resolvePolicyParams(name, given); // fail before any work
     return { name, params: given };
-  });
-}
-
-function jobKeys(choices: PolicyChoice[]): string[] {
-  const seen = new Map<string, number>();
-  return choices.map((c) => {
-    const n = (seen.get(c.name) ?? 0) + 1;
-    seen.set(c.name, n);
-    const dup = choices.filter((x) => x.name === c.name).length > 1;
-    return dup ? `${c.name}-${n}` : c.name;
   });
 }
 
@@ -159,40 +96,6 @@ function printValidation(id: number, o: JobOutcome): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** `--run` (repeatable): the stored runs to validate; market options come from each run. */
-async function loadRunsToValidate(ctx: Ctx, o: ValidateOpts): Promise<RunRecord[]> {
-  if ((o.policy ?? []).length > 0 || (o.param ?? []).length > 0 || o.from || o.to || o.sessions !== undefined || o.seed !== undefined || o.instrument) {
-    throw new UsageError('--run takes its policy, parameters, instrument, range, sessions and seed from the stored run: give none of --policy/--param/--instrument/--from/--to/--sessions/--seed');
-  }
-  const store = await ctx.openStore();
-  const runs: RunRecord[] = [];
-  for (const id of o.run ?? []) {
-    const run = await getRun(store, id);
-    if (!run) {
-      const recent = await store.all<{ run_id: string }>('SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 3');
-      throw new UsageError(`no stored run "${id}"${recent.length ? ` (latest: ${recent.map((r) => r.run_id).join(', ')})` : ' (run `swt backtest` first)'}`);
-    }
-    if (runs.some((r) => r.run_id === run.run_id)) throw new UsageError(`--run ${id} given twice`);
-    runs.push(run);
-  }
-  return runs;
-}
-
-function runMarket(run: RunRecord): RunMarket {
-  return { range: { from: run.range_from ? new Date(run.range_from) : null, to: run.range_to ? new Date(run.range_to) : null }, featureSet: run.feature_set };
-}
-
-/** A run is validated by re-running it; refuse when that no longer gives its stored trades. */
-function checkReproduced(run: RunRecord, r: ValidationResult): void {
-  const same = r.metrics.trades === run.metrics.trades && r.metrics.net_pips === run.metrics.net_pips;
-  if (!same) {
-    throw new UsageError(
-      `run ${run.run_id} is not reproduced by the current data and config (stored: ${run.metrics.trades} trades, ${run.metrics.net_pips.toFixed(2)} net pips; ` +
-        `now: ${r.metrics.trades} trades, ${r.metrics.net_pips.toFixed(2)} net pips; config hash then ${run.config_hash}): re-run the backtest and validate the new run`,
-    );
-  }
-}
-
 function registerValidateCommand(program: Command): void {
   marketOptions(common(program.command('validate')))
     .description(
@@ -214,72 +117,38 @@ function registerValidateCommand(program: Command): void {
     .action(
       action(async (o: ValidateOpts) => {
         const ctx = makeContext(o);
-        const cfg = ctx.config;
-        const runs = (o.run ?? []).length > 0 ? await loadRunsToValidate(ctx, o) : null;
-        const choices = runs ? runs.map((r) => ({ name: r.policy, params: r.params })) : parsePolicyArgs(o.policy ?? [], o.param ?? []);
+        const byRun = (o.run ?? []).length > 0;
+        if (byRun && ((o.policy ?? []).length > 0 || (o.param ?? []).length > 0 || o.from || o.to || o.fitFrom || o.fitTo || o.sessions !== undefined || o.seed !== undefined || o.instrument)) {
+          throw new UsageError('--run takes its policy, parameters, instrument, range, fit range, sessions and seed from the stored run: give none of --policy/--param/--instrument/--from/--to/--fit-from/--fit-to/--sessions/--seed');
+        }
+        const policies = byRun ? undefined : parsePolicyArgs(o.policy ?? [], o.param ?? []);
         const scenarios = o.scenarios !== undefined ? parseScenarios(o.scenarios) : undefined;
         if (o.gains !== undefined && !['trade', 'daily', 'auto'].includes(o.gains)) throw new UsageError(`--gains must be trade, daily or auto, got "${o.gains}"`);
-        const keys = runs ? runs.map((r) => r.run_id) : jobKeys(choices);
-        const reportOn = o.report !== false;
-        const base = o.out ?? path.join('reports', `validate-${stamp()}`);
-        const dirs = keys.map((k) => (reportOn ? (choices.length === 1 ? base : path.join(base, k)) : null));
-        // Refuse an existing report directory before any work is done.
-        if (reportOn && choices.length > 1) checkReportDir(base, Boolean(o.force));
-        for (const d of dirs) if (d) checkReportDir(d, Boolean(o.force));
-        // Workers start loading their modules while the market loads.
-        const wanted = o.workers ?? cfg.validation.workers;
-        const pool = await ValidationPool.open(wanted === 0 ? defaultWorkers(choices.length, Boolean(o.walkForward)) : Math.min(wanted, choices.length));
-        try {
-          // Policies share one market; stored runs each bring their own (instrument, range, sessions, seed).
-          const markets: LoadedMarket[] = runs
-            ? await Promise.all(runs.map((r) => loadFor(ctx, { ...o, instrument: r.instrument, sessions: r.sessions, seed: r.seed }, runMarket(r))))
-            : [await loadFor(ctx, o)];
-          const sharedMarkets = markets.map((m) => shareMarket(m.market));
-          const wfc = cfg.validation.walkforward;
-          const generatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-          const jobs: PolicyJob[] = choices.map((c, i) => {
-            const lm = markets[runs ? i : 0];
-            return {
-              key: keys[i],
-              policy: c.name,
-              params: c.params,
-              seed: lm.seed,
-              env: lm.env,
-              batch: cfg.env.batch,
-              settings: validationSettings(cfg, { scenarios, gains: o.gains as 'trade' | 'daily' | 'auto' | undefined, seed: lm.seed }),
-              provenance: {
-                run_id: runs?.[i].run_id ?? null,
-                config_hash: configHash(cfg),
-                range_from: isoOrNull(lm.range.from),
-                range_to: isoOrNull(lm.range.to),
-                sessions_requested: runs ? runs[i].sessions : (o.sessions ?? 'all'),
-                seed: lm.seed,
-                env: envDocument(lm.env),
-              },
-              walkForward: o.walkForward
-                ? { folds: wfc.folds, mode: wfc.mode, isRatio: wfc.is_ratio, objective: wfc.objective, minTrades: wfc.min_trades, seed: lm.seed, fixed: c.params, batch: cfg.env.batch, openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)) }
-                : null,
-              openMinutesPerWeek: openMinutesPerWeek(weekCalendar(cfg)),
-              reportDir: dirs[i],
-              force: Boolean(o.force),
-              generatedAt,
-            };
-          });
-          const bar = progress('validate', jobs.length, { quiet: Boolean(o.json) || jobs.length < 2 });
-          const outcomes = await pool.run(jobs, jobs.map((_j, i) => sharedMarkets[runs ? i : 0]), (_x, done) => bar.update(done));
-          bar.stop();
-          runs?.forEach((r, i) => checkReproduced(r, outcomes[i].result));
-          const store = await ctx.openStore();
-          const ids: number[] = [];
-          await store.transaction(async () => {
-            for (const oc of outcomes) ids.push(await saveValidation(store, oc.result, oc.report?.dir ?? null));
-          });
-          if (o.json) {
-            printJson({ validations: outcomes.map((oc, i) => ({ id: ids[i], key: oc.key, report: oc.report, result: resultView(oc.result) })) });
-          } else outcomes.forEach((oc, i) => printValidation(ids[i], oc));
-        } finally {
-          await pool.close();
-        }
+        const store = await ctx.openStore();
+        let bar: ReturnType<typeof progress> | null = null;
+        const saved = await runValidations(store, ctx.config, {
+          runs: o.run,
+          policies,
+          instrument: o.instrument,
+          range: parseRange(o.from, o.to),
+          fitRange: fitRangeArg(o),
+          sessions: o.sessions,
+          seed: o.seed,
+          scenarios,
+          gains: o.gains as 'trade' | 'daily' | 'auto' | undefined,
+          walkForward: Boolean(o.walkForward),
+          reportDir: o.report !== false ? (o.out ?? path.join('reports', `validate-${stamp()}`)) : null,
+          force: Boolean(o.force),
+          workers: o.workers,
+          onJobDone: (done, total) => {
+            bar ??= progress('validate', total, { quiet: Boolean(o.json) || total < 2 });
+            bar.update(done);
+          },
+        });
+        (bar as ReturnType<typeof progress> | null)?.stop();
+        if (o.json) {
+          printJson({ validations: saved.map(({ id, outcome: oc }) => ({ id, key: oc.key, report: oc.report, result: resultView(oc.result) })) });
+        } else saved.forEach(({ id, outcome }) => printValidation(id, outcome));
       }),
     );
 }
@@ -345,25 +214,27 @@ function registerWalkForwardCommand(program: Command): void {
         const grid = parseGridArgs(o.paramGrid ?? []);
         const fixed = parseParamArgs(o.param ?? []);
         getPolicySpec(o.policy);
-        const lm = await loadFor(ctx, o);
+        if (o.fitFrom || o.fitTo) throw new UsageError('walk-forward fits each fold on its own in-sample part: --fit-from/--fit-to do not apply');
+        const store = await ctx.openStore();
         const folds = o.folds ?? wfc.folds;
         const bar = progress('walk-forward', folds, { quiet: Boolean(o.json) });
-        const r = walkForward(lm.market, lm.env, {
+        const { instrument, market, result: r } = await runWalkForward(store, ctx.config, {
           policy: o.policy,
           grid,
           fixed,
+          instrument: o.instrument,
+          range: parseRange(o.from, o.to),
+          sessions: o.sessions,
+          seed: o.seed,
           folds,
           mode,
-          isRatio: o.isRatio ?? wfc.is_ratio,
+          isRatio: o.isRatio,
           objective,
-          minTrades: o.minTrades ?? wfc.min_trades,
-          seed: lm.seed,
-          batch: ctx.config.env.batch,
-          openMinutesPerWeek: openMinutesPerWeek(weekCalendar(ctx.config)),
+          minTrades: o.minTrades,
           onFold: (d) => bar.update(d),
         });
         bar.stop();
-        if (o.json) printJson({ instrument: lm.instrument, data_first: lm.market.first, data_last: lm.market.last, sessions: lm.market.episodes.start.length, ...r });
+        if (o.json) printJson({ instrument, data_first: market.first, data_last: market.last, sessions: market.episodes.start.length, ...r });
         else printWalkForward(r);
       }),
     );

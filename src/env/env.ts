@@ -21,36 +21,12 @@
 //   followed by the 9 position features at the close of bar t − k. Rows before the episode start use
 //   the series' real earlier feature rows (what a live runner would also have) with flat position
 //   features; rows before bar 0 are zeros.
-import {
-  N_POSITION_FEATURES,
-  ST_BARS,
-  ST_CURRENT,
-  ST_ENTRY_PRICE,
-  ST_MAE,
-  ST_MFE,
-  TRADE_STATE_SIZE,
-  clearTrade,
-  markTrade,
-  openTrade,
-  pipModel,
-  touchPrice,
-  writePositionFeatures,
-} from '../features/position.js';
+import { N_POSITION_FEATURES } from '../features/position.js';
 import type { EnvConfig } from './config.js';
+import { END_FORCE_CLOSE, END_NONE, END_TRUNCATE, MarketCore, type SessionEnd } from './step.js';
+import { observationSize, positionSlot, writeObservation } from './observation.js';
 import { TradeLog } from './trades.js';
-import {
-  ACTION_NAMES,
-  BUY,
-  CLOSE,
-  EnvInputError,
-  HOLD,
-  N_ACTIONS,
-  SELL,
-  validateBars,
-  validateFeatures,
-  type BarSeries,
-  type FeatureMatrix,
-} from './types.js';
+import { EnvInputError, N_ACTIONS, validateBars, validateFeatures, type BarSeries, type FeatureMatrix } from './types.js';
 
 /** What a policy may read about the lanes (all arrays are indexed by lane; read-only by contract). */
 export interface EnvView {
@@ -74,6 +50,8 @@ export interface EnvOptions {
   /** Build observations (feature rows + position features). Rule-based policies do without, which is faster. */
   observations?: boolean;
   trades?: TradeLog;
+  /** What the end of an episode does to an open position: 'close' (backtests, default) or 'truncate' (training). */
+  sessionEnd?: SessionEnd;
 }
 
 export class TradingEnv implements EnvView {
@@ -92,8 +70,10 @@ export class TradingEnv implements EnvView {
   readonly t: Int32Array;
   readonly start: Int32Array;
   readonly end: Int32Array;
-  readonly episode: Int32Array;
   readonly active: Uint8Array;
+  /** The single-lane market step, run over every lane (its arrays are the lanes' positions). */
+  readonly core: MarketCore;
+  readonly episode: Int32Array;
   readonly side: Int8Array;
   readonly entryIndex: Int32Array;
   /** Trade state per lane, TRADE_STATE_SIZE values each (layout in src/features/position.ts). */
@@ -104,21 +84,15 @@ export class TradingEnv implements EnvView {
   /** Decisions taken so far, by action. */
   readonly actionCounts = new Float64Array(N_ACTIONS);
   readonly trades: TradeLog;
+  readonly sessionEnd: SessionEnd;
   steps = 0;
   activeCount = 0;
   /** Sum of every reward paid so far (both reward modes give the same total over whole episodes). */
   rewardTotal = 0;
 
-  private readonly pipsPerPrice: number;
-  private readonly costPips: number;
-  private readonly penalty: number;
-  private readonly idle: number;
-  private readonly dense: boolean;
   private readonly stack: number;
   /** Position features of the last K bars per lane (ring indexed by (t − start) mod K). */
   private readonly posRing: Float32Array;
-  /** MAE (including the exit fill) of the trade closeTrade() just recorded. */
-  private lastMae = 0;
 
   constructor(bars: BarSeries, features: FeatureMatrix | null, cfg: EnvConfig, opts: EnvOptions) {
     const B = opts.batch;
@@ -133,25 +107,22 @@ export class TradingEnv implements EnvView {
     this.observations = opts.observations ?? true;
     this.stack = cfg.stack;
     this.rowDim = this.nFeatures + N_POSITION_FEATURES;
-    this.obsDim = this.observations ? this.stack * this.rowDim : 0;
-    const pm = pipModel(cfg.pipSize, cfg.spreadPips, cfg.units);
-    this.pipsPerPrice = pm.pipsPerPrice;
-    this.costPips = pm.costPips;
-    this.penalty = cfg.reward.penalty;
-    this.idle = cfg.reward.idlePenalty;
-    this.dense = cfg.reward.mode === 'dense';
+    this.obsDim = this.observations ? observationSize(this.stack, this.nFeatures) : 0;
     this.t = new Int32Array(B);
     this.start = new Int32Array(B);
     this.end = new Int32Array(B);
-    this.episode = new Int32Array(B).fill(-1);
     this.active = new Uint8Array(B);
-    this.side = new Int8Array(B);
-    this.entryIndex = new Int32Array(B);
-    this.state = new Float64Array(B * TRADE_STATE_SIZE);
+    this.core = new MarketCore(cfg, B, opts.trades);
+    this.episode = this.core.episode;
+    this.side = this.core.side;
+    this.entryIndex = this.core.entryIndex;
+    this.state = this.core.state;
+    this.trades = this.core.trades;
+    this.sessionEnd = opts.sessionEnd ?? 'close';
+    if (this.sessionEnd !== 'close' && this.sessionEnd !== 'truncate') throw new EnvInputError(`sessionEnd must be 'close' or 'truncate', got '${String(this.sessionEnd)}'`);
     this.mask = new Uint8Array(B * N_ACTIONS);
     this.reward = new Float64Array(B);
     this.done = new Uint8Array(B);
-    this.trades = opts.trades ?? new TradeLog();
     this.posRing = new Float32Array(this.observations ? B * this.stack * N_POSITION_FEATURES : 0);
   }
 
@@ -166,11 +137,8 @@ export class TradingEnv implements EnvView {
     this.t[lane] = start;
     this.start[lane] = start;
     this.end[lane] = end;
-    this.episode[lane] = episode;
-    this.side[lane] = 0;
-    this.entryIndex[lane] = -1;
-    clearTrade(this.state, lane * TRADE_STATE_SIZE);
-    this.setMask(lane, 0);
+    this.core.resetLane(lane, episode);
+    this.core.writeMask(lane, this.mask, lane * N_ACTIONS);
     this.done[lane] = 0;
     this.reward[lane] = 0;
     if (this.observations) {
@@ -184,15 +152,6 @@ export class TradingEnv implements EnvView {
     this.active[lane] = 0;
   }
 
-  private setMask(lane: number, side: number): void {
-    const m = lane * N_ACTIONS;
-    const flat = side === 0 ? 1 : 0;
-    this.mask[m + HOLD] = 1;
-    this.mask[m + BUY] = flat;
-    this.mask[m + SELL] = flat;
-    this.mask[m + CLOSE] = 1 - flat;
-  }
-
   /**
    * Writes the observation of every active lane into `out` (batch × obsDim, row-major); rows of
    * inactive lanes are left as they are.
@@ -200,78 +159,17 @@ export class TradingEnv implements EnvView {
   observe(out: Float32Array): void {
     if (!this.observations) throw new EnvInputError('observations are disabled for this env (created with observations: false)');
     if (out.length < this.batch * this.obsDim) throw new EnvInputError(`observation buffer holds ${out.length} values, needs ${this.batch * this.obsDim}`);
-    const F = this.nFeatures;
-    const K = this.stack;
-    const P = N_POSITION_FEATURES;
     const fdata = this.features ? this.features.data : null;
-    const ring = this.posRing;
     for (let i = 0; i < this.batch; i++) {
       if (!this.active[i]) continue;
-      const t = this.t[i];
-      const s = this.start[i];
-      let w = i * this.obsDim;
-      for (let k = K - 1; k >= 0; k--) {
-        const r = t - k;
-        if (F > 0) {
-          if (r >= 0 && fdata) {
-            const src = r * F;
-            for (let j = 0; j < F; j++) out[w + j] = fdata[src + j];
-          } else {
-            for (let j = 0; j < F; j++) out[w + j] = 0;
-          }
-          w += F;
-        }
-        if (r >= s) {
-          const src = (i * K + ((r - s) % K)) * P;
-          for (let j = 0; j < P; j++) out[w + j] = ring[src + j];
-        } else {
-          for (let j = 0; j < P; j++) out[w + j] = 0;
-        }
-        w += P;
-      }
+      writeObservation(out, i * this.obsDim, this.stack, this.nFeatures, fdata, this.t[i], this.start[i], this.posRing, i);
     }
   }
 
   /** Position features of `lane` at its current bar (9 values), for inspection and live parity. */
   positionFeatures(lane: number, out: Float32Array = new Float32Array(N_POSITION_FEATURES)): Float32Array {
-    writePositionFeatures(this.state, lane * TRADE_STATE_SIZE, this.penalty, out, 0);
+    this.core.writePositionFeatures(lane, out, 0);
     return out;
-  }
-
-  private closeTrade(lane: number, exitIndex: number, exitTs: number, exitPrice: number, forced: boolean): number {
-    const st = this.state;
-    const o = lane * TRADE_STATE_SIZE;
-    touchPrice(st, o, exitPrice, this.pipsPerPrice);
-    const side = this.side[lane];
-    // + 0 turns a short's −0 into 0 so records never carry a negative zero.
-    const gross = side * (exitPrice - st[o + ST_ENTRY_PRICE]) * this.pipsPerPrice + 0;
-    const net = gross - this.costPips;
-    const mae = st[o + ST_MAE];
-    this.lastMae = mae;
-    const r = net - this.penalty * mae;
-    const e = this.entryIndex[lane];
-    this.trades.push(
-      this.episode[lane],
-      side,
-      e,
-      exitIndex,
-      this.bars.ts[e],
-      exitTs,
-      st[o + ST_ENTRY_PRICE],
-      exitPrice,
-      gross,
-      net,
-      this.costPips,
-      mae,
-      st[o + ST_MFE],
-      st[o + ST_BARS],
-      forced,
-      r,
-    );
-    clearTrade(st, o);
-    this.side[lane] = 0;
-    this.entryIndex[lane] = -1;
-    return net;
   }
 
   /**
@@ -281,14 +179,11 @@ export class TradingEnv implements EnvView {
    */
   step(actions: ArrayLike<number>): number {
     const B = this.batch;
-    const { open, high, low, close, ts } = this.bars;
-    const st = this.state;
-    const ppp = this.pipsPerPrice;
-    const cost = this.costPips;
-    const pen = this.penalty;
-    const dense = this.dense;
+    const core = this.core;
+    const bars = this.bars;
     const counts = this.actionCounts;
     const obs = this.observations;
+    const lastRule = this.sessionEnd === 'close' ? END_FORCE_CLOSE : END_TRUNCATE;
     let finished = 0;
     for (let i = 0; i < B; i++) {
       if (this.active[i] === 0) {
@@ -299,53 +194,17 @@ export class TradingEnv implements EnvView {
       const a = actions[i];
       const t = this.t[i];
       const t1 = t + 1;
-      const o = i * TRADE_STATE_SIZE;
-      const side0 = this.side[i];
-      const eqBefore = side0 !== 0 ? st[o + ST_CURRENT] : 0;
-      let realised = 0;
-      let penalties = 0;
-      let r = 0;
-      if (side0 === 0) {
-        if (a === HOLD) {
-          r -= this.idle;
-        } else if (a === BUY || a === SELL) {
-          const dir = a === BUY ? 1 : -1;
-          openTrade(st, o, dir, open[t1], cost);
-          this.side[i] = dir;
-          this.entryIndex[i] = t1;
-        } else {
-          this.illegal(i, a);
-        }
-      } else if (a === CLOSE) {
-        realised += this.closeTrade(i, t1, ts[t1], open[t1], false);
-        penalties += pen * this.lastMae;
-      } else if (a !== HOLD) {
-        this.illegal(i, a);
-      }
+      const isDone = t1 === this.end[i] - 1 ? 1 : 0;
+      const r = core.step(i, a, bars, t, isDone ? lastRule : END_NONE);
       counts[a]++;
       this.t[i] = t1;
-      if (this.side[i] !== 0) markTrade(st, o, high[t1], low[t1], close[t1], ppp, cost);
-      let isDone = 0;
-      if (t1 === this.end[i] - 1) {
-        isDone = 1;
-        if (this.side[i] !== 0) {
-          realised += this.closeTrade(i, t1, ts[t1] + this.cfg.barMs, close[t1], true);
-          penalties += pen * this.lastMae;
-        }
-      }
-      if (dense) {
-        const eqAfter = realised + (this.side[i] !== 0 ? st[o + ST_CURRENT] : 0);
-        r += eqAfter - eqBefore - penalties;
-      } else {
-        r += realised - penalties;
-      }
       this.reward[i] = r;
       this.rewardTotal += r;
       this.done[i] = isDone;
-      this.setMask(i, this.side[i]);
+      core.writeMask(i, this.mask, i * N_ACTIONS);
       if (obs) {
         const K = this.stack;
-        writePositionFeatures(st, o, pen, this.posRing, (i * K + ((t1 - this.start[i]) % K)) * N_POSITION_FEATURES);
+        core.writePositionFeatures(i, this.posRing, positionSlot(i, K, t1, this.start[i]));
       }
       if (isDone) {
         this.active[i] = 0;
@@ -355,11 +214,5 @@ export class TradingEnv implements EnvView {
       this.steps++;
     }
     return finished;
-  }
-
-  private illegal(lane: number, a: number): never {
-    const name = Number.isInteger(a) && a >= 0 && a < N_ACTIONS ? ACTION_NAMES[a] : 'not an action';
-    const where = this.side[lane] === 0 ? 'while flat (legal: HOLD, BUY, SELL)' : 'in a position (legal: HOLD, CLOSE)';
-    throw new EnvInputError(`lane ${lane}, episode ${this.episode[lane]}, bar ${this.t[lane]}: action ${a} (${name}) is not legal ${where}`);
   }
 }

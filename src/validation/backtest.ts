@@ -2,7 +2,7 @@
 // Same inputs, same seed → the same trades bit for bit, whatever the batch size: episodes are handed
 // to lanes in order, stochastic policies seed per episode, and trades come back in canonical order
 // (exit time, episode, entry bar).
-import type { Policy } from '../agent/policies/types.js';
+import type { ParamValue, Policy } from '../agent/policies/types.js';
 import type { EnvConfig } from '../env/config.js';
 import { checkFeatureCoverage, episodeTotals } from '../env/episodes.js';
 import { TradingEnv } from '../env/env.js';
@@ -24,7 +24,7 @@ export interface BacktestInput {
 }
 
 export interface BacktestResult {
-  policy: { name: string; params: Record<string, number> };
+  policy: { name: string; params: Record<string, ParamValue> };
   /** Closed trades in canonical order. */
   trades: TradeLog;
   /** Decisions by action: HOLD, BUY, SELL, CLOSE. */
@@ -88,7 +88,7 @@ class Loop {
     }
     const e = this.next++;
     this.env.reset(lane, this.input.episodes.start[e], this.input.episodes.end[e], e);
-    this.input.policy.resetLane(lane, e);
+    this.input.policy.resetLane(lane, e, this.env);
   }
 
   get running(): boolean {
@@ -137,30 +137,16 @@ function isThenable(v: unknown): v is PromiseLike<void> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/** Runs a synchronous policy; refuses one whose act() returns a promise (use runBacktestAsync). */
-export function runBacktest(input: BacktestInput): BacktestResult {
+/** Runs any policy through the env; act() is awaited only when it returns a promise (network inference). */
+export async function runBacktest(input: BacktestInput): Promise<BacktestResult> {
   const loop = new Loop(input);
   const { policy } = input;
   const env = loop.env;
   while (loop.running) {
     loop.prepare();
     const r = policy.act(loop.obs, env.mask, env, loop.actions);
-    if (isThenable(r)) throw new EnvInputError(`policy '${policy.name}' is asynchronous: run it with runBacktestAsync`);
+    if (isThenable(r)) await r;
     loop.advance();
   }
   return loop.result();
 }
-
-/** Runs any policy, awaiting act() each step (network inference). */
-export async function runBacktestAsync(input: BacktestInput): Promise<BacktestResult> {
-  const loop = new Loop(input);
-  const { policy } = input;
-  const env = loop.env;
-  while (loop.running) {
-    loop.prepare();
-    await policy.act(loop.obs, env.mask, env, loop.actions);
-    loop.advance();
-  }
-  return loop.result();
-}
-

@@ -13,8 +13,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPolicy } from '../agent/policies/registry.js';
 import type { EnvConfig } from '../env/config.js';
 import type { Market } from '../env/market.js';
-import type { BarSeries, EpisodeSet } from '../env/types.js';
-import { runBacktest } from './backtest.js';
+import type { BarSeries, EpisodeSet, FeatureMatrix } from '../env/types.js';
+import { PolicyError, type FitSample, type ParamValue } from '../agent/policies/types.js';
+import type { Config } from '../config/schema.js';
+import { runBacktest, type BacktestResult } from './backtest.js';
 import { writeReport, type ReportFiles } from './report/index.js';
 import { validateBacktest, type Provenance, type ValidationResult, type ValidationSettings } from './validate.js';
 import { walkForward, type WalkForwardOptions } from './walkforward.js';
@@ -25,14 +27,17 @@ export interface SharedMarket {
   instrument: string;
   bars: BarSeries;
   episodes: EpisodeSet;
+  /** Feature rows aligned with the bars (policies that observe read them), or null. */
+  features: FeatureMatrix | null;
   featureSet: string | null;
+  featureHash: string | null;
   sessionsAvailable: number;
   sessionLength: number;
   first: string;
   last: string;
 }
 
-function shared<T extends Float64Array | Int32Array>(a: T, make: (buf: SharedArrayBuffer) => T): T {
+function shared<T extends Float64Array | Int32Array | Float32Array>(a: T, make: (buf: SharedArrayBuffer) => T): T {
   if (a.buffer instanceof SharedArrayBuffer) return a;
   const out = make(new SharedArrayBuffer(a.byteLength));
   out.set(a as never);
@@ -42,12 +47,15 @@ function shared<T extends Float64Array | Int32Array>(a: T, make: (buf: SharedArr
 export function shareMarket(m: Market): SharedMarket {
   const f64 = (a: Float64Array) => shared(a, (b) => new Float64Array(b));
   const i32 = (a: Int32Array) => shared(a, (b) => new Int32Array(b));
-  if (m.features) throw new Error('shareMarket: feature matrices are not supported yet (no policy reads features)');
+  // One copy into shared memory per market; every job and worker then reads the same bytes.
+  const features = m.features ? { data: shared(m.features.data, (b) => new Float32Array(b)), nFeatures: m.features.nFeatures } : null;
   return {
     instrument: m.instrument,
     bars: { ts: f64(m.bars.ts), open: f64(m.bars.open), high: f64(m.bars.high), low: f64(m.bars.low), close: f64(m.bars.close) },
     episodes: { start: i32(m.episodes.start), end: i32(m.episodes.end) },
+    features,
     featureSet: m.featureSet,
+    featureHash: m.featureHash,
     sessionsAvailable: m.sessionsAvailable,
     sessionLength: m.sessionLength,
     first: m.first,
@@ -60,7 +68,12 @@ export interface PolicyJob {
   /** Caller's label (e.g. the policy name with its index), echoed in the outcome. */
   key: string;
   policy: string;
-  params: Record<string, string | number>;
+  /** Resolved parameters (a checkpoint reference turned into its id: what the result records). */
+  params: Record<string, ParamValue>;
+  /** What PolicySpec.resolve found in the main process (e.g. a checkpoint directory). */
+  artifacts: Record<string, string>;
+  /** The effective config (learned policies read their search settings from it). */
+  config: Config;
   seed: number;
   env: EnvConfig;
   batch: number;
@@ -84,13 +97,26 @@ export interface JobOutcome {
   seconds: { backtest: number; walkforward: number; validate: number; report: number };
 }
 
+/** In-sample data of a fitting policy (linear): the fit market's bars, features and sessions. */
+function fitSample(fit: SharedMarket | null): FitSample | null {
+  if (!fit) return null;
+  if (!fit.features) throw new PolicyError('the fit market has no feature rows: a fitting policy reads features');
+  return { bars: fit.bars, features: fit.features, episodes: fit.episodes };
+}
+
 /** Backtests and validates one policy (what a worker does; also run in-process for one worker). */
-export async function runPolicyJob(job: PolicyJob, market: SharedMarket): Promise<JobOutcome> {
+export async function runPolicyJob(job: PolicyJob, market: SharedMarket, fit: SharedMarket | null = null): Promise<JobOutcome> {
   const t0 = performance.now();
-  const policy = createPolicy(job.policy, job.params, { seed: job.seed });
-  const backtest = runBacktest({ bars: market.bars, episodes: market.episodes, policy, env: job.env, batch: job.batch });
+  const ctx = { config: job.config, artifacts: job.artifacts, featureHash: market.featureHash };
+  const policy = await createPolicy(job.policy, job.params, { seed: job.seed, env: job.env, fit: fitSample(fit), ...ctx });
+  let backtest: BacktestResult;
+  try {
+    backtest = await runBacktest({ bars: market.bars, features: market.features, episodes: market.episodes, policy, env: job.env, batch: job.batch });
+  } finally {
+    await policy.close?.();
+  }
   const t1 = performance.now();
-  const wf = job.walkForward ? walkForward(market, job.env, { ...job.walkForward, policy: job.policy, fixed: job.walkForward.fixed }) : null;
+  const wf = job.walkForward ? await walkForward(market, job.env, { ...job.walkForward, policy: job.policy, fixed: job.walkForward.fixed, context: ctx }) : null;
   const t2 = performance.now();
   const result = await validateBacktest({
     backtest,
@@ -120,6 +146,8 @@ export async function runPolicyJob(job: PolicyJob, market: SharedMarket): Promis
 export interface WorkerTask {
   job: PolicyJob;
   market: SharedMarket;
+  /** The in-sample market of a fitting policy, or null. */
+  fit: SharedMarket | null;
 }
 
 function packageRoot(): string {
@@ -208,14 +236,14 @@ export class ValidationPool {
    * Runs the jobs (jobs[i] on markets[i]) and returns their outcomes in job order. A failing job rejects
    * the call with its error once every started job has settled.
    */
-  async run(jobs: PolicyJob[], markets: SharedMarket[], onDone?: ParallelOptions['onDone']): Promise<JobOutcome[]> {
-    if (jobs.length !== markets.length) throw new Error('ValidationPool.run: one market per job');
+  async run(jobs: PolicyJob[], markets: SharedMarket[], fits: Array<SharedMarket | null>, onDone?: ParallelOptions['onDone']): Promise<JobOutcome[]> {
+    if (jobs.length !== markets.length || jobs.length !== fits.length) throw new Error('ValidationPool.run: one market (and one fit market or null) per job');
     const out: JobOutcome[] = new Array(jobs.length);
     let done = 0;
     const pool = this.pool;
     if (!pool) {
       for (let i = 0; i < jobs.length; i++) {
-        out[i] = await runPolicyJob(jobs[i], markets[i]);
+        out[i] = await runPolicyJob(jobs[i], markets[i], fits[i]);
         onDone?.(out[i], ++done, jobs.length);
       }
       return out;
@@ -225,7 +253,7 @@ export class ValidationPool {
     const settled = await Promise.allSettled(
       jobs.map(async (job, i) => {
         const threads = job.settings.mc.threads === 0 ? perWorker : job.settings.mc.threads;
-        const task: WorkerTask = { job: { ...job, settings: { ...job.settings, mc: { ...job.settings.mc, threads } } }, market: markets[i] };
+        const task: WorkerTask = { job: { ...job, settings: { ...job.settings, mc: { ...job.settings.mc, threads } } }, market: markets[i], fit: fits[i] };
         const reply = (await pool.run(task)) as WorkerReply;
         if (!reply.ok) throw errorFromData(reply.error);
         out[i] = reply.outcome;
@@ -245,11 +273,11 @@ export class ValidationPool {
 }
 
 /** Opens a pool for the jobs, runs them, closes it (see ValidationPool). */
-export async function validateMany(jobs: PolicyJob[], markets: SharedMarket[], opts: ParallelOptions): Promise<JobOutcome[]> {
+export async function validateMany(jobs: PolicyJob[], markets: SharedMarket[], fits: Array<SharedMarket | null>, opts: ParallelOptions): Promise<JobOutcome[]> {
   const workers = opts.workers === 0 ? defaultWorkers(jobs.length) : Math.min(opts.workers, Math.max(1, jobs.length));
   const pool = await ValidationPool.open(workers);
   try {
-    return await pool.run(jobs, markets, opts.onDone);
+    return await pool.run(jobs, markets, fits, opts.onDone);
   } finally {
     await pool.close();
   }

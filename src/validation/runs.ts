@@ -5,17 +5,21 @@ import { appendColumns, readColumns } from '../store/columnar.js';
 import type { TradeLog } from '../env/trades.js';
 import type { EnvDocument } from '../env/config.js';
 import type { Metrics } from './metrics.js';
+import type { ParamValue } from '../agent/policies/types.js';
 
 export interface RunRecord {
   run_id: string;
   kind: 'backtest';
   policy: string;
-  params: Record<string, number>;
+  params: Record<string, ParamValue>;
   instrument: string;
   data_first: string;
   data_last: string;
   range_from: string | null;
   range_to: string | null;
+  /** In-sample range of a fitted policy (null bounds: open; both null: not fitted). */
+  fit_from: string | null;
+  fit_to: string | null;
   sessions: number;
   /** Sessions of the range left out because their observations would read invalid feature rows. */
   sessions_without_features?: number;
@@ -39,8 +43,8 @@ export async function saveRun(store: Store, run: RunRecord, trades: TradeLog): P
   await store.transaction(async () => {
     await store.run(
       `INSERT INTO runs (run_id, kind, policy, params, instrument, data_first, data_last, range_from, range_to, sessions, session_length,
-                         seed, config_hash, feature_set, feature_hash, env, metrics, trades, seconds)
-       VALUES ($1, $2, $3, $4, $5, $6::TIMESTAMP, $7::TIMESTAMP, $8::TIMESTAMP, $9::TIMESTAMP, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+                         seed, config_hash, feature_set, feature_hash, env, metrics, trades, seconds, fit_from, fit_to)
+       VALUES ($1, $2, $3, $4, $5, $6::TIMESTAMP, $7::TIMESTAMP, $8::TIMESTAMP, $9::TIMESTAMP, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::TIMESTAMP, $21::TIMESTAMP)`,
       [
         run.run_id,
         run.kind,
@@ -61,6 +65,8 @@ export async function saveRun(store: Store, run: RunRecord, trades: TradeLog): P
         JSON.stringify(run.metrics),
         run.trades,
         run.seconds,
+        run.fit_from,
+        run.fit_to,
       ],
     );
     const n = trades.count;
@@ -96,7 +102,8 @@ export async function saveRun(store: Store, run: RunRecord, trades: TradeLog): P
 export async function getRun(store: Store, runId: string): Promise<RunRecord | null> {
   const r = await store.one<Record<string, unknown>>(
     `SELECT *, strftime(data_first, '%Y-%m-%dT%H:%M:%SZ') AS df, strftime(data_last, '%Y-%m-%dT%H:%M:%SZ') AS dl,
-            strftime(range_from, '%Y-%m-%dT%H:%M:%SZ') AS rf, strftime(range_to, '%Y-%m-%dT%H:%M:%SZ') AS rt FROM runs WHERE run_id = $1`,
+            strftime(range_from, '%Y-%m-%dT%H:%M:%SZ') AS rf, strftime(range_to, '%Y-%m-%dT%H:%M:%SZ') AS rt,
+            strftime(fit_from, '%Y-%m-%dT%H:%M:%SZ') AS ff, strftime(fit_to, '%Y-%m-%dT%H:%M:%SZ') AS ft FROM runs WHERE run_id = $1`,
     [runId],
   );
   if (!r) return null;
@@ -104,12 +111,14 @@ export async function getRun(store: Store, runId: string): Promise<RunRecord | n
     run_id: String(r.run_id),
     kind: 'backtest',
     policy: String(r.policy),
-    params: JSON.parse(String(r.params)) as Record<string, number>,
+    params: JSON.parse(String(r.params)) as Record<string, ParamValue>,
     instrument: String(r.instrument),
     data_first: String(r.df),
     data_last: String(r.dl),
     range_from: (r.rf as string | null) ?? null,
     range_to: (r.rt as string | null) ?? null,
+    fit_from: (r.ff as string | null) ?? null,
+    fit_to: (r.ft as string | null) ?? null,
     sessions: Number(r.sessions),
     session_length: Number(r.session_length),
     seed: Number(r.seed),

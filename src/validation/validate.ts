@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { EnvConfig, EnvDocument } from '../env/config.js';
 import type { BarSeries, EpisodeSet } from '../env/types.js';
 import { ACTION_NAMES } from '../env/types.js';
+import type { ParamValue } from '../agent/policies/types.js';
 import type { BacktestResult } from './backtest.js';
 import { DAY_MS, type Metrics } from './metrics.js';
 import { episodesMarketMs, marketMsPerYear, pipsToGain, runGains, DEFAULT_OPEN_MINUTES_PER_WEEK, type GainsMode, type RunGains } from './gains.js';
@@ -181,7 +182,7 @@ export interface FanChart {
 
 export interface ValidationResult {
   schema: typeof VALIDATION_SCHEMA;
-  policy: { name: string; params: Record<string, number> };
+  policy: { name: string; params: Record<string, ParamValue> };
   provenance: Provenance;
   metrics: Metrics;
   /** Share of profitable days among days that closed a trade (consistency). */

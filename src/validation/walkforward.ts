@@ -21,7 +21,7 @@
 // of the selected points). The |·| keeps the sign honest: a rule that loses in sample and out of sample
 // gets a negative efficiency, not a flattering positive ratio. null when the IS return is exactly 0.
 import { createPolicy, getPolicySpec, resolvePolicyParams } from '../agent/policies/registry.js';
-import { PolicyError } from '../agent/policies/types.js';
+import { PolicyError, type FitSample, type ParamValue, type PolicyContext } from '../agent/policies/types.js';
 import type { EnvConfig } from '../env/config.js';
 import { EnvInputError, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../env/types.js';
 import { runBacktest, type BacktestResult } from './backtest.js';
@@ -48,6 +48,8 @@ export interface WalkForwardOptions {
   openMinutesPerWeek?: number;
   /** Called after each fold. */
   onFold?: (done: number, total: number) => void;
+  /** What learned policies need beyond their parameters (config, resolved artifacts, feature hash). */
+  context?: Pick<PolicyContext, 'config' | 'artifacts' | 'featureHash'>;
 }
 
 export interface WalkForwardMarket {
@@ -72,7 +74,7 @@ export interface PartStats {
 
 export interface FoldResult {
   fold: number;
-  params: Record<string, number>;
+  params: Record<string, ParamValue>;
   /** Whether the chosen point met the in-sample trade minimum. */
   eligible: boolean;
   candidates: number;
@@ -90,7 +92,7 @@ export interface WalkForwardResult {
   min_trades: number;
   /** The searched grid (parameter → values) and the fixed parameters. */
   grid: Record<string, number[]>;
-  fixed: Record<string, number>;
+  fixed: Record<string, ParamValue>;
   grid_points: number;
   skipped_points: number;
   fold_results: FoldResult[];
@@ -138,7 +140,7 @@ export function gridPoints(policy: string, grid: Readonly<Record<string, readonl
     }
   } else {
     searched = {};
-    for (const p of spec.params) if (!Object.hasOwn(fixed, p.name)) searched[p.name] = [...p.grid];
+    for (const p of spec.params) if (!Object.hasOwn(fixed, p.name) && p.grid.length > 0) searched[p.name] = [...p.grid];
   }
   // Every value is checked against its declaration first, so a typo is reported as such; afterwards a
   // refused combination can only be a cross-parameter constraint, and is skipped.
@@ -149,13 +151,14 @@ export function gridPoints(policy: string, grid: Readonly<Record<string, readonl
       throw new PolicyError(`policy '${policy}' has no parameter '${k}' to search (its parameters: ${known})`);
     }
     if (vs.length === 0) throw new PolicyError(`--param-grid ${k}: no values`);
+    if (p.type === 'string') throw new PolicyError(`parameter ${k} of '${policy}' is a string: fix it with --param, it cannot be searched`);
     for (const v of vs) {
       if (p.type === 'int' && !Number.isInteger(v)) throw new PolicyError(`--param-grid ${k}=${v}: ${k} must be an integer`);
-      if (!(v >= p.min && v <= p.max)) throw new PolicyError(`--param-grid ${k}=${v} is outside [${p.min}, ${p.max}]`);
+      if (!(v >= (p.min ?? -Infinity) && v <= (p.max ?? Infinity))) throw new PolicyError(`--param-grid ${k}=${v} is outside [${p.min}, ${p.max}]`);
     }
   }
   const keys = Object.keys(searched);
-  const points: Record<string, number>[] = [];
+  const points: Record<string, ParamValue>[] = [];
   let skipped = 0;
   const rec = (i: number, acc: Record<string, number>) => {
     if (i === keys.length) {
@@ -171,7 +174,7 @@ export function gridPoints(policy: string, grid: Readonly<Record<string, readonl
     for (const v of searched[keys[i]]) rec(i + 1, { ...acc, [keys[i]]: v });
   };
   rec(0, {});
-  const fixedOut: Record<string, number> = {};
+  const fixedOut: Record<string, ParamValue> = {};
   for (const k of Object.keys(fixedResolved)) if (!keys.includes(k)) fixedOut[k] = fixedResolved[k];
   return { points, skipped, searched, fixed: fixedOut };
 }
@@ -218,7 +221,7 @@ export function efficiency(oos: number, is: number): number | null {
 }
 
 /** Runs the walk-forward analysis (see the module header). */
-export function walkForward(market: WalkForwardMarket, env: EnvConfig, opts: WalkForwardOptions): WalkForwardResult {
+export async function walkForward(market: WalkForwardMarket, env: EnvConfig, opts: WalkForwardOptions): Promise<WalkForwardResult> {
   const { folds, isRatio } = opts;
   if (!Number.isInteger(folds) || folds < 1) throw new EnvInputError(`folds must be an integer >= 1, got ${folds}`);
   if (!Number.isInteger(isRatio) || isRatio < 1) throw new EnvInputError(`in-sample ratio must be an integer >= 1, got ${isRatio}`);
@@ -234,15 +237,17 @@ export function walkForward(market: WalkForwardMarket, env: EnvConfig, opts: Wal
   if (points.length === 0) throw new PolicyError(`no valid grid point for policy '${opts.policy}': every combination violates its constraints (${skipped} skipped)`);
   const bounds = blockBounds(E, B);
   const msPerYear = marketMsPerYear(opts.openMinutesPerWeek ?? DEFAULT_OPEN_MINUTES_PER_WEEK);
-  const run = (ep: EpisodeSet, params: Record<string, number>) =>
-    runBacktest({
-      bars: market.bars,
-      features: market.features ?? null,
-      episodes: ep,
-      policy: createPolicy(opts.policy, params, { seed: opts.seed }),
-      env,
-      batch: opts.batch,
-    });
+  const spec = getPolicySpec(opts.policy);
+  if (spec.observes && !market.features) throw new PolicyError(`policy '${opts.policy}' reads features: walk-forward needs the market's feature matrix`);
+  // A fitting policy learns on the fold's in-sample part only: its out-of-sample test never sees it.
+  const run = async (ep: EpisodeSet, params: Record<string, ParamValue>, fit: FitSample | null) => {
+    const policy = await createPolicy(opts.policy, params, { seed: opts.seed, env, fit, ...opts.context });
+    try {
+      return await runBacktest({ bars: market.bars, features: market.features ?? null, episodes: ep, policy, env, batch: opts.batch });
+    } finally {
+      await policy.close?.();
+    }
+  };
 
   const results: FoldResult[] = [];
   let isRet = 0;
@@ -257,16 +262,17 @@ export function walkForward(market: WalkForwardMarket, env: EnvConfig, opts: Wal
     const oosTo = bounds[isRatio + k + 1];
     const isEp = subEpisodes(market.episodes, isFrom, isTo);
     const oosEp = subEpisodes(market.episodes, isTo, oosTo);
-    let best: { r: BacktestResult; params: Record<string, number>; eligible: boolean; obj: number } | null = null;
+    const fit: FitSample | null = spec.fits && market.features ? { bars: market.bars, features: market.features, episodes: isEp } : null;
+    let best: { r: BacktestResult; params: Record<string, ParamValue>; eligible: boolean; obj: number } | null = null;
     for (const p of points) {
-      const r = run(isEp, p);
+      const r = await run(isEp, p, fit);
       const eligible = r.metrics.trades >= opts.minTrades;
       const obj = objectiveOf(r, opts.objective);
       if (best === null || (eligible && !best.eligible) || (eligible === best.eligible && obj > best.obj)) best = { r, params: p, eligible, obj };
     }
     const chosen = best!;
     const isStats = partStats(market, isEp, chosen.r, env, msPerYear);
-    const oosStats = partStats(market, oosEp, run(oosEp, chosen.params), env, msPerYear);
+    const oosStats = partStats(market, oosEp, await run(oosEp, chosen.params, fit), env, msPerYear);
     isRet += isStats.annual_return * isStats.years;
     isYears += isStats.years;
     oosRet += oosStats.annual_return * oosStats.years;

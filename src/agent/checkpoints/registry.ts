@@ -8,7 +8,7 @@ import type { Config } from '../../config/schema.js';
 import { configHash, hashOf } from '../../config/load.js';
 import { specFromConfig as featureSpecFromConfig, specHash } from '../../features/spec.js';
 import { featureColumnsOf } from '../../features/row.js';
-import { N_POSITION_FEATURES } from '../../features/position.js';
+import { observationSize } from '../../env/observation.js';
 import { gitCommit } from '../../util/git.js';
 import { initWeights, networkSpecFromConfig } from '../network/spec.js';
 import { CheckpointError, checkpointMetaSchema, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta, type LoadExpectations, type SaveInput } from './checkpoint.js';
@@ -160,7 +160,7 @@ export async function storedMeta(store: Store, id: string): Promise<CheckpointMe
 export function featureSetObservation(config: Config, setName: string): { name: string; hash: string; nFeatures: number; obsDim: number } {
   const spec = featureSpecFromConfig(config, setName);
   const nFeatures = featureColumnsOf(spec).length;
-  return { name: setName, hash: specHash(spec), nFeatures, obsDim: config.env.stack * (nFeatures + N_POSITION_FEATURES) };
+  return { name: setName, hash: specHash(spec), nFeatures, obsDim: observationSize(config.env.stack, nFeatures) };
 }
 
 /** The hyper-parameters a checkpoint's minor version follows (everything that shapes training, not the architecture). */

@@ -1,5 +1,6 @@
 // Baseline policies: enough to run the whole path (env → backtest → metrics) before any network exists,
-// and yardsticks a trained agent has to beat. They read closes up to the lane's current bar only.
+// and yardsticks a trained agent has to beat. They read closes up to the lane's current bar only, and
+// keep only state they can build bar by bar (the same code runs in a backtest and on a live series).
 import type { EnvView } from '../../env/env.js';
 import { BUY, CLOSE, HOLD, SELL } from '../../env/types.js';
 import { nextF64, seedState, streamSeed } from '../../util/prng.js';
@@ -66,36 +67,67 @@ export class BuyAndHoldPolicy implements Policy {
 }
 
 /**
- * Prefix sums over a close series, shifted by close[0] so the sums of squares keep their precision:
- * sum[k] = Σ_{j<k} (c_j − c_0), sq[k] = Σ_{j<k} (c_j − c_0)². The window ending at bar t (inclusive)
- * is sum[t+1] − sum[t+1−w]: it reads closes <= t only. Cached per close array.
+ * Sums over the last `w` closes of each lane, kept bar by bar so that the same code runs on a stored
+ * series and on a live series that grows: sum = Σ (c_j − ref), sq = Σ (c_j − ref)² over the closes
+ * j in (t − w, t] that exist, ref = the lane's close when the window was (re)built, which keeps the sums
+ * of squares precise. advance(lane, t) moves the window to end at bar t: one add and one drop when the
+ * previous call was at t − 1, otherwise (a new episode) a rebuild from the closes before t (the real
+ * past, which a live runner has too). Only closes <= t are read.
  */
-interface Prefix {
-  ref: number;
-  sum: Float64Array;
-  sq: Float64Array;
-}
-const prefixCache = new WeakMap<Float64Array, Prefix>();
-
-export function closePrefix(close: Float64Array): Prefix {
-  let p = prefixCache.get(close);
-  if (p) return p;
-  const n = close.length;
-  const ref = n > 0 ? close[0] : 0;
-  const sum = new Float64Array(n + 1);
-  const sq = new Float64Array(n + 1);
-  let s = 0;
-  let q = 0;
-  for (let j = 0; j < n; j++) {
-    const d = close[j] - ref;
-    s += d;
-    q += d * d;
-    sum[j + 1] = s;
-    sq[j + 1] = q;
+export class RollingCloses {
+  readonly sum: Float64Array;
+  readonly sq: Float64Array;
+  readonly ref: Float64Array;
+  /** Closes in the window (< w only near the start of the series). */
+  readonly n: Int32Array;
+  private readonly last: Int32Array;
+  constructor(
+    readonly w: number,
+    lanes: number,
+  ) {
+    this.sum = new Float64Array(lanes);
+    this.sq = new Float64Array(lanes);
+    this.ref = new Float64Array(lanes);
+    this.n = new Int32Array(lanes);
+    this.last = new Int32Array(lanes).fill(-2);
   }
-  p = { ref, sum, sq };
-  prefixCache.set(close, p);
-  return p;
+
+  /** Forget the lane's window (its next advance rebuilds it). */
+  reset(lane: number): void {
+    this.last[lane] = -2;
+  }
+
+  advance(lane: number, close: Float64Array, t: number): void {
+    const w = this.w;
+    const ref = this.ref[lane];
+    if (this.last[lane] === t - 1 && t > 0) {
+      const d = close[t] - ref;
+      this.sum[lane] += d;
+      this.sq[lane] += d * d;
+      if (t - w >= 0) {
+        const o = close[t - w] - ref;
+        this.sum[lane] -= o;
+        this.sq[lane] -= o * o;
+      } else {
+        this.n[lane]++;
+      }
+    } else {
+      const r = close[t];
+      let s = 0;
+      let q = 0;
+      const from = Math.max(0, t - w + 1);
+      for (let j = from; j <= t; j++) {
+        const d = close[j] - r;
+        s += d;
+        q += d * d;
+      }
+      this.ref[lane] = r;
+      this.sum[lane] = s;
+      this.sq[lane] = q;
+      this.n[lane] = t - from + 1;
+    }
+    this.last[lane] = t;
+  }
 }
 
 /**
@@ -108,26 +140,34 @@ export function closePrefix(close: Float64Array): Prefix {
 export class MaCrossoverPolicy implements Policy {
   readonly name = 'ma-crossover';
   readonly needsObservation = false;
-  private sum: Float64Array = new Float64Array(0);
+  private fastW = new RollingCloses(1, 0);
+  private slowW = new RollingCloses(1, 0);
   constructor(readonly params: Readonly<{ fast: number; slow: number }>) {}
   begin(view: EnvView): void {
-    this.sum = closePrefix(view.bars.close).sum;
+    this.fastW = new RollingCloses(this.params.fast, view.batch);
+    this.slowW = new RollingCloses(this.params.slow, view.batch);
   }
-  resetLane(): void {}
+  resetLane(lane: number): void {
+    this.fastW.reset(lane);
+    this.slowW.reset(lane);
+  }
   act(_obs: Float32Array | null, _mask: Uint8Array, view: EnvView, out: Uint8Array): void {
-    const fast = this.params.fast;
-    const slow = this.params.slow;
-    const invF = 1 / fast;
-    const invS = 1 / slow;
-    const S = this.sum;
+    const invF = 1 / this.params.fast;
+    const invS = 1 / this.params.slow;
+    const F = this.fastW;
+    const S = this.slowW;
+    const close = view.bars.close;
     for (let i = 0; i < view.batch; i++) {
       if (view.active[i] === 0) continue;
-      const e = view.t[i] + 1;
-      if (e < slow) {
+      const t = view.t[i];
+      F.advance(i, close, t);
+      S.advance(i, close, t);
+      if (S.n[i] < this.params.slow) {
         out[i] = HOLD;
         continue;
       }
-      const d = (S[e] - S[e - fast]) * invF - (S[e] - S[e - slow]) * invS;
+      // Both sums are relative to their own reference close: add it back before comparing.
+      const d = F.sum[i] * invF - S.sum[i] * invS + (F.ref[i] - S.ref[i]);
       const want = d > 0 ? 1 : d < 0 ? -1 : 0;
       const side = view.side[i];
       if (side === 0) out[i] = want > 0 ? BUY : want < 0 ? SELL : HOLD;
@@ -144,35 +184,36 @@ export class MaCrossoverPolicy implements Policy {
 export class MeanReversionPolicy implements Policy {
   readonly name = 'mean-reversion';
   readonly needsObservation = false;
-  private prefix: Prefix = { ref: 0, sum: new Float64Array(0), sq: new Float64Array(0) };
-  private close: Float64Array = new Float64Array(0);
+  private win = new RollingCloses(1, 0);
   constructor(readonly params: Readonly<{ window: number; entry_z: number; exit_z: number }>) {}
   begin(view: EnvView): void {
-    this.close = view.bars.close;
-    this.prefix = closePrefix(view.bars.close);
+    this.win = new RollingCloses(this.params.window, view.batch);
   }
-  resetLane(): void {}
+  resetLane(lane: number): void {
+    this.win.reset(lane);
+  }
   act(_obs: Float32Array | null, _mask: Uint8Array, view: EnvView, out: Uint8Array): void {
     const w = this.params.window;
     const invW = 1 / w;
     const entry = this.params.entry_z;
     const exit = this.params.exit_z;
-    const { ref, sum, sq } = this.prefix;
-    const close = this.close;
+    const W = this.win;
+    const close = view.bars.close;
     for (let i = 0; i < view.batch; i++) {
       if (view.active[i] === 0) continue;
       const t = view.t[i];
-      const e = t + 1;
-      if (e < w) {
+      W.advance(i, close, t);
+      if (W.n[i] < w) {
         out[i] = HOLD;
         continue;
       }
-      const mean = (sum[e] - sum[e - w]) * invW;
-      const v = (sq[e] - sq[e - w]) * invW - mean * mean;
-      const dev = close[t] - ref - mean;
-      // The prefix difference carries a rounding error of a few ulps of sq[e]; a variance within
-      // 1e-12 of that scale is noise (a flat window), not a signal.
-      if (!(v > 1e-300 + 1e-12 * sq[e] * invW)) {
+      const mean = W.sum[i] * invW;
+      const msq = W.sq[i] * invW;
+      const v = msq - mean * mean;
+      const dev = close[t] - W.ref[i] - mean;
+      // Adding and dropping squares leaves a rounding error of a few ulps of the mean square; a
+      // variance within 1e-12 of that scale is noise (a flat window), not a signal.
+      if (!(v > 1e-300 + 1e-12 * msq)) {
         out[i] = HOLD;
         continue;
       }

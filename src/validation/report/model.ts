@@ -36,7 +36,7 @@ function fmtCar(v: number | null | undefined): string {
   return `${fmtNum(v, Math.abs(v) >= 1000 ? 0 : 1)}%`;
 }
 
-function paramsText(p: Record<string, number>): string {
+function paramsText(p: Readonly<Record<string, number | string>>): string {
   const e = Object.entries(p);
   return e.length ? e.map(([k, v]) => `${k}=${v}`).join(', ') : 'no parameters';
 }

@@ -1,0 +1,230 @@
+// The single-lane market step: all of one bar's work for one position, the ONE implementation shared by
+// the vectorised env (backtests, training, validation: B lanes) and the LiveSession (live and replay:
+// one lane on a growing series). A number computed in two places is a bug waiting to happen, so the
+// fill, the marking, every kind of close, MAE, the reward and the position features live here only.
+//
+// One step of lane i from bar t (decision `a` taken at the close of bar t) to bar t1 = t + 1:
+//   1. the decision fills at open[t1]: BUY/SELL open a position (half the spread paid at entry), CLOSE
+//      closes it (the other half at exit), HOLD does nothing (and pays the idle penalty while flat);
+//   2. an open position is marked at bar t1 (its high and low widen MAE/MFE, its close is the new mark);
+//   3. when t1 is the episode's last bar the end rule applies:
+//        END_FORCE_CLOSE  close at close[t1], stamped ts[t1] + barMs, marked forced (backtests: accounting)
+//        END_TRUNCATE     nothing is closed: the position stays open and training bootstraps from it
+//        END_NONE         t1 is not the last bar
+//   4. the reward (see RewardConfig in ./config.ts):
+//        amddp:  r = Σ_{trades closed in the step} (net_pips − penalty · MAE_pips) − idle
+//        dense:  r = (E_after − E_before) − Σ_{closed} penalty · MAE_pips − idle
+//      with E = realised net pips of the step + current_pips of the open trade.
+// Legality is checked here too: flat → HOLD, BUY, SELL; in a position → HOLD, CLOSE.
+import {
+  N_POSITION_FEATURES,
+  ST_BARS,
+  ST_CURRENT,
+  ST_ENTRY_PRICE,
+  ST_MAE,
+  ST_MFE,
+  TRADE_STATE_SIZE,
+  clearTrade,
+  markTrade,
+  openTrade,
+  pipModel,
+  touchPrice,
+  writePositionFeatures,
+} from '../features/position.js';
+import type { EnvConfig } from './config.js';
+import { TradeLog } from './trades.js';
+import { ACTION_NAMES, BUY, CLOSE, EnvInputError, HOLD, N_ACTIONS, SELL, type BarSeries } from './types.js';
+
+export const END_NONE = 0;
+export const END_FORCE_CLOSE = 1;
+export const END_TRUNCATE = 2;
+export type EndRule = typeof END_NONE | typeof END_FORCE_CLOSE | typeof END_TRUNCATE;
+
+/** What happens to an open position at the end of an episode (session). */
+export type SessionEnd = 'close' | 'truncate';
+
+/**
+ * Positions of `lanes` lanes and the rules that move them. The arrays are indexed by lane (state: lane ·
+ * TRADE_STATE_SIZE); readers treat them as read-only.
+ */
+export class MarketCore {
+  readonly lanes: number;
+  /** Trade state per lane, TRADE_STATE_SIZE values each (layout in src/features/position.ts). */
+  readonly state: Float64Array;
+  /** 0 flat, +1 long, −1 short. */
+  readonly side: Int8Array;
+  /** Bar index of the open trade's entry fill (−1 when flat). */
+  readonly entryIndex: Int32Array;
+  /** Time of the open trade's entry fill. */
+  readonly entryTs: Float64Array;
+  /** Episode number each lane runs (recorded with its trades). */
+  readonly episode: Int32Array;
+  /** Closed trades, in the order they closed. */
+  readonly trades: TradeLog;
+  readonly pipsPerPrice: number;
+  readonly costPips: number;
+  readonly penalty: number;
+  readonly idlePenalty: number;
+  readonly dense: boolean;
+  readonly barMs: number;
+  /** After step(): the net pips realised by a close in that step (0 when nothing closed). */
+  lastRealised = 0;
+  /** After step(): index in `trades` of the first trade the step closed, or −1. */
+  lastTrade = -1;
+  /** After close(): the MAE of the trade it recorded. */
+  lastMae = 0;
+
+  constructor(cfg: EnvConfig, lanes: number, trades?: TradeLog) {
+    if (!Number.isInteger(lanes) || lanes < 1) throw new EnvInputError(`lanes must be an integer >= 1, got ${lanes}`);
+    const pm = pipModel(cfg.pipSize, cfg.spreadPips, cfg.units);
+    this.lanes = lanes;
+    this.pipsPerPrice = pm.pipsPerPrice;
+    this.costPips = pm.costPips;
+    this.penalty = cfg.reward.penalty;
+    this.idlePenalty = cfg.reward.idlePenalty;
+    this.dense = cfg.reward.mode === 'dense';
+    this.barMs = cfg.barMs;
+    this.state = new Float64Array(lanes * TRADE_STATE_SIZE);
+    this.side = new Int8Array(lanes);
+    this.entryIndex = new Int32Array(lanes).fill(-1);
+    this.entryTs = new Float64Array(lanes);
+    this.episode = new Int32Array(lanes).fill(-1);
+    this.trades = trades ?? new TradeLog();
+  }
+
+  /** Lane `lane` starts episode `episode`, flat. An open trade there is abandoned, not recorded. */
+  resetLane(lane: number, episode: number): void {
+    clearTrade(this.state, lane * TRADE_STATE_SIZE);
+    this.side[lane] = 0;
+    this.entryIndex[lane] = -1;
+    this.episode[lane] = episode;
+  }
+
+  /** Opens a position of direction `dir` (+1 long, −1 short) filled at `price` (bar `entryIndex`, time `entryTs`). */
+  open(lane: number, dir: 1 | -1, price: number, entryIndex: number, entryTs: number): void {
+    if (this.side[lane] !== 0) throw new EnvInputError(`lane ${lane}: a position is already open`);
+    openTrade(this.state, lane * TRADE_STATE_SIZE, dir, price, this.costPips);
+    this.side[lane] = dir;
+    this.entryIndex[lane] = entryIndex;
+    this.entryTs[lane] = entryTs;
+  }
+
+  /** Marks the open position at the end of a held bar (no-op when flat). */
+  mark(lane: number, high: number, low: number, close: number): void {
+    if (this.side[lane] !== 0) markTrade(this.state, lane * TRADE_STATE_SIZE, high, low, close, this.pipsPerPrice, this.costPips);
+  }
+
+  /** Whether `a` is legal for the lane now. */
+  legal(lane: number, a: number): boolean {
+    return this.side[lane] === 0 ? a === HOLD || a === BUY || a === SELL : a === HOLD || a === CLOSE;
+  }
+
+  /** Writes the 4 legal-action flags of the lane at out[offset..offset+4]. */
+  writeMask(lane: number, out: Uint8Array, offset: number): void {
+    const flat = this.side[lane] === 0 ? 1 : 0;
+    out[offset + HOLD] = 1;
+    out[offset + BUY] = flat;
+    out[offset + SELL] = flat;
+    out[offset + CLOSE] = 1 - flat;
+  }
+
+  /** The 9 position features of the lane at its last mark, at out[offset..offset+9]. */
+  writePositionFeatures(lane: number, out: Float32Array | Float64Array, offset: number): void {
+    writePositionFeatures(this.state, lane * TRADE_STATE_SIZE, this.penalty, out, offset);
+  }
+
+  /**
+   * The one close: the exit fill at `exitPrice` widens the excursions, the trade is recorded and the lane
+   * is flat afterwards. Returns the trade's net pips; `lastMae` holds its MAE (exit fill included) and
+   * `lastTrade` its index in `trades`.
+   */
+  close(lane: number, exitIndex: number, exitTs: number, exitPrice: number, forced: boolean): number {
+    const st = this.state;
+    const o = lane * TRADE_STATE_SIZE;
+    const side = this.side[lane];
+    if (side === 0) throw new EnvInputError(`lane ${lane}: no open position to close`);
+    touchPrice(st, o, exitPrice, this.pipsPerPrice);
+    // + 0 turns a short's −0 into 0 so records never carry a negative zero.
+    const gross = side * (exitPrice - st[o + ST_ENTRY_PRICE]) * this.pipsPerPrice + 0;
+    const net = gross - this.costPips;
+    const mae = st[o + ST_MAE];
+    const e = this.entryIndex[lane];
+    this.lastMae = mae;
+    this.lastTrade = this.trades.count;
+    this.trades.push(
+      this.episode[lane],
+      side,
+      e,
+      exitIndex,
+      this.entryTs[lane],
+      exitTs,
+      st[o + ST_ENTRY_PRICE],
+      exitPrice,
+      gross,
+      net,
+      this.costPips,
+      mae,
+      st[o + ST_MFE],
+      st[o + ST_BARS],
+      forced,
+      net - this.penalty * mae,
+    );
+    clearTrade(st, o);
+    this.side[lane] = 0;
+    this.entryIndex[lane] = -1;
+    return net;
+  }
+
+  /**
+   * One bar of the lane: decision `a` taken at the close of bar t fills at open[t + 1], bar t + 1 is
+   * marked, and `end` says what happens if t + 1 ends the episode. Returns the step's reward.
+   */
+  step(lane: number, a: number, bars: BarSeries, t: number, end: EndRule): number {
+    const st = this.state;
+    const o = lane * TRADE_STATE_SIZE;
+    const t1 = t + 1;
+    const side0 = this.side[lane];
+    const eqBefore = side0 !== 0 ? st[o + ST_CURRENT] : 0;
+    let realised = 0;
+    let penalties = 0;
+    let r = 0;
+    this.lastTrade = -1;
+    if (side0 === 0) {
+      if (a === HOLD) {
+        r -= this.idlePenalty;
+      } else if (a === BUY || a === SELL) {
+        this.open(lane, a === BUY ? 1 : -1, bars.open[t1], t1, bars.ts[t1]);
+      } else {
+        this.illegal(lane, a, t);
+      }
+    } else if (a === CLOSE) {
+      realised += this.close(lane, t1, bars.ts[t1], bars.open[t1], false);
+      penalties += this.penalty * this.lastMae;
+    } else if (a !== HOLD) {
+      this.illegal(lane, a, t);
+    }
+    this.mark(lane, bars.high[t1], bars.low[t1], bars.close[t1]);
+    if (end === END_FORCE_CLOSE && this.side[lane] !== 0) {
+      const manual = this.lastTrade;
+      realised += this.close(lane, t1, bars.ts[t1] + this.barMs, bars.close[t1], true);
+      penalties += this.penalty * this.lastMae;
+      if (manual >= 0) this.lastTrade = manual;
+    }
+    this.lastRealised = realised;
+    if (this.dense) {
+      const eqAfter = realised + (this.side[lane] !== 0 ? st[o + ST_CURRENT] : 0);
+      r += eqAfter - eqBefore - penalties;
+    } else {
+      r += realised - penalties;
+    }
+    return r;
+  }
+
+  private illegal(lane: number, a: number, t: number): never {
+    const name = Number.isInteger(a) && a >= 0 && a < N_ACTIONS ? ACTION_NAMES[a] : 'not an action';
+    const where = this.side[lane] === 0 ? 'while flat (legal: HOLD, BUY, SELL)' : 'in a position (legal: HOLD, CLOSE)';
+    throw new EnvInputError(`lane ${lane}, episode ${this.episode[lane]}, bar ${t}: action ${a} (${name}) is not legal ${where}`);
+  }
+}
+
+export { N_POSITION_FEATURES };

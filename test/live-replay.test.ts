@@ -1,0 +1,95 @@
+// Replay parity: the real 2016 bars fed one at a time through a LiveSession give, trade for trade and
+// field by field, what `swt backtest` (backtestFromStore) gives on the same sessions. Both run the same
+// single-lane market step, the same policy objects and (for `linear`) the same feature-row builder.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { importFiles } from '../src/data/import.js';
+import { indexSessions } from '../src/data/sessions.js';
+import { buildFeatures } from '../src/features/store.js';
+import { loadBars } from '../src/env/market.js';
+import { envConfigFromConfig } from '../src/env/config.js';
+import type { TradeLog } from '../src/env/trades.js';
+import { Store } from '../src/store/db.js';
+import { backtestFromStore, type StoredBacktest } from '../src/app/backtest.js';
+import { fitSampleOf, loadFitMarket } from '../src/app/market.js';
+import { createPolicy } from '../src/agent/policies/registry.js';
+import { LiveSession } from '../src/live/session.js';
+import { rowBuilderFor } from '../src/features/row.js';
+import { HAS_SHARED, SHARED, tempDir } from './helpers/paths.js';
+
+const t = tempDir();
+afterAll(t.cleanup);
+const I = 'GBP_JPY';
+let store: Store;
+let config: Config;
+
+beforeAll(async () => {
+  if (!HAS_SHARED) return;
+  config = loadConfig();
+  store = await Store.open(path.join(t.dir, 'replay.duckdb'));
+  await importFiles(store, [path.join(SHARED, 'data', 'GBPJPY_M1_20160422_20160624.csv.gz')], { instrument: I, format: 'csv' });
+  await indexSessions(store, config, I, config.data.session_length, config.data.max_gap_minutes);
+  await buildFeatures(store, config, { instrument: I, set: config.features.default_set });
+}, 240_000);
+afterAll(() => store?.close());
+
+/** Feeds every stored bar through a LiveSession trading the backtest's sessions; returns its trades. */
+async function replay(b: StoredBacktest, policyName: string, params: Record<string, string | number>, fitTo: Date | null): Promise<{ trades: TradeLog; decisions: number }> {
+  const env = envConfigFromConfig(config, I);
+  const req = { instrument: I, range: { from: fitTo, to: null }, sessions: 'all' as const, seed: 1, featureSet: config.features.default_set };
+  const fit = await loadFitMarket(store, config, policyName, req, null);
+  const policy = await createPolicy(policyName, params, { seed: 1, env, fit: fitSampleOf(fit) });
+  const m = b.market;
+  const starts = Array.from(m.episodes.start, (s) => m.bars.ts[s]);
+  const session = LiveSession.create({
+    env,
+    policy,
+    features: policy.needsObservation ? rowBuilderFor(config, config.features.default_set, I, 1) : null,
+    schedule: { starts, length: config.data.session_length },
+  });
+  const all = await loadBars(store, I, { from: null, to: null });
+  try {
+    for (let i = 0; i < all.ts.length; i++) {
+      await session.onBar({ ts: all.ts[i], open: all.open[i], high: all.high[i], low: all.low[i], close: all.close[i] });
+    }
+  } finally {
+    await session.close();
+  }
+  return { trades: session.trades, decisions: session.decisions.length };
+}
+
+/** Every field of every trade, with bar indices turned into times (the two runs index different arrays). */
+function tradeRows(tr: TradeLog) {
+  return tr.records().map((r) => {
+    const { entryIndex: _e, exitIndex: _x, ...rest } = r;
+    return rest;
+  });
+}
+
+describe.skipIf(!HAS_SHARED)('replaying the real 2016 bars through a LiveSession', () => {
+  for (const [name, params] of [
+    ['ma-crossover', {}],
+    ['mean-reversion', { window: 120, entry_z: 2, exit_z: 0 }],
+  ] as const) {
+    it(`${name}: the same trades as swt backtest, field by field`, async () => {
+      const b = await backtestFromStore(store, config, { policy: name, params, instrument: I, range: { from: null, to: null }, sessions: 'all', seed: 1, featureSet: null, save: false });
+      expect(b.result.trades.count).toBeGreaterThan(50);
+      const live = await replay(b, name, params, null);
+      expect(live.decisions).toBe(b.result.decisions);
+      expect(tradeRows(live.trades)).toEqual(tradeRows(b.result.trades));
+    }, 120_000);
+  }
+
+  it('linear (fitted before June, traded from June): the same trades, with live feature rows', async () => {
+    const from = new Date('2016-06-01T00:00:00Z');
+    const b = await backtestFromStore(store, config, { policy: 'linear', params: { horizon: 30 }, instrument: I, range: { from, to: null }, sessions: 'all', seed: 1, featureSet: null, save: false });
+    expect(b.run.feature_set).toBe(config.features.default_set);
+    expect(b.run.fit_to).toBe('2016-06-01T00:00:00Z');
+    expect(b.result.trades.count).toBeGreaterThan(20);
+    const live = await replay(b, 'linear', { horizon: 30 }, from);
+    expect(live.decisions).toBe(b.result.decisions);
+    expect(tradeRows(live.trades)).toEqual(tradeRows(b.result.trades));
+  }, 180_000);
+});
