@@ -390,7 +390,7 @@ describe('value and reward support helpers (shared by training and search)', () 
   });
 
   it('two-hot encodes onto the two neighbouring support points and decodes back', () => {
-    const support = defaultMcts().support; // 601 points from -300 to 300
+    const support = { lo: -300, hi: 300, bins: 601 }; // MuZero's Atari support: 601 points from -300 to 300
     const p = twoHotEncode([2.3], support, false);
     expect(p.length).toBe(601);
     expect(p[302]).toBeCloseTo(0.7, 12);

@@ -253,3 +253,51 @@ export async function runWalkForward(store: Store, config: Config, req: WalkForw
 }
 
 export type { SharedMarket };
+
+export interface WatchRequest extends Omit<ValidateRequest, 'policies' | 'runs'> {
+  /** The learned policy to validate at each new best checkpoint, with its other parameters. */
+  policy: PolicyChoice;
+  /** Seconds between looks at the checkpoints table. */
+  intervalSeconds: number;
+  /** Stop after this many validations (null: until stopped). */
+  maxValidations: number | null;
+  /** Resolves when the watcher should stop (SIGINT, a test). */
+  stop: Promise<void>;
+  onValidated?: (v: SavedValidation, checkpoint: string) => void;
+  onIdle?: (best: string | null) => void;
+}
+
+/** The id of the best checkpoint by evaluation SQN (the later one on a tie), or null. */
+async function bestCheckpoint(store: Store): Promise<string | null> {
+  const row = await store.one<{ id: string }>('SELECT id FROM checkpoints WHERE eval_sqn IS NOT NULL ORDER BY eval_sqn DESC, seq DESC LIMIT 1');
+  return row?.id ?? null;
+}
+
+/**
+ * The validation watcher: each time a new best checkpoint appears (training keeps the best by
+ * evaluation SQN), validate it on the requested market and save the result, with its report. The
+ * store is read only briefly at each look, so training keeps writing beside it.
+ */
+export async function watchValidations(store: Store, config: Config, req: WatchRequest): Promise<SavedValidation[]> {
+  if (!getPolicySpec(req.policy.name).resolve) throw new UsageError(`--watch validates new checkpoints: give a learned policy (e.g. --policy muzero), not '${req.policy.name}'`);
+  const done: SavedValidation[] = [];
+  let last: string | null = null;
+  let stopped = false;
+  void req.stop.then(() => (stopped = true));
+  while (!stopped && (req.maxValidations === null || done.length < req.maxValidations)) {
+    const best = await bestCheckpoint(store);
+    await store.release();
+    if (best && best !== last) {
+      last = best;
+      const reportDir = req.reportDir ? path.join(req.reportDir, best) : null;
+      const [v] = await runValidations(store, config, { ...req, policies: [{ name: req.policy.name, params: { ...req.policy.params, checkpoint: best } }], reportDir });
+      await store.release();
+      done.push(v);
+      req.onValidated?.(v, best);
+      continue;
+    }
+    req.onIdle?.(best);
+    await Promise.race([new Promise((r) => setTimeout(r, req.intervalSeconds * 1000)), req.stop]);
+  }
+  return done;
+}

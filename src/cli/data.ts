@@ -7,7 +7,7 @@ import { importFiles, type FileImportResult } from '../data/import.js';
 import { qualityReport, type QualityReport } from '../data/quality.js';
 import { indexSessions, type SessionIndexReport } from '../data/sessions.js';
 import { writeSynthCsv, SYNTH_VERSION, type SynthSummary } from '../data/synth.js';
-import { synthOptions } from '../app/synth.js';
+import { synthOptions, type SynthChoice } from '../app/synth.js';
 import { weekCalendar } from '../data/calendar.js';
 import { parseRange } from '../data/range.js';
 import { instrumentSpec } from '../config/load.js';
@@ -92,15 +92,7 @@ export function printSessions(s: SessionIndexReport): void {
 }
 
 
-export interface SynthCliOpts extends CommonOpts {
-  instrument?: string;
-  from?: string;
-  to?: string;
-  seed?: number;
-  edge?: boolean;
-  edgeStrength?: number;
-  edgeHalfLife?: number;
-  out?: string;
+export interface SynthCliOpts extends CommonOpts, SynthChoice {
   import?: boolean;
 }
 

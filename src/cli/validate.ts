@@ -2,13 +2,13 @@
 // parallel) and `swt walkforward` (parameter selection in sample, test out of sample).
 import type { Command } from 'commander';
 import path from 'node:path';
-import { action, collect, common, makeContext, parseInteger, printJson, sessionsArg, UsageError, type CommonOpts } from './context.js';
+import { action, collect, common, makeContext, parseInteger, parseNumber, printJson, sessionsArg, UsageError, type CommonOpts, type Ctx } from './context.js';
 import { parseRange, type TimeRange } from '../data/range.js';
 import { getPolicySpec, parseParamArgs, parsePolicyArg, policyNames, resolvePolicyParams } from '../agent/policies/registry.js';
 import { parseScenarios, type ValidationResult } from '../validation/validate.js';
 import type { JobOutcome } from '../validation/parallel.js';
 import { parseGridArgs, type WalkForwardMode, type WalkForwardObjective, type WalkForwardResult } from '../validation/walkforward.js';
-import { runValidations, runWalkForward, type PolicyChoice } from '../app/validate.js';
+import { runValidations, runWalkForward, watchValidations, type PolicyChoice } from '../app/validate.js';
 import { progress } from '../util/progress.js';
 
 interface MarketOpts extends CommonOpts {
@@ -42,6 +42,9 @@ function marketOptions(cmd: Command): Command {
 // ------------------------------------------------------------------------------------------ validate
 
 interface ValidateOpts extends MarketOpts {
+  watch?: boolean;
+  interval?: number;
+  maxValidations?: number;
   run?: string[];
   policy?: string[];
   param?: string[];
@@ -99,6 +102,43 @@ function printValidation(id: number, o: JobOutcome): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** `--watch`: validate every new best checkpoint of a learned policy until stopped. */
+async function watch(ctx: Ctx, o: ValidateOpts): Promise<void> {
+  if ((o.run ?? []).length > 0) throw new UsageError('--watch validates new checkpoints: it does not take --run');
+  const [choice, ...more] = parsePolicyArgs(o.policy ?? [], o.param ?? []);
+  if (more.length > 0) throw new UsageError('--watch takes one --policy');
+  const store = await ctx.openStore({ hold: 'unit' });
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (stop = r));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  if (!o.json) process.stderr.write(`watching the checkpoints of ${ctx.config.store.db} for a new best (every ${o.interval} s; Ctrl-C stops)\n`);
+  const saved = await watchValidations(store, ctx.config, {
+    policy: choice,
+    intervalSeconds: o.interval ?? 30,
+    maxValidations: o.maxValidations ?? null,
+    stop: stopped,
+    instrument: o.instrument,
+    range: parseRange(o.from, o.to),
+    fitRange: fitRangeArg(o),
+    sessions: o.sessions,
+    seed: o.seed,
+    scenarios: o.scenarios !== undefined ? parseScenarios(o.scenarios) : undefined,
+    gains: o.gains as 'trade' | 'daily' | 'auto' | undefined,
+    walkForward: Boolean(o.walkForward),
+    reportDir: o.report !== false ? (o.out ?? path.join('reports', `watch-${stamp()}`)) : null,
+    force: Boolean(o.force),
+    workers: o.workers,
+    onValidated: (v, ck) => {
+      if (!o.json) {
+        process.stdout.write(`new best checkpoint ${ck}:\n`);
+        printValidation(v.id, v.outcome);
+      }
+    },
+  });
+  if (o.json) printJson({ validations: saved.map(({ id, outcome: oc }) => ({ id, key: oc.key, checkpoint: oc.result.policy.params.checkpoint, report: oc.report, result: resultView(oc.result) })) });
+}
+
 function registerValidateCommand(program: Command): void {
   marketOptions(common(program.command('validate')))
     .description(
@@ -115,11 +155,15 @@ function registerValidateCommand(program: Command): void {
     .option('--out <dir>', 'report directory (several policies: one sub-directory each; default reports/validate-<time>)')
     .option('--no-report', 'skip the HTML/PDF report (the result is still saved in the store)')
     .option('--force', 'overwrite the report files of an existing report directory')
+    .option('--watch', 'validate each new best checkpoint (by evaluation SQN) of the learned --policy as training saves it, until stopped (Ctrl-C)')
+    .option('--interval <s>', 'with --watch: seconds between looks at the checkpoints table', parseNumber('--interval', 0.1), 30)
+    .option('--max-validations <n>', 'with --watch: stop after this many validations', parseInteger('--max-validations', 1))
     .option('--workers <n>', 'parallel validations (piscina threads); 0 = auto: min(cores, policies) with --walk-forward, else 1, since the native Monte Carlo already uses every core (default validation.workers)', parseInteger('--workers', 0))
     .option('--json', 'print JSON: {"validations": [{id, key, report, result (without chart data)}]}')
     .action(
       action(async (o: ValidateOpts) => {
         const ctx = makeContext(o);
+        if (o.watch) return watch(ctx, o);
         const byRun = (o.run ?? []).length > 0;
         if (byRun && ((o.policy ?? []).length > 0 || (o.param ?? []).length > 0 || o.from || o.to || o.fitFrom || o.fitTo || o.sessions !== undefined || o.seed !== undefined || o.instrument)) {
           throw new UsageError('--run takes its policy, parameters, instrument, range, fit range, sessions and seed from the stored run: give none of --policy/--param/--instrument/--from/--to/--fit-from/--fit-to/--sessions/--seed');

@@ -205,13 +205,20 @@ export class Store {
         'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)',
       );
       const current = await this.schemaVersion();
+      let applied = 0;
       for (const m of migrations) {
         if (m.version <= current) continue;
         await this.transaction(async () => {
           for (const stmt of m.up) await this.run(stmt);
           await this.run('INSERT INTO schema_version (version, name) VALUES ($1, $2)', [m.version, m.name]);
         });
+        applied++;
       }
+      // The schema goes into the database file now, not only into the write-ahead log: DuckDB 1.5 cannot
+      // replay a WAL whose CREATE TABLE has a DEFAULT calling a function ("GetDefaultDatabase with no
+      // default database set"), so a process killed before its first checkpoint would leave a store
+      // that no longer opens (seen with kill -9 during a checkpoint save).
+      if (applied > 0 || current === 0) await this.run('CHECKPOINT');
     });
   }
 

@@ -50,6 +50,11 @@ export interface WalkForwardOptions {
   onFold?: (done: number, total: number) => void;
   /** What learned policies need beyond their parameters (config, resolved artifacts, feature hash). */
   context?: Pick<PolicyContext, 'config' | 'artifacts' | 'featureHash'>;
+  /**
+   * Retraining instead of a grid: called with each fold's in-sample episodes, it trains a learner on
+   * them and returns the parameters (e.g. the checkpoint it trained) and the context to test them with.
+   */
+  retrain?: (fold: number, inSample: EpisodeSet) => Promise<{ params: Record<string, ParamValue>; context: Pick<PolicyContext, 'config' | 'artifacts' | 'featureHash'> }>;
 }
 
 export interface WalkForwardMarket {
@@ -240,8 +245,8 @@ export async function walkForward(market: WalkForwardMarket, env: EnvConfig, opt
   const spec = getPolicySpec(opts.policy);
   if (spec.observes && !market.features) throw new PolicyError(`policy '${opts.policy}' reads features: walk-forward needs the market's feature matrix`);
   // A fitting policy learns on the fold's in-sample part only: its out-of-sample test never sees it.
-  const run = async (ep: EpisodeSet, params: Record<string, ParamValue>, fit: FitSample | null) => {
-    const policy = await createPolicy(opts.policy, params, { seed: opts.seed, env, fit, ...opts.context });
+  const run = async (ep: EpisodeSet, params: Record<string, ParamValue>, fit: FitSample | null, context = opts.context) => {
+    const policy = await createPolicy(opts.policy, params, { seed: opts.seed, env, fit, ...context });
     try {
       return await runBacktest({ bars: market.bars, features: market.features ?? null, episodes: ep, policy, env, batch: opts.batch });
     } finally {
@@ -264,7 +269,16 @@ export async function walkForward(market: WalkForwardMarket, env: EnvConfig, opt
     const oosEp = subEpisodes(market.episodes, isTo, oosTo);
     const fit: FitSample | null = spec.fits && market.features ? { bars: market.bars, features: market.features, episodes: isEp } : null;
     let best: { r: BacktestResult; params: Record<string, ParamValue>; eligible: boolean; obj: number } | null = null;
-    for (const p of points) {
+    let context = opts.context;
+    if (opts.retrain) {
+      // The learner trains on this fold's in-sample part only; its in-sample figures are its own
+      // backtest there, its out-of-sample ones the test that follows.
+      const trained = await opts.retrain(k + 1, isEp);
+      context = trained.context;
+      const r = await run(isEp, trained.params, fit, context);
+      best = { r, params: trained.params, eligible: r.metrics.trades >= opts.minTrades, obj: objectiveOf(r, opts.objective) };
+    }
+    for (const p of opts.retrain ? [] : points) {
       const r = await run(isEp, p, fit);
       const eligible = r.metrics.trades >= opts.minTrades;
       const obj = objectiveOf(r, opts.objective);
@@ -272,7 +286,7 @@ export async function walkForward(market: WalkForwardMarket, env: EnvConfig, opt
     }
     const chosen = best!;
     const isStats = partStats(market, isEp, chosen.r, env, msPerYear);
-    const oosStats = partStats(market, oosEp, await run(oosEp, chosen.params, fit), env, msPerYear);
+    const oosStats = partStats(market, oosEp, await run(oosEp, chosen.params, fit, context), env, msPerYear);
     isRet += isStats.annual_return * isStats.years;
     isYears += isStats.years;
     oosRet += oosStats.annual_return * oosStats.years;
@@ -283,7 +297,7 @@ export async function walkForward(market: WalkForwardMarket, env: EnvConfig, opt
       fold: k + 1,
       params: chosen.params,
       eligible: chosen.eligible,
-      candidates: points.length,
+      candidates: opts.retrain ? 1 : points.length,
       in_sample: isStats,
       out_of_sample: oosStats,
       efficiency: efficiency(oosStats.annual_return, isStats.annual_return),

@@ -5,5 +5,5 @@ import type { Migration } from './index.js';
 export const m007RunFitRange: Migration = {
   version: 7,
   name: 'runs: fit range of fitted policies',
-  up: ['ALTER TABLE runs ADD COLUMN fit_from TIMESTAMP', 'ALTER TABLE runs ADD COLUMN fit_to TIMESTAMP'],
+  up: ['ALTER TABLE runs ADD COLUMN IF NOT EXISTS fit_from TIMESTAMP', 'ALTER TABLE runs ADD COLUMN IF NOT EXISTS fit_to TIMESTAMP'],
 };
