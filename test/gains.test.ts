@@ -124,4 +124,11 @@ describe('frequency and horizon', () => {
     expect(() => runGains(t, { pipSize: 0.01, units: 1, mode: 'trade', forecastYears: 0, maxTradeForecast: 10, days: [1] })).toThrow(/forecast years must be a number > 0, got 0/);
     expect(() => runGains(t, { pipSize: 0.01, units: 1, mode: 'trade', forecastYears: 2, maxTradeForecast: 10, days: [] })).toThrow(/covers 0 days/);
   });
+
+  it('a run without trades still has a length (0 trades a year) but no gains', () => {
+    const f = runFrequency({ trades: 0, days: 60, marketYears: 0.25 });
+    expect(f).toEqual({ years: 0.25, basis: 'episodes', tradesPerYear: 0, daysPerYear: 240 });
+    expect(() => runFrequency({ trades: 1.5, days: 60 })).toThrow(/trades must be an integer >= 0, got 1.5/);
+    expect(() => runGains(new TradeLog(), { pipSize: 0.01, units: 1, mode: 'daily', forecastYears: 2, maxTradeForecast: 10, days: [1, 2] })).toThrow(/empty trade list: the run closed no trade, there are no gains/);
+  });
 });

@@ -89,6 +89,26 @@ describe('recommendation and gates', () => {
     expect(grade({ ...strong, car25: -3 }).recommendation).toBe('REJECT');
   });
 
+  it('REJECT with score 0 when no trade closed, every gate failing for that reason', () => {
+    // What validate.ts passes for a run that never traded: undefined trade figures, a flat account.
+    const none: GradeInput = { trades: 0, winRate: null, profitFactor: null, expectancyPips: null, avgLossPips: null, car25: 0, safeF: 0, dd95: 0, ddTolerance: 0.1, profitableDayShare: null, sessions: 135 };
+    const g = grade(none);
+    expect(g.recommendation).toBe('REJECT');
+    expect(g.rationale).toBe('no trade closed over 135 sessions: nothing to size, nothing to deploy');
+    expect(g.score).toBe(0);
+    expect(g.letter).toBe('F');
+    expect(g.components.map((c) => c.score)).toEqual([0, 0, 0, 0]);
+    expect(g.failed_gates.map((x) => x.name)).toEqual(['min_car25', 'max_dd95', 'min_profit_factor', 'min_win_rate', 'min_trades']);
+    for (const x of g.failed_gates) expect(x.reason).toMatch(/^no trade closed: /);
+    expect(gate(g, 'min_trades').value).toBe(0);
+    // No tradable size: the drawdown is not measured, not 0.
+    expect(gate(g, 'max_dd95').value).toBeNull();
+    expect(g.components[3].input).toBeNull();
+    // Even with the trade-count gate switched off, nothing closed is never anything but REJECT.
+    expect(grade(none, { gates: { min_trades: 0 } }).recommendation).toBe('REJECT');
+    expect(grade({ ...none, sessions: undefined }).rationale).toBe('no trade closed: nothing to size, nothing to deploy');
+  });
+
   it('gates are configurable', () => {
     const g = grade(strong, { gates: { min_car25: 50, min_trades: 500 }, deployMinScore: 99 });
     expect(g.failed_gates.map((x) => x.name)).toEqual(['min_car25', 'min_trades']);
@@ -112,6 +132,7 @@ describe('bad grade inputs', () => {
     ['NaN win rate', { winRate: NaN }, /winRate must be a finite number or null/],
     ['negative trade count', { trades: -1 }, /trades must be an integer >= 0/],
     ['tolerance outside (0, 1)', { ddTolerance: 1.5 }, /ddTolerance must be in \(0, 1\), got 1.5/],
+    ['a fractional session count', { sessions: 2.5 }, /sessions must be an integer >= 0, got 2.5/],
   ])('refuses %s', (_what, bad, msg) => {
     expect(() => grade({ ...strong, ...bad })).toThrow(GradeInputError);
     expect(() => grade({ ...strong, ...bad })).toThrow(msg);

@@ -76,6 +76,8 @@ beforeAll(() => {
   json('config show', ['config', 'show', '--db', db, '--json']);
   const bt = json('backtest', ['backtest', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--json']) as { run: { run_id: string } };
   json('validate', ['validate', '--db', db, '--run', bt.run.run_id, '--scenarios', 'adverse', '--out', path.join(tmp.dir, 'report'), '--json']);
+  // The no-trade form of a validation (nulls, status no_trades, no scenarios).
+  json('validate (no trade)', ['validate', '--db', db, '--instrument', INSTRUMENT, '--policy', 'hold', '--out', path.join(tmp.dir, 'report-hold'), '--json']);
   json('walkforward', ['walkforward', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--folds', '2', '--param-grid', 'window=60,120', '--json']);
   const gains = path.join(tmp.dir, 'gains.txt');
   writeFileSync(gains, `gain\n${Array.from({ length: 60 }, (_, i) => ((i % 5) - 1.5) * 0.004).join('\n')}\n`);
@@ -88,7 +90,7 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
-  const commands = ['main', 'data synth', 'data import', 'data check', 'data check (rejections)', 'data sessions', 'features build', 'features show', 'features sets', 'config show', 'backtest', 'validate', 'walkforward', 'mc safe-f', 'mc scenarios', 'wst'];
+  const commands = ['main', 'data synth', 'data import', 'data check', 'data check (rejections)', 'data sessions', 'features build', 'features show', 'features sets', 'config show', 'backtest', 'validate', 'validate (no trade)', 'walkforward', 'mc safe-f', 'mc scenarios', 'wst'];
   for (const name of commands) {
     it(`swt ${name} --json`, () => {
       expect(outputs.has(name), `swt ${name} did not run`).toBe(true);
@@ -97,8 +99,10 @@ describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
   }
 
   it('validation.json in the report directory', () => {
-    const doc = JSON.parse(readFileSync(path.join(tmp.dir, 'report', 'validation.json'), 'utf8')) as unknown;
-    expect(badKeys(doc)).toEqual([]);
+    for (const dir of ['report', 'report-hold']) {
+      const doc = JSON.parse(readFileSync(path.join(tmp.dir, dir, 'validation.json'), 'utf8')) as unknown;
+      expect(badKeys(doc)).toEqual([]);
+    }
   });
 
   it('the JSON documents stored in DuckDB (runs, validations, feature sets)', async () => {
@@ -114,8 +118,8 @@ describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
       for (const r of await store.all<Record<string, unknown>>('SELECT name, spec, columns FROM feature_sets')) {
         for (const c of ['spec', 'columns']) docs.push([`feature_sets.${c} (${String(r.name)})`, String(r[c])]);
       }
-      // Not vacuous: two runs (main's baseline, the backtest), one validation, one feature set.
-      expect(docs.length).toBe(3 * 2 + 2 + 2);
+      // Not vacuous: two runs (main's baseline, the backtest), two validations, one feature set.
+      expect(docs.length).toBe(3 * 2 + 2 * 2 + 2);
       const bad = docs.flatMap(([where, text]) => badKeys(JSON.parse(text)).map((p) => `${where}: ${p}`));
       expect(bad).toEqual([]);
     } finally {

@@ -107,7 +107,7 @@ describe.skipIf(!HAS_SHARED)('swt validate on the real 2016 data', () => {
       expect(rows[0].score).toBeCloseTo(v.result.grade.score, 9);
       expect(rows[0].report_dir).toBe(out);
       expect(rows[0].run_id).toBeNull();
-      expect(JSON.parse(rows[0].result).schema).toBe('swt.validation/2');
+      expect(JSON.parse(rows[0].result).schema).toBe('swt.validation/3');
     } finally {
       store.close();
     }
@@ -127,8 +127,15 @@ describe.skipIf(!HAS_SHARED)('swt validate on the real 2016 data', () => {
     expect(readFileSync(path.join(out, 'notes.txt'), 'utf8')).toBe('mine'); // --force replaces only the report files
   });
 
+  it('grades a policy that never trades REJECT (exit 0), saying why, instead of refusing it', () => {
+    const r = swt(['validate', '--db', db, '--policy', 'hold', '--no-report']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^hold: grade F \(score 0\.0\) → REJECT: no trade closed over \d+ sessions: nothing to size, nothing to deploy\n/);
+    expect(r.stdout).toContain('  trades 0, net 0.0 pips, win rate -, profit factor -; Monte Carlo not run: no trade closed\n');
+    expect(r.stdout).toContain('  failed: Trades: no trade closed: no sample at all\n');
+  });
+
   it.each<[string, string[], RegExp]>([
-    ['a policy that never trades (empty trade list)', ['--policy', 'hold'], /empty trade list: policy 'hold' closed no trade/],
     ['an unknown policy', ['--policy', 'nope'], /unknown policy 'nope' \(known: /],
     ['a non-numeric parameter', ['--policy', 'mean-reversion', '--param', 'window=abc'], /parameter window=abc is not a number/],
     ['--param with several policies', ['--policy', 'hold', '--policy', 'random', '--param', 'p_open=0.1'], /--param applies to a single --policy/],

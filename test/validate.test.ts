@@ -1,4 +1,9 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { tempDir } from './helpers/paths.js';
+import { pdfPageCount, pdfTextRuns } from './helpers/pdf.js';
+import { NO_TRADE_REPORT_CHARTS, REPORT_CHARTS, writeReport } from '../src/validation/report/index.js';
 import { makePolicy } from './helpers/policy.js';
 import { createPolicy } from '../src/agent/policies/registry.js';
 import { loadConfig } from '../src/config/load.js';
@@ -9,7 +14,8 @@ import { sessionEpisodes } from '../src/env/episodes.js';
 import type { BarSeries, EpisodeSet } from '../src/env/types.js';
 import { runBacktest, type BacktestResult } from '../src/validation/backtest.js';
 import { bootstrap, MonteCarloInputError } from '../src/validation/montecarlo.js';
-import { parseScenarios, validateBacktest, validationSettings, type Provenance, type ValidateInput, type ValidationResult } from '../src/validation/validate.js';
+import { NO_TRADES_NOTE, parseScenarios, validateBacktest, validationSettings, type Provenance, type ValidateInput, type ValidationResult } from '../src/validation/validate.js';
+import { walkForward } from '../src/validation/walkforward.js';
 
 const config = loadConfig();
 const env = envConfig({});
@@ -70,11 +76,11 @@ beforeAll(async () => {
 describe('validateBacktest', () => {
   it('solves safe-f on the run\'s gains over a 2-year horizon and grades it', () => {
     const r = edgeResult;
-    expect(r.schema).toBe('swt.validation/2');
+    expect(r.schema).toBe('swt.validation/3');
     expect(r.metrics.trades).toBe(edgeRun.trades.count);
     expect(r.metrics.expectancy!).toBeGreaterThan(0);
     // Horizon: 2 years of the run's own draws (trades or days per market year).
-    expect(r.gains.forecast).toBe(Math.round(2 * r.gains.periods_per_year));
+    expect(r.gains.forecast).toBe(Math.round(2 * r.gains.periods_per_year!));
     expect(r.gains.years_basis).toBe('episodes');
     expect(r.montecarlo.safe_f_mean).toBeGreaterThan(0);
     expect(r.montecarlo.car25_mean).toBeGreaterThan(0);
@@ -91,7 +97,7 @@ describe('validateBacktest', () => {
     expect(r.grade.gates.find((g) => g.name === 'max_dd95')!.value).toBe(worst);
     // The adverse scenario costs 1 pip per trade, in gain units of a draw.
     expect(r.gains.adverse_pips).toBe(1);
-    expect(r.gains.adverse_gain).toBeCloseTo((0.01 * r.gains.trades_per_draw) / (edgeRun.trades.entryPrice.slice(0, edgeRun.trades.count).reduce((a, b) => a + b, 0) / edgeRun.trades.count), 15);
+    expect(r.gains.adverse_gain).toBeCloseTo((0.01 * r.gains.trades_per_draw!) / (edgeRun.trades.entryPrice.slice(0, edgeRun.trades.count).reduce((a, b) => a + b, 0) / edgeRun.trades.count), 15);
     // Stress lowers what the system earns at the same size.
     const car = (n: string) => r.scenarios.find((s) => s.name === n)!.at_f!.car_percentiles.p25;
     expect(car('adverse')).toBeLessThan(car('original'));
@@ -100,7 +106,7 @@ describe('validateBacktest', () => {
 
   it('draws the charts from one batch of curves at safe-f: fan, drawdown and CAR histograms with their percentiles', async () => {
     const r = edgeResult;
-    const fan = r.charts.fan;
+    const fan = r.charts.fan!;
     expect(fan.f).toBe(r.montecarlo.safe_f_mean);
     expect(fan.fallback).toBe(false);
     expect(fan.x[0]).toBe(0);
@@ -114,13 +120,13 @@ describe('validateBacktest', () => {
     expect(fan.best[fan.best.length - 1]).toBeGreaterThanOrEqual(fan.p95[fan.p95.length - 1]);
     expect(fan.worst[fan.worst.length - 1]).toBeLessThanOrEqual(fan.p5[fan.p5.length - 1]);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    expect(sum(r.charts.dd_hist.counts)).toBe(r.montecarlo.curves);
-    expect(sum(r.charts.car_hist.counts)).toBe(r.montecarlo.curves);
+    expect(sum(r.charts.dd_hist!.counts)).toBe(r.montecarlo.curves);
+    expect(sum(r.charts.car_hist!.counts)).toBe(r.montecarlo.curves);
     // The fan's curves are the original scenario's curves at safe-f (same seed): same percentiles.
-    expect(r.charts.dd_hist.marker.value).toBe(r.scenarios[0].at_f!.dd_percentiles.p95);
-    expect(r.charts.car_hist.marker.value).toBe(r.scenarios[0].at_f!.car_percentiles.p25);
+    expect(r.charts.dd_hist!.marker.value).toBe(r.scenarios[0].at_f!.dd_percentiles.p95);
+    expect(r.charts.car_hist!.marker.value).toBe(r.scenarios[0].at_f!.car_percentiles.p25);
     // At safe-f the 95th-percentile drawdown sits at the tolerance, up to sampling error.
-    expect(Math.abs(r.charts.dd_hist.marker.value - 0.1)).toBeLessThan(0.02);
+    expect(Math.abs(r.charts.dd_hist!.marker.value - 0.1)).toBeLessThan(0.02);
   });
 
   it('is reproducible: the same run and seed give the same result', async () => {
@@ -143,18 +149,104 @@ describe('validateBacktest', () => {
     const r = await validateBacktest(input(bt, { settings: validationSettings(config, { gains: 'daily' }) }));
     expect(r.montecarlo.safe_f_mean).toBe(0);
     expect(r.montecarlo.status).toBe('no_positive_gains');
-    expect(r.charts.fan.fallback).toBe(true);
-    expect(r.charts.fan.f).toBe(1);
+    expect(r.charts.fan!.fallback).toBe(true);
+    expect(r.charts.fan!.f).toBe(1);
     expect(r.grade.recommendation).toBe('REJECT');
     expect(r.grade.failed_gates.find((g) => g.name === 'min_car25')!.reason).toMatch(/safe-f is 0/);
   });
 });
 
-describe('bad validation inputs', () => {
-  it('an empty trade list (a policy that never trades)', async () => {
-    await expect(validateBacktest(input(await backtest('hold')))).rejects.toThrow(/empty trade list: policy 'hold' closed no trade over \d+ episodes/);
+describe('a run that closed no trade is graded REJECT, not refused', () => {
+  const tmp = tempDir('swt-validate-notrade-');
+  afterAll(() => tmp.cleanup());
+  let holdRun: BacktestResult;
+  let r: ValidationResult;
+
+  beforeAll(async () => {
+    holdRun = await backtest('hold');
+    r = await validateBacktest(input(holdRun));
   });
 
+  it('keeps the metrics as computed: 0 trades, every decision a HOLD', () => {
+    expect(r.metrics.trades).toBe(0);
+    expect(r.metrics.net_pips).toBe(0);
+    expect(r.metrics.win_rate).toBeNull();
+    expect(r.metrics.actions.decisions).toBeGreaterThan(0);
+    expect(r.actions.names).toEqual(['HOLD', 'BUY', 'SELL', 'CLOSE']);
+    expect(r.actions.share).toEqual([1, 0, 0, 0]);
+    expect(r.profitable_day_share).toBeNull();
+  });
+
+  it('REJECT, the lowest letter, score 0, saying plainly that no trade closed', () => {
+    expect(r.grade.recommendation).toBe('REJECT');
+    expect(r.grade.letter).toBe('F');
+    expect(r.grade.score).toBe(0);
+    expect(r.grade.rationale).toBe(`no trade closed over ${episodes.start.length} sessions: nothing to size, nothing to deploy`);
+    expect(r.grade.failed_gates.find((g) => g.name === 'min_trades')!.reason).toBe('no trade closed: no sample at all');
+  });
+
+  it('a Monte Carlo of what a flat account does, exactly: safe-f 0, CAR 0, drawdown 0, TWR 1; no scenario', () => {
+    const mc = r.montecarlo;
+    expect(r.schema).toBe('swt.validation/3');
+    expect(mc.status).toBe('no_trades');
+    expect(mc.note).toBe(NO_TRADES_NOTE);
+    expect([mc.safe_f_mean, mc.safe_f_sd, mc.car25_mean, mc.car25_sd]).toEqual([0, 0, 0, 0]);
+    const keys = ['p5', 'p10', 'p25', 'p50', 'p75', 'p90', 'p95'];
+    expect(Object.keys(mc.twr_percentiles)).toEqual(keys);
+    for (const k of keys) {
+      expect(mc.twr_percentiles[k]).toBe(1);
+      expect(mc.dd_percentiles[k]).toBe(0);
+      expect(mc.car_percentiles[k]).toBe(0);
+    }
+    expect(r.scenarios).toEqual([]);
+    expect(r.dd95_worst).toEqual({ value: 0, scenario: null, percentile: 95 });
+    // What would describe trades that do not exist is null, not invented.
+    expect(r.gains).toMatchObject({ count: 0, mean: null, sd: null, periods_per_year: null, forecast: 0, trades_per_year: 0, trades_per_draw: null, adverse_gain: null });
+    expect(r.gains.years_basis).toBe('episodes');
+    expect(r.gains.years).toBeGreaterThan(0);
+    expect(r.charts).toEqual({ equity: { x: [0], y: [0] }, fan: null, dd_hist: null, car_hist: null });
+  });
+
+  it('is reproducible, and does not depend on the scenarios asked for', async () => {
+    const again = await validateBacktest(input(holdRun, { settings: validationSettings(config, { scenarios: [] }) }));
+    expect({ ...again, timings: null }).toEqual({ ...r, timings: null });
+  });
+
+  it('still refuses bad Monte Carlo settings: they are bad input whether the run traded or not', async () => {
+    const s = validationSettings(config);
+    await expect(validateBacktest(input(holdRun, { settings: { ...s, mc: { ...s.mc, accuracy: 0.5 } } }))).rejects.toThrow(/accuracy must be in \(0, 0.1\), got 0.5/);
+    await expect(validateBacktest(input(holdRun, { settings: { ...s, forecastYears: 0 } }))).rejects.toThrow(/forecast years must be a number > 0, got 0/);
+  });
+
+  it('keeps a walk-forward it is given', async () => {
+    const wf = await walkForward({ bars, episodes, features: null }, env, { policy: 'hold', grid: {}, folds: 2, mode: 'rolling', isRatio: 2, objective: 'net_pips', minTrades: 1, seed: 1 });
+    const withWf = await validateBacktest(input(holdRun, { walkforward: wf }));
+    expect(withWf.walkforward).toBe(wf);
+    expect(withWf.walkforward!.oos_trades).toBe(0);
+    expect(withWf.grade.recommendation).toBe('REJECT');
+  });
+
+  it('renders a report that says so: a "No trade closed" page with the decisions, no empty Monte Carlo charts', async () => {
+    const dir = path.join(tmp.dir, 'report');
+    const files = await writeReport(r, dir, { generatedAt: '2026-01-01T00:00:00Z' });
+    for (const f of [files.html, files.pdf, files.json]) expect(existsSync(f)).toBe(true);
+    // Grade and gates, the no-trade page, provenance.
+    expect(files.pages).toBe(3);
+    expect(pdfPageCount(files.pdf)).toBe(3);
+    const text = pdfTextRuns(files.pdf).join('\n');
+    for (const t of ['REJECT', 'no trade closed over', 'No trade closed', 'Decisions by action', 'Backtest metrics', 'Provenance', 'not run: no trade closed']) expect(text, t).toContain(t);
+    for (const t of ['Equity fan', 'Max drawdown per curve', 'CAR by scenario', 'Stress scenarios']) expect(text, t).not.toContain(t);
+    const html = readFileSync(files.html, 'utf8');
+    const charts = [...html.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
+    expect(charts).toEqual([...NO_TRADE_REPORT_CHARTS]);
+    for (const id of REPORT_CHARTS.filter((c) => c !== 'actions')) expect(charts).not.toContain(id);
+    expect(html).toContain('class="rec rec-REJECT"');
+    expect(html).toContain('<h2>No trade closed</h2>');
+    expect(JSON.parse(readFileSync(files.json, 'utf8')).montecarlo.status).toBe('no_trades');
+  });
+});
+
+describe('bad validation inputs', () => {
   it('a NaN in the trades', async () => {
     const bt = await backtest('mean-reversion', { window: 240, entry_z: 1.5, exit_z: 0 });
     bt.trades.netPips[3] = NaN;

@@ -90,8 +90,11 @@ function printValidation(id: number, o: JobOutcome): void {
   const lines = [
     `${o.key}${params ? ` (${params})` : ''}: grade ${g.letter} (score ${g.score.toFixed(1)}) → ${g.recommendation}: ${g.rationale}`,
     `  trades ${r.metrics.trades}, net ${r.metrics.net_pips.toFixed(1)} pips, win rate ${r.metrics.win_rate === null ? '-' : (100 * r.metrics.win_rate).toFixed(1) + '%'}, ` +
-      `profit factor ${r.metrics.profit_factor?.toFixed(2) ?? '-'}; safe-f ${r.montecarlo.safe_f_mean.toFixed(3)}, CAR25 ${r.montecarlo.car25_mean.toFixed(1)}%, ` +
-      `worst DD p${r.dd95_worst.percentile} ${(100 * r.dd95_worst.value).toFixed(1)}% (${r.dd95_worst.scenario ?? '-'})`,
+      `profit factor ${r.metrics.profit_factor?.toFixed(2) ?? '-'}; ` +
+      (r.montecarlo.status === 'no_trades'
+        ? 'Monte Carlo not run: no trade closed'
+        : `safe-f ${r.montecarlo.safe_f_mean.toFixed(3)}, CAR25 ${r.montecarlo.car25_mean.toFixed(1)}%, ` +
+          `worst DD p${r.dd95_worst.percentile} ${(100 * r.dd95_worst.value).toFixed(1)}% (${r.dd95_worst.scenario ?? '-'})`),
     ...g.failed_gates.map((x) => `  failed: ${x.label}: ${x.reason}`),
   ];
   if (o.report) lines.push(`  report: ${o.report.html}  ${o.report.pdf}  (${o.report.pages} pages)`);

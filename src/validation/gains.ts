@@ -157,8 +157,9 @@ export interface Frequency {
  */
 export const FX_DAYS_PER_YEAR = 6 * (365.25 / 7);
 
+/** Frequency of a run; a run without trades has 0 trades a year (its length is still measured). */
 export function runFrequency(input: FrequencyInput): Frequency {
-  if (!(input.trades > 0)) throw new MonteCarloInputError('empty trade list: the run closed no trade, there is nothing to validate');
+  if (!(Number.isInteger(input.trades) && input.trades >= 0)) throw new MonteCarloInputError(`trades must be an integer >= 0, got ${input.trades}`);
   if (!(input.days > 0)) throw new MonteCarloInputError(`the run covers ${input.days} days: need at least one day to measure its trading frequency`);
   const years = input.marketYears != null && input.marketYears > 0 ? input.marketYears : input.days / FX_DAYS_PER_YEAR;
   return {
@@ -196,10 +197,16 @@ export interface RunGains {
   trades_per_draw: number;
 }
 
-/** Gains of a run, the mode and the horizon (see the header for the definitions). */
+/** Refuses a horizon setting runGains cannot use. */
+export function checkHorizon(forecastYears: number, maxTradeForecast: number): void {
+  if (!(forecastYears > 0 && Number.isFinite(forecastYears))) throw new MonteCarloInputError(`forecast years must be a number > 0, got ${forecastYears}`);
+  if (!(Number.isInteger(maxTradeForecast) && maxTradeForecast >= 1)) throw new MonteCarloInputError(`max trade forecast must be an integer >= 1, got ${maxTradeForecast}`);
+}
+
+/** Gains of a run, the mode and the horizon (see the header for the definitions). Refuses a run without trades. */
 export function runGains(trades: GainTrades, opts: RunGainsOptions): RunGains {
-  if (!(opts.forecastYears > 0 && Number.isFinite(opts.forecastYears))) throw new MonteCarloInputError(`forecast years must be a number > 0, got ${opts.forecastYears}`);
-  if (!(Number.isInteger(opts.maxTradeForecast) && opts.maxTradeForecast >= 1)) throw new MonteCarloInputError(`max trade forecast must be an integer >= 1, got ${opts.maxTradeForecast}`);
+  checkHorizon(opts.forecastYears, opts.maxTradeForecast);
+  if (trades.count === 0) throw new MonteCarloInputError('empty trade list: the run closed no trade, there are no gains');
   const freq = runFrequency({ trades: trades.count, days: opts.days.length, marketYears: opts.marketYears });
   const tradeForecast = Math.max(1, Math.round(opts.forecastYears * freq.tradesPerYear));
   let mode: GainsMode;

@@ -14,14 +14,17 @@
 //   drawdown control (20 %)    the worst 95th-percentile max drawdown over the stress scenarios at the
 //                              original safe-f, DD95: 100 when it stays at the tolerance, 0 at the gate:
 //                              100 · clamp((gate − DD95) / (gate − tolerance)).
-// clamp(x) limits x to [0, 1]; a sub-score whose input is undefined (no trades, no days) is 0.
+// clamp(x) limits x to [0, 1]; a sub-score whose input is undefined (no trades, no days) is 0. Without a
+// trade DD95 is undefined too (no tradable size to measure it at): its gate value and input are null.
 //
 // Letter: A+ >= 90, A >= 80, B >= 70, C >= 60, D >= 50, F below.
 //
 // Gates (config validation.gates): CAR25 >= min_car25 %, DD95 <= max_dd95, profit factor >=
 // min_profit_factor, win rate >= min_win_rate, trades >= min_trades.
 // Recommendation:
-//   REJECT   no edge: expectancy <= 0 after costs, or safe-f / CAR25 <= 0 (no position size grows equity);
+//   REJECT   no trade closed (nothing to size, nothing to deploy: every sub-score is 0, every gate fails
+//            with that reason); or no edge: expectancy <= 0 after costs, or safe-f / CAR25 <= 0 (no
+//            position size grows equity);
 //   DEPLOY   every gate passes and the score is at least deploy_min_score;
 //   TEST     every performance gate passes but the sample is too small (trade-count gate) or the score
 //            is below deploy_min_score: paper-trade it to gather evidence;
@@ -61,6 +64,8 @@ export interface GradeInput {
   ddTolerance: number;
   /** Profitable days / days that closed a trade; null without such days. */
   profitableDayShare: number | null;
+  /** Sessions (episodes) the run covered: named in the rationale when no trade closed. */
+  sessions?: number;
 }
 
 export interface GradeOptions {
@@ -129,6 +134,7 @@ function checkInput(i: GradeInput): void {
     if (!Number.isFinite(i[k])) throw new GradeInputError(`${k} must be a finite number, got ${i[k]}`);
   }
   if (!(i.ddTolerance > 0 && i.ddTolerance < 1)) throw new GradeInputError(`ddTolerance must be in (0, 1), got ${i.ddTolerance}`);
+  if (i.sessions !== undefined && !(Number.isInteger(i.sessions) && i.sessions >= 0)) throw new GradeInputError(`sessions must be an integer >= 0, got ${i.sessions}`);
 }
 
 const pct = (x: number, d = 1) => `${(100 * x).toFixed(d)}%`;
@@ -171,21 +177,33 @@ export function components(i: GradeInput, gates: Gates): ScoreComponent[] {
       name: 'drawdown_control',
       label: 'Drawdown control',
       weight: 0.2,
-      input: i.dd95,
+      // Without a trade there is no tradable size to measure a drawdown at.
+      input: i.trades === 0 ? null : i.dd95,
       score: ddScore,
       definition: `worst 95th-percentile max drawdown over the stress scenarios at the original safe-f; 100 at the tolerance (${pct(i.ddTolerance, 0)}), 0 at the gate (${pct(gates.max_dd95, 0)})`,
     },
   ];
 }
 
+/** What each gate lacks when no trade closed. */
+const NO_TRADE_GATE: Record<keyof Gates, string> = {
+  min_car25: 'nothing to size, no growth to measure',
+  max_dd95: 'no drawdown at a tradable size to measure',
+  min_profit_factor: 'no wins or losses',
+  min_win_rate: 'no wins or losses',
+  min_trades: 'no sample at all',
+};
+
 export function evaluateGates(i: GradeInput, g: Gates): GateResult[] {
   const out: GateResult[] = [];
+  const none = i.trades === 0;
+  // Without a trade every gate fails for the same reason, and says so rather than a figure's artefact.
   const gate = (name: keyof Gates, label: string, value: number | null, op: '>=' | '<=', passed: boolean, reason: string | null) =>
-    out.push({ name, label, value, threshold: g[name], op, passed, reason: passed ? null : reason });
+    out.push({ name, label, value, threshold: g[name], op, passed, reason: passed ? null : none ? `no trade closed: ${NO_TRADE_GATE[name]}` : reason });
 
   gate('min_car25', 'CAR25 (% per year)', i.car25, '>=', i.safeF > 0 && i.car25 >= g.min_car25,
     i.safeF <= 0 ? 'safe-f is 0: no position size grows equity' : `CAR25 ${i.car25.toFixed(1)}% is below ${g.min_car25}%`);
-  gate('max_dd95', '95th-percentile max drawdown (worst scenario)', i.dd95, '<=', i.safeF > 0 && i.dd95 <= g.max_dd95,
+  gate('max_dd95', '95th-percentile max drawdown (worst scenario)', none ? null : i.dd95, '<=', i.safeF > 0 && i.dd95 <= g.max_dd95,
     i.safeF <= 0 ? 'safe-f is 0: drawdown at a tradable size is undefined' : `drawdown ${pct(i.dd95)} exceeds ${pct(g.max_dd95, 0)} under stress`);
   const pf = i.profitFactor;
   const pfPass = i.trades > 0 && (pf === null ? (i.expectancyPips ?? 0) > 0 : pf >= g.min_profit_factor);
@@ -209,7 +227,10 @@ export function grade(input: GradeInput, opts: GradeOptions = {}): Grade {
   const edge = (input.expectancyPips ?? 0) > 0 && input.safeF > 0 && input.car25 > 0;
   let recommendation: Recommendation;
   let rationale: string;
-  if (!edge) {
+  if (input.trades === 0) {
+    recommendation = 'REJECT';
+    rationale = `no trade closed${input.sessions !== undefined ? ` over ${input.sessions} session${input.sessions === 1 ? '' : 's'}` : ''}: nothing to size, nothing to deploy`;
+  } else if (!edge) {
     recommendation = 'REJECT';
     rationale =
       (input.expectancyPips ?? 0) <= 0

@@ -489,8 +489,8 @@ function fractionIn01(name: string, v: number): number {
   return v;
 }
 
-function prepareScenarios(gains: ArrayLike<number>, opts: ScenarioOptions): { base: ReturnType<typeof resolveSafeF>; list: PreparedScenario[] } {
-  const g = toGains(gains);
+/** The scenario settings, checked; everything but the default adverse amount, which needs the gains. */
+function resolveScenarioOptions(opts: ScenarioOptions) {
   const base = resolveSafeF(opts);
   const wanted = new Set<ScenarioName>(opts.only ?? SCENARIO_NAMES);
   for (const n of wanted) if (!SCENARIO_NAMES.includes(n)) throw new MonteCarloInputError(`unknown scenario "${n}" (expected one of ${SCENARIO_NAMES.join(', ')})`);
@@ -498,6 +498,20 @@ function prepareScenarios(gains: ArrayLike<number>, opts: ScenarioOptions): { ba
   const dropWinners = fractionIn01('drop-best-winners fraction', opts.dropWinnersFraction ?? 0.2);
   const longer = positive('longer-forecast factor', opts.longerForecastFactor ?? 1.5);
   const early = openInterval('early-stop fraction', opts.earlyStopFraction ?? 0.5, 0, 1);
+  return { base, wanted, dropRandom, dropWinners, longer, early };
+}
+
+/**
+ * Refuses scenario (and safe-f) settings that scenarios() would refuse, without any gains: a caller
+ * with nothing to resample (a run that closed no trade) still reports bad settings as bad input.
+ */
+export function checkScenarioOptions(opts: ScenarioOptions): void {
+  resolveScenarioOptions(opts);
+}
+
+function prepareScenarios(gains: ArrayLike<number>, opts: ScenarioOptions): { base: ReturnType<typeof resolveSafeF>; list: PreparedScenario[] } {
+  const g = toGains(gains);
+  const { base, wanted, dropRandom, dropWinners, longer, early } = resolveScenarioOptions(opts);
   const meanAbs = g.reduce((a, b) => a + Math.abs(b), 0) / g.length;
   const adverse = opts.adverseGain ?? 0.1 * meanAbs;
   if (!Number.isFinite(adverse) || adverse < 0) throw new MonteCarloInputError(`adverse amount must be a number >= 0, got ${adverse}`);

@@ -1,6 +1,12 @@
 // Validation of one backtest: metrics, gains, Monte Carlo safe-f / CAR25, stress scenarios, grade, and
 // the chart data of the report, as one JSON-serialisable ValidationResult. Pure computation (no store,
 // no files): the CLI and the piscina workers call it, the main process persists the result.
+//
+// A run that closed no trade is a verdict, not bad input: REJECT with score 0, and a Monte Carlo that
+// reports what an account that never trades does, exactly (status 'no_trades': safe-f 0, CAR 0, TWR 1,
+// drawdown 0) instead of resampling nothing. Figures that describe a distribution of trades that does
+// not exist (gain mean and sd, draws per year, the adverse amount, the fan and histograms) are null,
+// and no scenario runs.
 import type { Config } from '../config/schema.js';
 import type { EnvConfig, EnvDocument } from '../env/config.js';
 import type { BarSeries, EpisodeSet } from '../env/types.js';
@@ -8,20 +14,24 @@ import { ACTION_NAMES } from '../env/types.js';
 import type { ParamValue } from '../agent/policies/types.js';
 import type { BacktestResult } from './backtest.js';
 import { DAY_MS, type Metrics } from './metrics.js';
-import { episodesMarketMs, marketMsPerYear, pipsToGain, runGains, DEFAULT_OPEN_MINUTES_PER_WEEK, type GainsMode, type RunGains } from './gains.js';
+import { checkHorizon, episodesMarketMs, marketMsPerYear, pipsToGain, runFrequency, runGains, DEFAULT_OPEN_MINUTES_PER_WEEK, type GainsMode, type RunGains } from './gains.js';
 import { grade, type Gates, type Grade } from './grade.js';
 import {
   bootstrapAsync,
+  checkScenarioOptions,
   MonteCarloInputError,
   scenariosAsync,
   SCENARIO_NAMES,
   type PercentileTable,
   type SafeFStatusName,
+  type ScenarioOptions,
   type ScenarioName,
 } from './montecarlo.js';
 import type { WalkForwardResult } from './walkforward.js';
 
-export const VALIDATION_SCHEMA = 'swt.validation/2';
+// 3: the no-trade form (nullable gain figures and charts, status 'no_trades', no scenarios); every
+// swt.validation/2 document is also a valid /3 one.
+export const VALIDATION_SCHEMA = 'swt.validation/3';
 
 /** Scenario names besides the original. */
 export const STRESS_SCENARIOS = SCENARIO_NAMES.filter((s) => s !== 'original') as Exclude<ScenarioName, 'original'>[];
@@ -180,6 +190,9 @@ export interface FanChart {
   worst: number[];
 }
 
+/** A safe-f status, or 'no_trades': no trade closed, nothing was resampled. */
+export type ValidationMcStatus = SafeFStatusName | 'no_trades';
+
 export interface ValidationResult {
   schema: typeof VALIDATION_SCHEMA;
   policy: { name: string; params: Record<string, ParamValue> };
@@ -191,24 +204,25 @@ export interface ValidationResult {
     mode: GainsMode;
     mode_reason: string;
     count: number;
-    mean: number;
-    sd: number;
-    periods_per_year: number;
+    /** null without gains (no trade closed), as are periods_per_year, trades_per_draw and adverse_gain. */
+    mean: number | null;
+    sd: number | null;
+    periods_per_year: number | null;
     forecast: number;
     forecast_years: number;
     years: number;
     years_basis: 'episodes' | 'days';
     trades_per_year: number;
-    trades_per_draw: number;
+    trades_per_draw: number | null;
     adverse_pips: number;
-    adverse_gain: number;
+    adverse_gain: number | null;
   };
   montecarlo: {
     safe_f_mean: number;
     safe_f_sd: number;
     car25_mean: number;
     car25_sd: number;
-    status: SafeFStatusName;
+    status: ValidationMcStatus;
     note: string | null;
     tolerance: number;
     tail: number;
@@ -219,14 +233,16 @@ export interface ValidationResult {
     dd_percentiles: PercentileTable;
     car_percentiles: PercentileTable;
   };
+  /** Empty when no trade closed. */
   scenarios: ScenarioSummary[];
   /** The worst tail drawdown over the scenarios at the original safe-f (the drawdown gate). */
   dd95_worst: { value: number; scenario: ScenarioName | null; percentile: number };
   charts: {
     equity: { x: number[]; y: number[] };
-    fan: FanChart;
-    dd_hist: Histogram;
-    car_hist: Histogram;
+    /** null when no trade closed (no curves drawn), as are the histograms. */
+    fan: FanChart | null;
+    dd_hist: Histogram | null;
+    car_hist: Histogram | null;
   };
   actions: { names: string[]; counts: number[]; share: Array<number | null> };
   grade: Grade;
@@ -342,40 +358,19 @@ function equityCurve(netPips: ArrayLike<number>, n: number, points: number): { x
   return { x: idx, y: idx.map((i) => cum[i]) };
 }
 
-/** Validates one backtest (see the module header). Throws MonteCarloInputError on bad input. */
-export async function validateBacktest(input: ValidateInput): Promise<ValidationResult> {
-  const t0 = performance.now();
-  const { backtest: bt, settings: s, env } = input;
-  const trades = bt.trades;
-  if (trades.count === 0) {
-    throw new MonteCarloInputError(`empty trade list: policy '${bt.policy.name}' closed no trade over ${bt.episodes} episodes, there is nothing to validate`);
-  }
-  const pm = { pipSize: env.pipSize, units: env.units };
-  const marketYears =
-    input.bars && input.episodes ? episodesMarketMs(input.bars, input.episodes, env.barMs) / marketMsPerYear(input.openMinutesPerWeek ?? DEFAULT_OPEN_MINUTES_PER_WEEK) : null;
-  const rg: RunGains = runGains(trades, {
-    ...pm,
-    mode: s.gains,
-    forecastYears: s.forecastYears,
-    maxTradeForecast: s.maxTradeForecast,
-    days: bt.days,
-    marketYears,
-    bars: input.bars ?? null,
-  });
-  const adverseGain = pipsToGain(s.adversePips, rg, pm);
+/** The percentile tables' percentiles: the defaults and the tail percentile of the drawdown gate. */
+function tablePercentiles(s: ValidationSettings): { tailPct: number; percentiles: number[] } {
   const tailPct = 100 - s.mc.tail;
-  const percentiles = [...new Set([5, 10, 25, 50, 75, 90, 95, tailPct])].sort((a, b) => a - b);
-  const common = {
-    forecast: rg.forecast,
+  return { tailPct, percentiles: [...new Set([5, 10, 25, 50, 75, 90, 95, tailPct])].sort((a, b) => a - b) };
+}
+
+/** The Monte Carlo and scenario settings of a validation (the horizon and adverse amount come from the gains). */
+function scenarioSettings(s: ValidationSettings, percentiles: number[]): ScenarioOptions {
+  return {
     curves: s.mc.curves,
     seed: s.mc.seed,
     threads: s.mc.threads,
-    periodsPerYear: rg.periods_per_year,
     percentiles,
-  };
-  const tMc = performance.now();
-  const sc = await scenariosAsync(rg.gains, {
-    ...common,
     tolerance: s.mc.tolerance,
     tail: s.mc.tail,
     accuracy: s.mc.accuracy,
@@ -387,6 +382,43 @@ export async function validateBacktest(input: ValidateInput): Promise<Validation
     dropWinnersFraction: s.dropWinnersFraction,
     longerForecastFactor: s.longerForecastFactor,
     earlyStopFraction: s.earlyStopFraction,
+  };
+}
+
+/** The parts of a result that come from the gains: Monte Carlo, scenarios, the drawdown gate's figure, charts. */
+type GainsPart = Pick<ValidationResult, 'gains' | 'montecarlo' | 'scenarios' | 'dd95_worst' | 'charts'>;
+
+function marketYearsOf(input: ValidateInput): number | null {
+  return input.bars && input.episodes ? episodesMarketMs(input.bars, input.episodes, input.env.barMs) / marketMsPerYear(input.openMinutesPerWeek ?? DEFAULT_OPEN_MINUTES_PER_WEEK) : null;
+}
+
+async function tradedPart(input: ValidateInput): Promise<GainsPart> {
+  const { backtest: bt, settings: s, env } = input;
+  const trades = bt.trades;
+  const pm = { pipSize: env.pipSize, units: env.units };
+  const rg: RunGains = runGains(trades, {
+    ...pm,
+    mode: s.gains,
+    forecastYears: s.forecastYears,
+    maxTradeForecast: s.maxTradeForecast,
+    days: bt.days,
+    marketYears: marketYearsOf(input),
+    bars: input.bars ?? null,
+  });
+  const adverseGain = pipsToGain(s.adversePips, rg, pm);
+  const { tailPct, percentiles } = tablePercentiles(s);
+  const common = {
+    forecast: rg.forecast,
+    curves: s.mc.curves,
+    seed: s.mc.seed,
+    threads: s.mc.threads,
+    periodsPerYear: rg.periods_per_year,
+    percentiles,
+  };
+  const sc = await scenariosAsync(rg.gains, {
+    ...scenarioSettings(s, percentiles),
+    forecast: rg.forecast,
+    periodsPerYear: rg.periods_per_year,
     adverseGain,
     // A losing system's safe-f is 0; its curves are drawn at one unit of notional instead (labelled).
     fallbackF: 1,
@@ -396,7 +428,6 @@ export async function validateBacktest(input: ValidateInput): Promise<Validation
   const f = sc.at_f ?? 1;
   const fallback = !(safeF.safe_f_mean > 0);
   const fanRun = await bootstrapAsync(rg.gains, { ...common, f, paths: true });
-  const mcSeconds = (performance.now() - tMc) / 1000;
 
   const key = `p${tailPct}`;
   let worst = { value: 0, scenario: null as ScenarioName | null, percentile: tailPct };
@@ -405,36 +436,11 @@ export async function validateBacktest(input: ValidateInput): Promise<Validation
     if (v !== undefined && (worst.scenario === null || v > worst.value)) worst = { value: v, scenario: x.name, percentile: tailPct };
   }
 
-  const m = bt.metrics;
-  const dayShare = profitableDayShare(trades);
-  const g = grade(
-    {
-      trades: m.trades,
-      winRate: m.win_rate,
-      profitFactor: m.profit_factor,
-      expectancyPips: m.expectancy,
-      avgLossPips: m.avg_loss,
-      car25: safeF.car25_mean,
-      safeF: safeF.safe_f_mean,
-      dd95: worst.value,
-      ddTolerance: s.mc.tolerance,
-      profitableDayShare: dayShare,
-    },
-    { gates: s.gates, deployMinScore: s.deployMinScore },
-  );
-
   const carOf = new Float64Array(fanRun.curves);
   const expo = rg.periods_per_year / rg.forecast;
   for (let c = 0; c < fanRun.curves; c++) carOf[c] = 100 * (Math.pow(Math.max(fanRun.twr[c], 0), expo) - 1);
   const [gMean, gSd] = meanSd(rg.gains);
-  const decisions = bt.actionCounts.reduce((a, b) => a + b, 0);
-
   return {
-    schema: VALIDATION_SCHEMA,
-    policy: { name: bt.policy.name, params: { ...bt.policy.params } },
-    provenance: input.provenance,
-    metrics: m,
-    profitable_day_share: dayShare,
     gains: {
       mode: rg.mode,
       mode_reason: rg.mode_reason,
@@ -493,6 +499,100 @@ export async function validateBacktest(input: ValidateInput): Promise<Validation
       dd_hist: { ...histogram(fanRun.max_dd, s.histogramBins, 0, undefined, 0.01), marker: { name: `p${tailPct}`, value: fanRun.dd_percentiles[key] }, unit: 'fraction of peak' },
       car_hist: { ...histogram(carOf, s.histogramBins, undefined, undefined, 1), marker: { name: 'p25', value: fanRun.car_percentiles.p25 }, unit: '% per year' },
     },
+  };
+}
+
+/** The note of a Monte Carlo that had nothing to resample. */
+export const NO_TRADES_NOTE =
+  'no trade closed: nothing to resample. safe-f is 0 (do not trade); an account that never trades neither grows nor draws down, so TWR is 1, CAR 0 and drawdown 0';
+
+/** A run without trades (see the module header): exact flat-account figures, nulls where a number would be invented. */
+function noTradePart(input: ValidateInput): GainsPart {
+  const { backtest: bt, settings: s } = input;
+  const { tailPct, percentiles } = tablePercentiles(s);
+  // Bad settings are bad input whether the run traded or not.
+  checkHorizon(s.forecastYears, s.maxTradeForecast);
+  checkScenarioOptions(scenarioSettings(s, percentiles));
+  const freq = runFrequency({ trades: 0, days: bt.days.length, marketYears: marketYearsOf(input) });
+  const flat = (v: number): PercentileTable => Object.fromEntries(percentiles.map((p) => [`p${p}`, v]));
+  return {
+    gains: {
+      mode: s.gains === 'auto' ? 'trade' : s.gains,
+      mode_reason: 'no trade closed: no gains',
+      count: 0,
+      mean: null,
+      sd: null,
+      periods_per_year: null,
+      forecast: 0,
+      forecast_years: s.forecastYears,
+      years: freq.years,
+      years_basis: freq.basis,
+      trades_per_year: 0,
+      trades_per_draw: null,
+      adverse_pips: s.adversePips,
+      adverse_gain: null,
+    },
+    montecarlo: {
+      safe_f_mean: 0,
+      safe_f_sd: 0,
+      car25_mean: 0,
+      car25_sd: 0,
+      status: 'no_trades',
+      note: NO_TRADES_NOTE,
+      tolerance: s.mc.tolerance,
+      tail: s.mc.tail,
+      curves: s.mc.curves,
+      repeats: s.mc.repeats,
+      seed: s.mc.seed,
+      twr_percentiles: flat(1),
+      dd_percentiles: flat(0),
+      car_percentiles: flat(0),
+    },
+    scenarios: [],
+    dd95_worst: { value: 0, scenario: null, percentile: tailPct },
+    charts: { equity: equityCurve(bt.trades.netPips, 0, s.chartPoints), fan: null, dd_hist: null, car_hist: null },
+  };
+}
+
+/**
+ * Validates one backtest (see the module header). Throws MonteCarloInputError on bad input (bad
+ * settings, non-finite trades); a run without trades is graded REJECT.
+ */
+export async function validateBacktest(input: ValidateInput): Promise<ValidationResult> {
+  const t0 = performance.now();
+  const { backtest: bt, settings: s } = input;
+  const part = bt.trades.count === 0 ? noTradePart(input) : await tradedPart(input);
+  const mcSeconds = (performance.now() - t0) / 1000;
+  const m = bt.metrics;
+  const dayShare = profitableDayShare(bt.trades);
+  const g = grade(
+    {
+      trades: m.trades,
+      winRate: m.win_rate,
+      profitFactor: m.profit_factor,
+      expectancyPips: m.expectancy,
+      avgLossPips: m.avg_loss,
+      car25: part.montecarlo.car25_mean,
+      safeF: part.montecarlo.safe_f_mean,
+      dd95: part.dd95_worst.value,
+      ddTolerance: s.mc.tolerance,
+      profitableDayShare: dayShare,
+      sessions: bt.episodes,
+    },
+    { gates: s.gates, deployMinScore: s.deployMinScore },
+  );
+  const decisions = bt.actionCounts.reduce((a, b) => a + b, 0);
+  return {
+    schema: VALIDATION_SCHEMA,
+    policy: { name: bt.policy.name, params: { ...bt.policy.params } },
+    provenance: input.provenance,
+    metrics: m,
+    profitable_day_share: dayShare,
+    gains: part.gains,
+    montecarlo: part.montecarlo,
+    scenarios: part.scenarios,
+    dd95_worst: part.dd95_worst,
+    charts: part.charts,
     actions: {
       names: [...ACTION_NAMES],
       counts: Array.from(bt.actionCounts),

@@ -9,7 +9,7 @@ import { buildReport } from './model.js';
 import { writePdf } from './pdf.js';
 import { InputError } from '../../util/errors.js';
 
-export { REPORT_CHARTS } from './model.js';
+export { NO_TRADE_REPORT_CHARTS, REPORT_CHARTS } from './model.js';
 
 /** The report directory exists and --force was not given (exit code 2). */
 export class ReportExistsError extends InputError {

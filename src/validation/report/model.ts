@@ -1,6 +1,6 @@
 // The report's content, once: a list of blocks built from a ValidationResult. html.ts and pdf.ts render
 // the same blocks, so the two documents say the same thing.
-import type { ValidationResult } from '../validate.js';
+import type { FanChart, Histogram, ValidationResult } from '../validate.js';
 import { barChart, boxPlotChart, COLORS, emptyChart, histogramChart, lineChart, type BoxStats, type Chart } from './chart.js';
 
 export type Block =
@@ -12,7 +12,7 @@ export type Block =
   | { t: 'charts'; charts: Chart[] }
   | { t: 'pagebreak' };
 
-/** Chart ids every report carries (tests check them in both documents). */
+/** Chart ids every report of a run that traded carries (tests check them in both documents). */
 export const REPORT_CHARTS = ['equity', 'fan', 'dd-histogram', 'car-histogram', 'scenario-car', 'scenario-dd', 'actions'] as const;
 
 export const FULL_WIDTH = 515;
@@ -45,14 +45,31 @@ function box(label: string, t: Record<string, number>, k = 1): BoxStats {
   return { label, p5: t.p5 * k, p25: t.p25 * k, p50: t.p50 * k, p75: t.p75 * k, p95: t.p95 * k };
 }
 
+/** A fractional gain in basis points. */
+const bp = (x: number | null) => fmtNum(x === null ? null : x * 1e4, 3);
+
+/** Chart ids of the report of a run that closed no trade: only the decisions (what it did instead). */
+export const NO_TRADE_REPORT_CHARTS = ['actions'] as const;
+
+type TradedCharts = { fan: FanChart; dd: Histogram; car: Histogram };
+
 export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
+  const c = r.charts;
+  // The curves exist exactly when a trade closed (validate.ts); without them the report says so once.
+  const traded: TradedCharts | null = c.fan && c.dd_hist && c.car_hist ? { fan: c.fan, dd: c.dd_hist, car: c.car_hist } : null;
+  return [
+    ...gradeBlocks(r, generatedAt),
+    ...(traded ? [...metricsBlocks(r), ...monteCarloBlocks(r, traded), ...scenarioBlocks(r, traded.fan)] : noTradeBlocks(r)),
+    ...walkForwardBlocks(r),
+    ...(traded ? [{ t: 'h2', text: 'Action distribution' } as const, actionsChart(r)] : []),
+    ...provenanceBlocks(r),
+  ];
+}
+
+function gradeBlocks(r: ValidationResult, generatedAt: string): Block[] {
   const m = r.metrics;
   const pv = r.provenance;
   const g = r.grade;
-  const mc = r.montecarlo;
-  const fan = r.charts.fan;
-  const tailKey = `p${r.dd95_worst.percentile}`;
-  const fLabel = fan.fallback ? `f = ${fmtNum(fan.f, 2)} (safe-f is 0: curves drawn at one unit of notional)` : `safe-f = ${fmtNum(fan.f, 3)}`;
   const blocks: Block[] = [];
 
   blocks.push({
@@ -105,9 +122,11 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
     ]),
   });
   blocks.push({ t: 'pagebreak' });
+  return blocks;
+}
 
-  // ---- metrics
-  blocks.push({ t: 'h2', text: 'Backtest metrics' });
+function metricsTable(r: ValidationResult): Block {
+  const m = r.metrics;
   const pairs: Array<[string, string]> = [
     ['Trades', String(m.trades)],
     ['Net pips', fmtNum(m.net_pips, 1)],
@@ -131,14 +150,20 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
     ['Trades per year', fmtNum(r.gains.trades_per_year, 0)],
   ];
   const half = Math.ceil(pairs.length / 2);
-  blocks.push({
+  return {
     t: 'table',
     id: 'metrics',
     columns: ['Metric', 'Value', 'Metric', 'Value'],
     widths: [3, 1.6, 3, 1.6],
     align: ['l', 'r', 'l', 'r'],
     rows: pairs.slice(0, half).map((p, i) => [p[0], p[1], pairs[half + i]?.[0] ?? '', pairs[half + i]?.[1] ?? '']),
-  });
+  };
+}
+
+function metricsBlocks(r: ValidationResult): Block[] {
+  const blocks: Block[] = [];
+  blocks.push({ t: 'h2', text: 'Backtest metrics' });
+  blocks.push(metricsTable(r));
   const eq = r.charts.equity;
   blocks.push({
     t: 'charts',
@@ -157,13 +182,18 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
     ],
   });
   blocks.push({ t: 'pagebreak' });
+  return blocks;
+}
 
-  // ---- Monte Carlo
+function monteCarloBlocks(r: ValidationResult, { fan, dd, car }: TradedCharts): Block[] {
+  const mc = r.montecarlo;
+  const fLabel = fan.fallback ? `f = ${fmtNum(fan.f, 2)} (safe-f is 0: curves drawn at one unit of notional)` : `safe-f = ${fmtNum(fan.f, 3)}`;
+  const blocks: Block[] = [];
   blocks.push({ t: 'h2', text: 'Monte Carlo: safe-f and CAR25' });
   blocks.push({
     t: 'p',
     text:
-      `Gains: ${r.gains.mode === 'trade' ? 'per trade' : 'daily marked-to-market'} (${r.gains.mode_reason}); ${r.gains.count} gains, mean ${fmtNum(r.gains.mean * 1e4, 3)} bp, sd ${fmtNum(r.gains.sd * 1e4, 3)} bp. ` +
+      `Gains: ${r.gains.mode === 'trade' ? 'per trade' : 'daily marked-to-market'} (${r.gains.mode_reason}); ${r.gains.count} gains, mean ${bp(r.gains.mean)} bp, sd ${bp(r.gains.sd)} bp. ` +
       `Horizon ${r.gains.forecast} draws = ${r.gains.forecast_years} years at ${fmtNum(r.gains.periods_per_year, 1)} draws a year (run length ${fmtNum(r.gains.years, 3)} market years, from its ${r.gains.years_basis}). ` +
       `safe-f ${fmtNum(mc.safe_f_mean, 3)} ± ${fmtNum(mc.safe_f_sd, 3)} and CAR25 ${fmtCar(mc.car25_mean)} ± ${fmtNum(mc.car25_sd, 1)}: the fraction of equity per unit of notional whose ${100 - mc.tail}th-percentile drawdown equals ${fmtPct(mc.tolerance, 0)}, ` +
       `${mc.curves} curves, ${mc.repeats} repeats, seed ${mc.seed}; status ${mc.status}.${mc.note ? ` Note: ${mc.note}.` : ''}`,
@@ -211,9 +241,9 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
         title: 'Max drawdown per curve',
         width: HALF_WIDTH,
         height: 200,
-        edges: r.charts.dd_hist.edges,
-        counts: r.charts.dd_hist.counts,
-        marker: { value: r.charts.dd_hist.marker.value, label: `${r.charts.dd_hist.marker.name} = ${fmtPct(r.charts.dd_hist.marker.value)}` },
+        edges: dd.edges,
+        counts: dd.counts,
+        marker: { value: dd.marker.value, label: `${dd.marker.name} = ${fmtPct(dd.marker.value)}` },
         xLabel: 'max drawdown (% of peak)',
         xScale: 100,
       }),
@@ -222,16 +252,21 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
         title: 'CAR per curve',
         width: HALF_WIDTH,
         height: 200,
-        edges: r.charts.car_hist.edges,
-        counts: r.charts.car_hist.counts,
-        marker: { value: r.charts.car_hist.marker.value, label: `p25 (CAR25) = ${fmtCar(r.charts.car_hist.marker.value)}` },
+        edges: car.edges,
+        counts: car.counts,
+        marker: { value: car.marker.value, label: `p25 (CAR25) = ${fmtCar(car.marker.value)}` },
         xLabel: 'CAR (% per year)',
       }),
     ],
   });
   blocks.push({ t: 'pagebreak' });
+  return blocks;
+}
 
-  // ---- scenarios
+function scenarioBlocks(r: ValidationResult, fan: FanChart): Block[] {
+  const g = r.grade;
+  const tailKey = `p${r.dd95_worst.percentile}`;
+  const blocks: Block[] = [];
   blocks.push({ t: 'h2', text: 'Stress scenarios' });
   const withF = r.scenarios.filter((s) => s.at_f);
   const atF = withF[0]?.at_f?.f;
@@ -287,8 +322,35 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
     ]),
   });
   blocks.push({ t: 'pagebreak' });
+  return blocks;
+}
 
-  // ---- walk-forward (when present)
+/**
+ * The page of a run that closed no trade: the verdict's reason in words, what the policy did instead
+ * (its decisions), and the metrics as computed, in place of charts that would have nothing to draw.
+ */
+function noTradeBlocks(r: ValidationResult): Block[] {
+  const m = r.metrics;
+  const mc = r.montecarlo;
+  const did = r.actions.names.map((n, i) => `${n} ${fmtPct(r.actions.share[i])}`).join(', ');
+  return [
+    { t: 'h2', text: 'No trade closed' },
+    {
+      t: 'p',
+      text:
+        `The policy closed no trade over ${r.provenance.sessions_run} sessions (${m.days} days, ${m.actions.decisions} decisions: ${did}). ` +
+        'There is nothing to size and nothing to deploy: with no gains to resample, no Monte Carlo curve is drawn and no stress scenario runs. ' +
+        `safe-f is ${fmtNum(mc.safe_f_mean, 0)} (do not trade); an account that never trades neither grows nor draws down, so CAR25 is ${fmtCar(mc.car25_mean)} and the tail drawdown ${fmtPct(r.dd95_worst.value)}.`,
+    },
+    actionsChart(r),
+    { t: 'h2', text: 'Backtest metrics' },
+    metricsTable(r),
+    { t: 'pagebreak' },
+  ];
+}
+
+function walkForwardBlocks(r: ValidationResult): Block[] {
+  const blocks: Block[] = [];
   const wf = r.walkforward;
   if (wf) {
     blocks.push({ t: 'h2', text: 'Walk-forward' });
@@ -321,11 +383,12 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
       rowClass: wf.fold_results.map((f) => (f.out_of_sample.net_pips > 0 ? 'pass' : 'fail')),
     });
   }
+  return blocks;
+}
 
-  // ---- actions
-  blocks.push({ t: 'h2', text: 'Action distribution' });
+function actionsChart(r: ValidationResult): Block {
   const shares = r.actions.share.map((s) => s ?? 0);
-  blocks.push({
+  return {
     t: 'charts',
     charts: [
       barChart({
@@ -339,9 +402,13 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
         yLabel: '% of decisions',
       }),
     ],
-  });
+  };
+}
 
-  // ---- provenance
+function provenanceBlocks(r: ValidationResult): Block[] {
+  const pv = r.provenance;
+  const mc = r.montecarlo;
+  const blocks: Block[] = [];
   blocks.push({ t: 'h2', text: 'Provenance' });
   const env = pv.env;
   blocks.push({
@@ -361,7 +428,12 @@ export function buildReport(r: ValidationResult, generatedAt: string): Block[] {
       ['Config hash', pv.config_hash],
       ['Seed', String(pv.seed)],
       ['Costs', `pip ${env.pip_size}, spread ${env.spread_pips} pips per round trip, ${env.units} units, reward ${env.reward.mode}`],
-      ['Monte Carlo', `${mc.curves} curves × ${r.gains.forecast} draws, tolerance ${fmtPct(mc.tolerance, 0)} at p${100 - mc.tail}, ${mc.repeats} repeats, seed ${mc.seed}`],
+      [
+        'Monte Carlo',
+        mc.status === 'no_trades'
+          ? `not run: no trade closed (settings: ${mc.curves} curves, tolerance ${fmtPct(mc.tolerance, 0)} at p${100 - mc.tail}, ${mc.repeats} repeats, seed ${mc.seed})`
+          : `${mc.curves} curves × ${r.gains.forecast} draws, tolerance ${fmtPct(mc.tolerance, 0)} at p${100 - mc.tail}, ${mc.repeats} repeats, seed ${mc.seed}`,
+      ],
       ['Result schema', r.schema],
     ],
   });
