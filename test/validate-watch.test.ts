@@ -31,7 +31,8 @@ async function record(seed: number, sqn: number): Promise<string> {
   const config = loadConfig({ overrides: { 'checkpoints.dir': ckDir } });
   const fs = featureSetObservation(config, config.features.default_set);
   const spec = networkSpecFromConfig(config, fs.obsDim);
-  const store = await Store.open(db, { hold: 'unit' });
+  // The watcher holds the file while it looks: wait for it as any other process would.
+  const store = await Store.open(db, { hold: 'unit', lockWaitMs: 60_000 });
   try {
     const { meta } = await saveAndRecord(store, config, {
       spec,
@@ -68,7 +69,7 @@ describe.skipIf(!BUILT)('swt validate --watch', () => {
     expect(done.status, done.stderr).toBe(0);
     expect(done.stdout).toContain(`new best checkpoint ${better}:`);
     expect(done.stdout).not.toContain(worse);
-    const store = await Store.open(db);
+    const store = await Store.open(db, { lockWaitMs: 60_000 });
     try {
       const rows = await store.all<{ params: string }>("SELECT params FROM validations WHERE policy = 'muzero' ORDER BY id");
       expect(rows.map((r) => JSON.parse(r.params).checkpoint)).toEqual([first, better]);
