@@ -110,6 +110,13 @@ export interface PriceStream {
 
 export interface Broker {
   readonly kind: 'paper' | 'oanda';
+  /**
+   * True when a market order fills at the next bar's open (the paper broker): the runner feeds it each
+   * bar (onBar) and collects the outcome then. False: the outcome comes with the answer.
+   */
+  readonly fillsAtNextBar: boolean;
+  /** The paper broker's price source: each completed bar, before the runner acts on it. */
+  onBar?(bar: { ts: number; open: number; close: number }): void;
   accountSummary(): Promise<AccountSummary>;
   openPositions(): Promise<PositionReport[]>;
   openTrades(): Promise<TradeReport[]>;

@@ -70,6 +70,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class OandaClient implements Broker {
   readonly kind = 'oanda' as const;
+  readonly fillsAtNextBar = false;
   private readonly rest: URL;
   private readonly stream: URL;
   private readonly agent: http.Agent;
