@@ -133,6 +133,7 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
     flattenBeforeCloseMinutes: config.live.flatten_before_close_minutes,
     manualTrades: config.live.manual_trades,
     reconcileEveryMs: config.live.reconcile_every_s * 1000,
+    maxClockSkewMs: config.live.max_clock_skew_s * 1000,
     runId: o.runId ?? `swt${randomBytes(4).toString('hex')}`,
     strategy: spec.name,
   });

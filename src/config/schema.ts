@@ -67,6 +67,7 @@ const live = z.strictObject({
   }),
   paper: z.strictObject({ slippage_pips: z.number().nonnegative(), balance: z.number().positive() }),
   reconcile_every_s: z.number().positive(),
+  max_clock_skew_s: z.number().positive(),
   manual_trades: z.enum(['adopt', 'flatten']),
   flatten_before_close_minutes: z.number().int().nonnegative(),
   bar_grace_ms: z.number().int().nonnegative(),

@@ -36,6 +36,8 @@ export interface RunnerOptions {
   flattenBeforeCloseMinutes: number;
   manualTrades: ManualTrades;
   reconcileEveryMs: number;
+  /** A broker time further than this from the runner's clock is clock skew: alerted, and booked at the runner's time. */
+  maxClockSkewMs: number;
   /** Prefix of every client id (unique per run, so ids never collide across restarts). */
   runId: string;
   strategy: string;
@@ -124,6 +126,8 @@ export class Runner {
       }
       o.bus.emit('decision', { instrument: o.instrument, ts: bar.ts, bar_index: out.index, action: ACTION_NAMES[action], reason, position_units: this.localUnits, strategy: o.strategy });
       if (action !== HOLD) this.submit(action, bar, t0);
+      // A broker that answers with the fill is settled (and reconciled) now; paper fills at the next open.
+      if (this.inflight && !o.broker.fillsAtNextBar) await this.settle(this.inflight);
     }
     if (!this.inflight && o.clock.now() - this.lastRecon >= o.reconcileEveryMs) await this.reconcileNow('interval');
   }
@@ -176,7 +180,12 @@ export class Runner {
       o.bus.emit('order', { client_id: fixId, instrument: o.instrument, units: fix, intent: 'correct_fill', status: fixOut.status, reason: fixOut.status === 'filled' ? null : fixOut.reason, ts: o.clock.now() });
       if (fixOut.status === 'filled') this.fillEvent(fixOut.fill);
     }
-    this.executed = { action: f.action, price: out.fill.mid ?? out.fill.price, ts: out.fill.ts };
+    let ts = out.fill.ts;
+    if (Math.abs(ts - o.clock.now()) > o.maxClockSkewMs) {
+      o.bus.emit('alert', { ts: o.clock.now(), severity: 'warning', code: 'clock_skew', message: `the broker's fill time ${new Date(ts).toISOString()} is ${Math.round((ts - o.clock.now()) / 1000)} s from swt's clock: booked at swt's time` });
+      ts = o.clock.now();
+    }
+    this.executed = { action: f.action, price: out.fill.mid ?? out.fill.price, ts };
     // Post-trade reconciliation against what the session will hold once it books this fill.
     await this.reconcileNow('post_trade', this.unitsAfter(f.action));
   }

@@ -231,7 +231,8 @@ export class LiveSession {
         view.active[0] = 1;
         view.t[0] = t1;
         view.start[0] = t1;
-        view.end[0] = sched ? t1 + sched.length : Number.MAX_SAFE_INTEGER;
+        // one endless session: the largest end an Int32 view holds (MAX_SAFE_INTEGER would wrap to −1)
+        view.end[0] = sched ? t1 + sched.length : 0x7fffffff;
         view.episode[0] = episode;
         core.resetLane(0, episode);
         core.writeMask(0, view.mask, 0);
