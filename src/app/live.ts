@@ -23,6 +23,7 @@ import { MarketCalendar } from '../live/calendar.js';
 import { ReplayFeed, StreamFeed, type Feed } from '../live/feed.js';
 import { systemClock, VirtualClock, type Clock } from '../live/clock.js';
 import type { Broker } from '../live/broker.js';
+import type { JournalHooks } from '../live/journal.js';
 import { UsageError } from '../util/errors.js';
 import { featureSetFor, fitSampleOf, loadFitMarket, loadStoreMarket } from './market.js';
 
@@ -47,6 +48,7 @@ export interface LiveRunOptions {
   clock?: Clock | null;
   env?: NodeJS.ProcessEnv;
   runId?: string;
+  journal?: JournalHooks | null;
 }
 
 export interface LiveRun {
@@ -80,6 +82,9 @@ export function oandaClientFromConfig(config: Config, mode: 'practice' | 'live',
     orderLookupDelayMs: o.order_lookup_delay_ms,
   });
 }
+
+/** A run id: the prefix of every client id the run sends (unique, so a restart never reuses one). */
+export const newLiveRunId = () => `swt${randomBytes(4).toString('hex')}`;
 
 export async function createLiveRun(store: Store, config: Config, o: LiveRunOptions): Promise<LiveRun> {
   const spec = getPolicySpec(o.policy);
@@ -134,8 +139,9 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
     manualTrades: config.live.manual_trades,
     reconcileEveryMs: config.live.reconcile_every_s * 1000,
     maxClockSkewMs: config.live.max_clock_skew_s * 1000,
-    runId: o.runId ?? `swt${randomBytes(4).toString('hex')}`,
+    runId: o.runId ?? newLiveRunId(),
     strategy: spec.name,
+    journal: o.journal ?? null,
   });
   return {
     runner,
