@@ -99,6 +99,8 @@ export interface PriceStreamHandlers {
   /** A connection dropped or went stale; the stream reconnects by itself. */
   onDisconnect?(reason: string): void;
   onConnect?(): void;
+  /** The stream cannot go on (the broker refused the credentials): it has stopped. */
+  onFatal?(e: Error): void;
 }
 
 export interface PriceStream {

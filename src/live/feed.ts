@@ -56,6 +56,7 @@ export class StreamFeed implements Feed {
   private queue: LiveBar[] = [];
   private wake: (() => void) | null = null;
   private stopped = false;
+  private fatal: Error | null = null;
   private lastTs = -Infinity;
   private stream: ReturnType<Broker['priceStream']> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -76,10 +77,15 @@ export class StreamFeed implements Feed {
       onTick: (t: PriceTick) => this.push(this.agg.onTick(t)),
       onConnect: () => bus.emit('feed', { ts: clock.now(), status: 'connected', detail: this.o.instrument }),
       onDisconnect: (why) => bus.emit('feed', { ts: clock.now(), status: 'disconnected', detail: why }),
+      onFatal: (e) => {
+        this.fatal = e;
+        this.wake?.();
+      },
     });
     this.timer = setInterval(() => this.push(this.agg.flush(clock.now())), 250);
     try {
       while (!this.stopped) {
+        if (this.fatal) throw this.fatal;
         if (this.queue.length === 0) {
           await new Promise<void>((r) => (this.wake = r));
           this.wake = null;

@@ -5,7 +5,7 @@
 // live.manual_trades; a broker position the market core cannot hold (other than 0 or ±units) is
 // always brought to the nearest one it can.
 import type { Broker, PositionReport } from './broker.js';
-import { unitsOf } from './broker.js';
+import { BrokerAuthError, unitsOf } from './broker.js';
 
 export type ManualTrades = 'adopt' | 'flatten';
 
@@ -31,6 +31,8 @@ export async function reconcile(broker: Broker, instrument: string, localUnits: 
   try {
     positions = await broker.openPositions();
   } catch (e) {
+    // wrong credentials are a setup error for the user, not a state to trade on
+    if (e instanceof BrokerAuthError) throw e;
     const reason = `the broker's position report could not be read (${(e as Error).message}): not assuming flat`;
     return { ok: false, brokerUnits: null, localUnits, discrepancy: reason, action: { kind: 'halt', reason }, report: null };
   }

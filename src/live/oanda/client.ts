@@ -350,7 +350,7 @@ export class OandaClient implements Broker {
         const why = await connect();
         if (stopped) break;
         if (why === 'auth') {
-          h.onDisconnect?.('the broker refused the token or account');
+          h.onFatal?.(new BrokerAuthError('the price stream: the broker refused the token or account (HTTP 401/403)'));
           break;
         }
         h.onDisconnect?.(why.replace(/^ok:/, ''));
