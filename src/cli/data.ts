@@ -12,6 +12,9 @@ import { weekCalendar } from '../data/calendar.js';
 import { parseRange } from '../data/range.js';
 import { instrumentSpec } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { fetchCandles } from '../app/fetch.js';
+import { oandaClientFromConfig } from '../app/live.js';
+import { progress } from '../util/progress.js';
 
 
 export function zoneFromOpts(tz?: string, utcOffset?: number): SourceZone | undefined {
@@ -132,6 +135,44 @@ conflicting duplicates) are kept in bars_rejected. Exit codes: 0 ok, 1 failure, 
         warnImport(results);
         if (o.json) printJson({ imports: results });
         else printImport(results);
+      }),
+    );
+
+  common(data.command('fetch'))
+    .description('download complete M1 candles from OANDA (pages of 5000, within the rate limits) and import them; incremental')
+    .requiredOption('--instrument <name>', 'instrument, OANDA style (e.g. GBP_JPY)', instrumentArg)
+    .option('--from <date>', 'start (YYYY-MM-DD or ISO, UTC); default: after the last stored bar')
+    .option('--to <date>', 'end (inclusive date or ISO timestamp); default: now')
+    .addOption(new Option('--price <p>', 'candle prices: M (mid); BA (recorded bid/ask spread) is not implemented yet').choices(['M']).default('M'))
+    .addOption(new Option('--mode <m>', 'OANDA host').choices(['practice', 'live']).default('practice'))
+    .option('--json', 'print JSON: {"fetch": {pages, candles_served, rows_accepted, …}}')
+    .action(
+      action(async (o: CommonOpts & { instrument: string; from?: string; to?: string; mode: 'practice' | 'live' }) => {
+        const ctx = makeContext(o);
+        const range = parseRange(o.from, o.to);
+        const client = oandaClientFromConfig(ctx.config, o.mode);
+        const store = await ctx.openStore({ hold: 'unit' });
+        let bar: ReturnType<typeof progress> | null = null;
+        let total = 0;
+        try {
+          const r = await fetchCandles(store, client, {
+            instrument: o.instrument,
+            from: range.from,
+            to: range.to,
+            onPage: (p) => {
+              if (!bar) {
+                total = Math.ceil((p.to - p.cursor) / 60_000) + p.fetched;
+                bar = progress('fetch', total, { quiet: Boolean(o.json) });
+              }
+              bar.update(p.fetched);
+            },
+          });
+          (bar as ReturnType<typeof progress> | null)?.stop();
+          if (o.json) printJson({ fetch: r });
+          else process.stdout.write(`fetched ${r.instrument} ${r.from} .. ${r.to}: ${r.pages} page(s), ${r.candles_complete} complete candles, ${r.rows_accepted} new bars, ${r.rows_already_present} already stored, ${r.rows_rejected} rejected\n`);
+        } finally {
+          await client.close();
+        }
       }),
     );
 

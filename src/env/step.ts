@@ -178,8 +178,10 @@ export class MarketCore {
   /**
    * One bar of the lane: decision `a` taken at the close of bar t fills at open[t + 1], bar t + 1 is
    * marked, and `end` says what happens if t + 1 ends the episode. Returns the step's reward.
+   * `fill` replaces the open[t + 1] fill by a broker's (live: the price and time the broker reported);
+   * everything else is the same step.
    */
-  step(lane: number, a: number, bars: BarSeries, t: number, end: EndRule): number {
+  step(lane: number, a: number, bars: BarSeries, t: number, end: EndRule, fill?: { price: number; ts: number } | null): number {
     const st = this.state;
     const o = lane * TRADE_STATE_SIZE;
     const t1 = t + 1;
@@ -193,12 +195,12 @@ export class MarketCore {
       if (a === HOLD) {
         r -= this.idlePenalty;
       } else if (a === BUY || a === SELL) {
-        this.open(lane, a === BUY ? 1 : -1, bars.open[t1], t1, bars.ts[t1]);
+        this.open(lane, a === BUY ? 1 : -1, fill ? fill.price : bars.open[t1], t1, fill ? fill.ts : bars.ts[t1]);
       } else {
         this.illegal(lane, a, t);
       }
     } else if (a === CLOSE) {
-      realised += this.close(lane, t1, bars.ts[t1], bars.open[t1], false);
+      realised += this.close(lane, t1, fill ? fill.ts : bars.ts[t1], fill ? fill.price : bars.open[t1], false);
       penalties += this.penalty * this.lastMae;
     } else if (a !== HOLD) {
       this.illegal(lane, a, t);

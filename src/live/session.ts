@@ -5,7 +5,10 @@
 // Replaying stored bars through it reproduces a backtest of the same sessions trade for trade.
 //
 // Per bar t1 (the newest):
-//   1. the decision taken at the close of bar t1 − 1 fills at open[t1] and bar t1 is marked (step);
+//   1. the decision taken at the close of bar t1 − 1 fills and bar t1 is marked (step). Who fills it is
+//      the caller's: without an `executed` argument it fills at open[t1] (a replay with no broker, the
+//      backtest's rule); a live runner passes what the broker actually did (its fill price and time,
+//      or null when nothing was filled), so the position, and the position features, come from fills;
 //      when t1 is the session's last bar the position is force-closed at its close (sessionEnd 'close')
 //      or left open (truncate);
 //   2. the feature row of bar t1 is built (status ok / warm-up / gap);
@@ -86,6 +89,13 @@ class SessionView implements EnvView {
   }
 }
 
+/** What the broker did with the last decision: the action that executed, at the fill's (mid) price and time. */
+export interface Execution {
+  action: number;
+  price: number;
+  ts: number;
+}
+
 export class LiveSession {
   readonly series = new GrowingSeries();
   readonly core: MarketCore;
@@ -103,6 +113,7 @@ export class LiveSession {
   private pending: number | null = null;
   private nextSession = 0;
   private inSession = false;
+  private carry: { dir: 1 | -1; price: number; ts: number } | null = null;
 
   private constructor(private readonly opts: LiveSessionOptions) {
     const { env, policy } = opts;
@@ -133,8 +144,49 @@ export class LiveSession {
     return this.core.trades;
   }
 
-  /** Feeds the next completed bar; returns what happened at it. */
-  async onBar(bar: Bar): Promise<BarOutcome> {
+  /** The signed side of the position (from fills): +1, −1 or 0. */
+  get side(): number {
+    return this.core.side[0];
+  }
+
+  /** The decision waiting for its fill (null: none). */
+  get pendingDecision(): number | null {
+    return this.pending;
+  }
+
+  /** Whether a session is running (positions can only be held inside one). */
+  get active(): boolean {
+    return this.inSession;
+  }
+
+  /**
+   * A position the broker holds that the session did not open (adopted at reconciliation): opened at the
+   * broker's average price, stamped at the newest bar.
+   */
+  adopt(dir: 1 | -1, price: number, ts: number): void {
+    if (!this.inSession) throw new EnvInputError('no session is running: a position cannot be adopted outside one');
+    this.core.open(0, dir, price, this.series.length - 1, ts);
+  }
+
+  /**
+   * A position to hold from the start of the next session (a restarted runner resuming the broker
+   * position it had): taken before that session's first decision.
+   */
+  adoptAtStart(dir: 1 | -1, price: number, ts: number): void {
+    this.carry = { dir, price, ts };
+  }
+
+  /** The position was closed at the broker outside a decision (flatten, kill switch, calendar): record it. */
+  closeOutside(price: number, ts: number): TradeRecord {
+    this.core.close(0, this.series.length - 1, ts, price, true);
+    return this.core.trades.record(this.core.lastTrade);
+  }
+
+  /**
+   * Feeds the next completed bar; returns what happened at it. `executed`: what the broker did with the
+   * pending decision (omitted: it filled at this bar's open; null: nothing was filled).
+   */
+  async onBar(bar: Bar, executed?: Execution | null): Promise<BarOutcome> {
     const t1 = this.series.push(bar);
     const bars = this.series.view;
     const view = this.view;
@@ -146,7 +198,8 @@ export class LiveSession {
     if (this.inSession) {
       const last = t1 === view.end[0] - 1;
       const before = core.trades.count;
-      outcome.reward = core.step(0, this.pending ?? HOLD, bars, t1 - 1, last ? this.endRule : END_NONE);
+      const action = executed === undefined ? (this.pending ?? HOLD) : (executed?.action ?? HOLD);
+      outcome.reward = core.step(0, action, bars, t1 - 1, last ? this.endRule : END_NONE, executed ?? null);
       for (let k = before; k < core.trades.count; k++) outcome.closed.push(core.trades.record(k));
       core.writeMask(0, view.mask, 0);
       view.t[0] = t1;
@@ -187,9 +240,14 @@ export class LiveSession {
         view.active[0] = 1;
         view.t[0] = t1;
         view.start[0] = t1;
-        view.end[0] = sched ? t1 + sched.length : Number.MAX_SAFE_INTEGER;
+        // one endless session: the largest end an Int32 view holds (MAX_SAFE_INTEGER would wrap to −1)
+        view.end[0] = sched ? t1 + sched.length : 0x7fffffff;
         view.episode[0] = episode;
         core.resetLane(0, episode);
+        if (this.carry) {
+          core.open(0, this.carry.dir, this.carry.price, t1, this.carry.ts);
+          this.carry = null;
+        }
         core.writeMask(0, view.mask, 0);
         this.ring.fill(0);
         this.opts.policy.resetLane(0, episode, view);

@@ -1,0 +1,113 @@
+// bench:live — the soak (issue 12, acceptance 5): N days of market time (default 30) at speed, streamed
+// by the fake v20 server over loopback NDJSON to the OANDA client's price stream, aggregated into M1
+// bars, traded by the runner through the paper broker. Prints name=value lines:
+//   soak_bars, soak_days, soak_seconds, memory_growth_mb_per_day (slope of heap used after GC, per
+//   market day, first day left out as warm-up), bar_to_order_ms_p50/p99 (bar arrival → order sent),
+//   and the policy it ran. Run: npm run bench:live [-- --days 30 --policy ma-crossover].
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { FakeV20 } from '../test/support/fake-v20.js';
+import { OandaClient } from '../src/live/oanda/client.js';
+import { Secret } from '../src/live/secret.js';
+import { StreamFeed } from '../src/live/feed.js';
+import { EventBus } from '../src/live/events.js';
+import { RiskEngine } from '../src/live/risk.js';
+import { Runner } from '../src/live/runner.js';
+import { LiveSession } from '../src/live/session.js';
+import { PaperBroker } from '../src/live/paper.js';
+import { MarketCalendar } from '../src/live/calendar.js';
+import { systemClock } from '../src/live/clock.js';
+import { loadConfig } from '../src/config/load.js';
+import { weekCalendar, inClosureMs } from '../src/data/calendar.js';
+import { envConfigFromConfig } from '../src/env/config.js';
+import { createPolicy } from '../src/agent/policies/registry.js';
+import { Prng } from '../src/util/prng.js';
+import { report, reportCores } from './util.js';
+
+const arg = (name: string, d: string) => {
+  const k = process.argv.indexOf(`--${name}`);
+  return k >= 0 ? process.argv[k + 1] : d;
+};
+const DAYS = Number(arg('days', process.env.BENCH_LIVE_DAYS ?? '30'));
+const POLICY = arg('policy', 'ma-crossover');
+const TICKS_PER_BAR = 4;
+const I = 'GBP_JPY';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const env = envConfigFromConfig(config, I);
+  const token = 'bench-token';
+  const fake = await FakeV20.start({ token });
+  const client = new OandaClient({ restUrl: fake.url, streamUrl: fake.url, accountId: fake.accountId, token: new Secret(token), timeoutMs: 5000, retries: 2, backoffMs: 50, maxBackoffMs: 500, staleMs: 60_000, requestsPerSecond: 100, orderLookupAttempts: 2, orderLookupDelayMs: 50 });
+  const bus = new EventBus();
+  const week = weekCalendar(config);
+  const policy = await createPolicy(POLICY, {}, { seed: 1, env, fit: null, config });
+  const session = LiveSession.create({ env, policy });
+  const inst = config.instruments[I];
+  const broker = new PaperBroker({ instrument: I, pipSize: inst.pip_size, spreadPips: inst.spread_pips, slippagePips: 0, balance: 1e5 });
+  const feed = new StreamFeed({ instrument: I, broker: client, clock: systemClock, bus, week, barMs: env.barMs, graceMs: 1e12 });
+  const risk = new RiskEngine({ maxPositionUnits: env.units, maxOrderUnits: 2 * env.units, maxOrdersPerMinute: 1000, dailyLossPips: 1e9, killSwitchFile: null }, bus, systemClock);
+  const runner = new Runner({ instrument: I, units: env.units, session, broker, feed, clock: systemClock, bus, risk, calendar: MarketCalendar.fromConfig(config), flattenBeforeCloseMinutes: config.live.flatten_before_close_minutes, manualTrades: 'flatten', reconcileEveryMs: 60_000, maxClockSkewMs: 1e15, runId: 'bench', strategy: POLICY });
+  const done = runner.run();
+  while (fake.streamClients === 0) await new Promise((r) => setTimeout(r, 10));
+
+  // market minutes of DAYS calendar days from a Monday, weekend closure left out
+  const t0 = Date.parse('2024-01-01T00:00:00Z');
+  const rng = new Prng(7);
+  let p = 150;
+  let sent = 0;
+  const mem: Array<[number, number]> = [];
+  const start = performance.now();
+  for (let day = 0; day < DAYS; day++) {
+    for (let m = 0; m < 1440; m++) {
+      const ts = t0 + (day * 1440 + m) * 60_000;
+      if (inClosureMs(ts, week)) continue;
+      for (let k = 0; k < TICKS_PER_BAR; k++) {
+        p += 0.01 * rng.normal();
+        fake.tick(I, ts + k * 10_000, p - 0.02, p + 0.02);
+      }
+      sent++;
+      // let the runner keep up (the socket would buffer otherwise): wait every 200 bars
+      if (sent % 200 === 0) while (runner.stats.bars < sent - 1) await new Promise((r) => setImmediate(r));
+    }
+    while (runner.stats.bars < sent - 1) await new Promise((r) => setTimeout(r, 1));
+    gc();
+    mem.push([day, process.memoryUsage().heapUsed / 2 ** 20]);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  feed.close();
+  await done;
+  await client.close();
+  await fake.close();
+  // least-squares slope of heap used over market days, the first day left out (warm-up)
+  const pts = mem.slice(1);
+  const mx = pts.reduce((a, q) => a + q[0], 0) / pts.length;
+  const my = pts.reduce((a, q) => a + q[1], 0) / pts.length;
+  const slope = pts.reduce((a, q) => a + (q[0] - mx) * (q[1] - my), 0) / Math.max(1e-9, pts.reduce((a, q) => a + (q[0] - mx) ** 2, 0));
+  reportCores();
+  report('policy', POLICY);
+  report('soak_days', DAYS);
+  report('soak_bars', runner.stats.bars);
+  report('soak_orders', runner.stats.orders);
+  report('soak_fills', runner.stats.fills);
+  report('soak_denials', runner.stats.denials);
+  report('soak_trades', session.trades.count);
+  report('soak_seconds', seconds);
+  report('memory_growth_mb_per_day', slope);
+  report('bar_to_order_ms_p50', percentile(runner.barToOrderMs, 50));
+  report('bar_to_order_ms_p99', percentile(runner.barToOrderMs, 99));
+  report('risk_state', risk.state);
+}
+
+void main().catch((e) => {
+  process.stderr.write(`bench:live failed: ${(e as Error).stack}\n`);
+  process.exitCode = 1;
+});
