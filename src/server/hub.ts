@@ -25,6 +25,8 @@ export class Hub {
   private readonly cache = new Map<MessageType, { version: number; json: string }>();
   private readonly version: Record<MessageType, number> = { collection_status: 0, trader_state: 0, trades: 0, training: 0, alert: 0 };
   sent = 0;
+  /** Shortest time between two messages of one type to one client, as sent (the throttle's floor). */
+  minGapMs = Infinity;
 
   constructor(
     private readonly source: MessageSource,
@@ -51,7 +53,7 @@ export class Hub {
     this.clients.add(client);
     socket.on('close', () => this.remove(client));
     socket.on('error', () => this.remove(client));
-    for (const type of MESSAGE_TYPES) this.send(client, type);
+    for (const type of MESSAGE_TYPES) this.send(client, type, true);
   }
 
   private remove(client: Client): void {
@@ -59,8 +61,10 @@ export class Hub {
     this.clients.delete(client);
   }
 
-  private send(client: Client, type: MessageType): void {
-    client.last[type] = this.now();
+  private send(client: Client, type: MessageType, first = false): void {
+    const now = this.now();
+    if (!first) this.minGapMs = Math.min(this.minGapMs, now - client.last[type]);
+    client.last[type] = now;
     if (client.socket.readyState !== 1 || client.socket.bufferedAmount > MAX_BUFFERED) return;
     client.socket.send(this.message(type));
     this.sent++;
@@ -70,16 +74,17 @@ export class Hub {
   offer(type: MessageType): void {
     this.version[type]++;
     const now = this.now();
-    for (const client of this.clients) {
-      if (client.timers[type]) continue;
-      const wait = client.last[type] + this.throttleMs - now;
-      if (wait <= 0) this.send(client, type);
-      else
-        client.timers[type] = setTimeout(() => {
-          delete client.timers[type];
-          this.send(client, type);
-        }, wait);
-    }
+    for (const client of this.clients) if (!client.timers[type]) this.sendOrWait(client, type, now);
+  }
+
+  private sendOrWait(client: Client, type: MessageType, now: number): void {
+    const wait = client.last[type] + this.throttleMs - now;
+    if (wait <= 0) return this.send(client, type);
+    // timers may fire a millisecond early by the wall clock: re-check when it fires
+    client.timers[type] = setTimeout(() => {
+      delete client.timers[type];
+      this.sendOrWait(client, type, this.now());
+    }, wait);
   }
 
   close(): void {

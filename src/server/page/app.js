@@ -13,7 +13,8 @@
 
   function chart(id, series, data, opts) {
     const el = $(id);
-    const width = Math.max(280, el.clientWidth || el.parentElement.clientWidth - 20);
+    // a hidden view has no width yet: draw at a fixed width there
+    const width = Math.max(280, el.clientWidth || el.parentElement.clientWidth || 900);
     if (charts[id] && charts[id].series.length === series.length + 1) {
       charts[id].setData(data);
       return;
@@ -93,7 +94,7 @@
       const colours = ['#8b949e', '#3fb950', '#f85149', '#d29922'];
       const acc = it.step.map(() => 0);
       const bands = names.map((n) => it.action_share[n].map((x, i) => (acc[i] += x)));
-      chart('training-mix', names.map((n, i) => ({ label: n, stroke: colours[i], fill: `${colours[i]}55` })).reverse(), [it.step, ...bands.reverse()]);
+      chart('training-mix', names.map((n, i) => ({ label: n, stroke: colours[i], fill: `${colours[i]}55` })).reverse(), [it.step, ...bands.reverse()], { scales: { x: { time: false }, y: { range: [0, 1] } } });
     }
     if (v.losses.step.length > 1) chart('training-losses', [{ label: 'total', stroke: '#58a6ff' }, { label: 'policy', stroke: '#3fb950' }, { label: 'value', stroke: '#d29922' }, { label: 'reward', stroke: '#f85149' }], [v.losses.step, v.losses.total, v.losses.policy, v.losses.value, v.losses.reward], { scales: { x: { time: false } } });
     if (v.evaluations.step.length > 1) chart('training-sqn', [{ label: 'SQN', stroke: '#a371f7' }], [v.evaluations.step, v.evaluations.sqn], { scales: { x: { time: false } } });
