@@ -217,7 +217,7 @@ describe('alert rules', () => {
       // a fill of 66 units for an order of 1
       order('c1', 1), fill('c1', 66, 148.4);
       // reconciliation discrepancy, and the runner's own alert for it shares the rule's window
-      bus.emit('reconciliation', { ts: now, trigger: 'interval', ok: false, broker_units: 67, local_units: 1, discrepancy: 'broker 67, local 1', action: 'halt' });
+      bus.emit('reconciliation', { ts: now, instrument: I, trigger: 'interval', ok: false, broker_units: 67, local_units: 1, discrepancy: 'broker 67, local 1', action: 'halt' });
       bus.emit('alert', { ts: now, severity: 'critical', code: 'reconciliation_discrepancy', message: 'broker 67, local 1; action: halt' });
       bus.emit('risk_state', { ts: now, from: 'ACTIVE', to: 'HALTED', reason: 'reconciliation' });
       bus.emit('risk_state', { ts: now, from: 'HALTED', to: 'ACTIVE', reason: 'resume' });
@@ -240,7 +240,7 @@ describe('alert rules', () => {
       expect(sev).toEqual({ loss_streak: 'warning', drawdown: 'critical', fill_mismatch: 'critical', reconciliation: 'critical', risk_halted: 'critical', stale_feed: 'warning', hold_collapse: 'warning', training_plateau: 'info' });
 
       await d.alerts.flush();
-      const stored = await store.all<{ code: string; n: bigint }>(`SELECT code, count(*) AS n FROM events WHERE kind = 'alert' GROUP BY code`);
+      const stored = await store.all<{ code: string; n: bigint }>(`SELECT payload->>'code' AS code, count(*) AS n FROM events WHERE name = 'alert' AND run_id = 'dashboard' GROUP BY 1`);
       expect(Object.fromEntries(stored.map((r) => [r.code, Number(r.n)]))).toEqual(Object.fromEntries(rules.map((r) => [r, 1])));
       expect(posts.map((p) => p.code).sort()).toEqual([...rules].sort());
       const { samples } = parsePrometheus(await (await fetch(d.url + '/metrics')).text());

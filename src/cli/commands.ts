@@ -8,6 +8,7 @@ import { registerMc } from './mc.js';
 import { registerBacktest } from './backtest.js';
 import { registerValidate } from './validate.js';
 import { registerCheckpoints } from './checkpoints.js';
+import { registerLive } from './live.js';
 import { registerServe } from './serve.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerServe];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerLive, registerServe];

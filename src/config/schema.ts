@@ -38,6 +38,43 @@ const mcts = z.strictObject({
   threads: z.number().int().nonnegative(),
 });
 
+const host = z.strictObject({ rest_url: z.string().url(), stream_url: z.string().url() });
+
+// Live and paper trading (src/live). Secrets never live here: the token comes from token_env or
+// token_file (a path; the file holds the token), and stays out of the config hash.
+const live = z.strictObject({
+  oanda: z.strictObject({
+    practice: host,
+    live: host,
+    account_env: z.string().min(1),
+    token_env: z.string().min(1),
+    token_file: z.string().min(1).nullable(),
+    timeout_ms: z.number().int().positive(),
+    retries: z.number().int().nonnegative(),
+    backoff_ms: z.number().int().positive(),
+    max_backoff_ms: z.number().int().positive(),
+    stale_ms: z.number().int().positive(),
+    requests_per_second: z.number().positive().max(100),
+    order_lookup_attempts: z.number().int().min(1),
+    order_lookup_delay_ms: z.number().int().nonnegative(),
+  }),
+  risk: z.strictObject({
+    max_position_units: z.number().positive(),
+    max_order_units: z.number().positive(),
+    max_orders_per_minute: z.number().int().min(1),
+    daily_loss_pips: z.number().positive(),
+    kill_switch_file: z.string().min(1).nullable(),
+  }),
+  paper: z.strictObject({ slippage_pips: z.number().nonnegative(), balance: z.number().positive() }),
+  reconcile_every_s: z.number().positive(),
+  max_clock_skew_s: z.number().positive(),
+  manual_trades: z.enum(['adopt', 'flatten']),
+  flatten_before_close_minutes: z.number().int().nonnegative(),
+  bar_grace_ms: z.number().int().nonnegative(),
+  journal: z.string().min(1),
+  api: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535), token_env: z.string().min(1), state_file: z.string().min(1) }),
+});
+
 export const configSchema = z.strictObject({
   store: z.strictObject({ db: z.string().min(1), lock_wait_ms: z.number().int().nonnegative() }),
   log: z.strictObject({
@@ -151,6 +188,7 @@ export const configSchema = z.strictObject({
     }),
     workers: z.number().int().nonnegative(),
   }),
+  live,
   // The dashboard (src/server): swt serve, swt live --dashboard. Its bearer token is never here: it
   // comes from the environment variable token_env only.
   dashboard: z.strictObject({

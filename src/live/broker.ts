@@ -115,6 +115,8 @@ export interface Broker {
    * bar (onBar) and collects the outcome then. False: the outcome comes with the answer.
    */
   readonly fillsAtNextBar: boolean;
+  /** Newest transaction id this client has seen (where a lost order's outcome is searched from). */
+  readonly lastTransactionId: string;
   /** The paper broker's price source: each completed bar, before the runner acts on it. */
   onBar?(bar: { ts: number; open: number; close: number }): void;
   accountSummary(): Promise<AccountSummary>;

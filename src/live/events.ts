@@ -8,7 +8,7 @@ export interface LiveEventMap {
   decision: { instrument: string; ts: number; bar_index: number; action: string; reason: string; position_units: number; strategy: string };
   order: { client_id: string; instrument: string; units: number; intent: string; status: string; reason: string | null; ts: number };
   fill: { client_id: string | null; transaction_id: string; instrument: string; units: number; price: number; mid: number | null; ts: number };
-  reconciliation: { ts: number; trigger: string; ok: boolean; broker_units: number | null; local_units: number; discrepancy: string | null; action: string };
+  reconciliation: { ts: number; instrument: string; trigger: string; ok: boolean; broker_units: number | null; local_units: number; discrepancy: string | null; action: string };
   risk_state: { ts: number; from: RiskState; to: RiskState; reason: string };
   risk_denial: { ts: number; code: string; message: string; client_id: string; units: number };
   alert: { ts: number; severity: 'info' | 'warning' | 'critical'; code: string; message: string };

@@ -25,7 +25,7 @@ export class ReplayFeed implements Feed {
     const s = this.series;
     const wait = Number.isFinite(this.o.speed) ? this.o.barMs / this.o.speed : 0;
     for (let i = 0; i < s.ts.length && !this.stopped; i++) {
-      if (wait > 0) await this.o.clock.sleep(wait);
+      if (wait > 0 && !(this.o.clock instanceof VirtualClock)) await this.o.clock.sleep(wait);
       // virtual time follows the replayed market: a bar is complete at its end
       if (this.o.clock instanceof VirtualClock) this.o.clock.set(s.ts[i] + this.o.barMs);
       yield { ts: s.ts[i], open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i], bid: null, ask: null, ticks: 0 };

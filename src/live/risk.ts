@@ -23,6 +23,7 @@ export type DenialCode = 'HALTED' | 'REDUCING_ONLY' | 'KILL_SWITCH' | 'MAX_ORDER
 export type RiskVerdict = { ok: true } | { ok: false; code: DenialCode; message: string };
 
 const DAY_MS = 86_400_000;
+const DAILY = 'daily loss limit: ';
 
 export class RiskEngine {
   private s: RiskState = 'ACTIVE';
@@ -72,13 +73,18 @@ export class RiskEngine {
 
   /** Realised net pips of a closed trade (the daily loss limit counts them per UTC day). */
   recordRealised(pips: number, ts: number): void {
-    const d = Math.floor(ts / DAY_MS);
-    if (d !== this.day) {
-      this.day = d;
-      this.realisedToday = 0;
-    }
+    this.newDay(ts);
     this.realisedToday += pips;
-    if (this.realisedToday <= -this.limits.dailyLossPips) this.reduce(`daily loss limit: ${this.realisedToday.toFixed(1)} pips today (limit ${this.limits.dailyLossPips})`);
+    if (this.realisedToday <= -this.limits.dailyLossPips) this.reduce(`${DAILY} ${this.realisedToday.toFixed(1)} pips today (limit ${this.limits.dailyLossPips})`);
+  }
+
+  /** A new UTC day resets the day's loss, and lifts a REDUCING state the daily loss limit set. */
+  private newDay(ts: number): void {
+    const d = Math.floor(ts / DAY_MS);
+    if (d === this.day) return;
+    this.day = d;
+    this.realisedToday = 0;
+    if (this.s === 'REDUCING' && this.why.startsWith(DAILY)) this.to('ACTIVE', 'a new UTC day');
   }
 
   /** Checks an order of `units` (signed) against a position of `position` units; a denial is an event. */
@@ -99,7 +105,8 @@ export class RiskEngine {
     }
     if (this.s === 'HALTED') return { ok: false, code: 'HALTED', message: `the runner is HALTED (${this.why})` };
     const now = this.clock.now();
-    if (Math.floor(now / DAY_MS) === this.day && this.realisedToday <= -L.dailyLossPips && !reduces) {
+    this.newDay(now);
+    if (this.realisedToday <= -L.dailyLossPips && !reduces) {
       return { ok: false, code: 'DAILY_LOSS_LIMIT', message: `daily loss limit reached (${this.realisedToday.toFixed(1)} pips today): only reducing orders` };
     }
     if (this.s === 'REDUCING' && !reduces) return { ok: false, code: 'REDUCING_ONLY', message: `the runner is REDUCING (${this.why}): only orders that shrink the position` };

@@ -20,6 +20,7 @@ import type { LiveBar } from './bars.js';
 import { reconcile, type ManualTrades } from './reconcile.js';
 import type { RiskEngine } from './risk.js';
 import type { Execution, LiveSession } from './session.js';
+import type { JournalHooks } from './journal.js';
 
 export interface RunnerOptions {
   instrument: string;
@@ -36,9 +37,12 @@ export interface RunnerOptions {
   flattenBeforeCloseMinutes: number;
   manualTrades: ManualTrades;
   reconcileEveryMs: number;
+  /** A broker time further than this from the runner's clock is clock skew: alerted, and booked at the runner's time. */
+  maxClockSkewMs: number;
   /** Prefix of every client id (unique per run, so ids never collide across restarts). */
   runId: string;
   strategy: string;
+  journal?: JournalHooks | null;
 }
 
 interface Inflight {
@@ -65,6 +69,8 @@ export class Runner {
   private lastRecon = -Infinity;
   private seq = 0;
   private lastBar: LiveBar | null = null;
+  /** Units resumed at start-up that the session takes at its first bar. */
+  private resumed: number | null = null;
   readonly stats = { bars: 0, decisions: 0, orders: 0, fills: 0, denials: 0, reconciliations: 0 };
   /** ms from a bar's arrival to its order leaving (bars that sent an order). */
   readonly barToOrderMs: number[] = [];
@@ -74,6 +80,7 @@ export class Runner {
   }
 
   private get localUnits(): number {
+    if (this.resumed !== null && !this.o.session.active) return this.resumed;
     return this.o.session.side * this.o.units;
   }
 
@@ -81,9 +88,40 @@ export class Runner {
     return `${this.o.runId}-${kind}-${++this.seq}`;
   }
 
-  /** Start-up: reconcile with the broker before the first bar. */
+  /**
+   * Start-up: settle intents an earlier run left in flight (from the broker's transactions: completed or
+   * cancelled, never sent again), then reconcile. A broker position equal to the one the journal says
+   * swt held is swt's own, resumed; any other difference is handled as at any reconciliation.
+   */
   async start(): Promise<void> {
+    const o = this.o;
+    const j = o.journal;
+    if (!j) return this.reconcileNow('startup');
+    let expected = await j.lastPosition(o.instrument);
+    for (const it of await j.openIntents(o.instrument)) {
+      const page = await o.broker.transactionsSince(it.since_transaction_id);
+      const fill = page.transactions.find((t) => t.type === 'ORDER_FILL' && t.clientId === it.client_id);
+      const status = fill ? 'filled' : 'cancelled';
+      const why = fill ? `settled at restart: filled ${fill.units} (transaction ${fill.id})` : 'settled at restart: no transaction carries its client id (never placed)';
+      await j.outcome(it.client_id, status, why, o.clock.now());
+      o.bus.emit('order', { client_id: it.client_id, instrument: o.instrument, units: it.units, intent: it.intent, status, reason: why, ts: o.clock.now() });
+      if (fill) {
+        this.fillEvent({ transactionId: fill.id, clientId: fill.clientId, instrument: o.instrument, units: fill.units ?? 0, price: fill.price ?? 0, mid: null, ts: fill.ts });
+        expected = it.target_units;
+      }
+    }
+    const positions = await o.broker.openPositions().catch(() => null);
+    const report = positions?.find((p) => p.instrument === o.instrument) ?? null;
+    if (report && expected !== null && report.units === expected && Math.abs(expected) === o.units && report.averagePrice !== null) {
+      o.session.adoptAtStart(Math.sign(expected) as 1 | -1, report.averagePrice, o.clock.now());
+      o.bus.emit('reconciliation', { ts: o.clock.now(), instrument: o.instrument, trigger: 'startup', ok: true, broker_units: report.units, local_units: expected, discrepancy: null, action: 'resume' });
+      this.resumed = expected;
+      this.lastRecon = o.clock.now();
+      await j.afterBar();
+      return;
+    }
     await this.reconcileNow('startup');
+    await j.afterBar();
   }
 
   /** Runs the feed to its end (or until closed); returns the run's counts. */
@@ -123,12 +161,27 @@ export class Runner {
         reason = 'calendar_flatten_window';
       }
       o.bus.emit('decision', { instrument: o.instrument, ts: bar.ts, bar_index: out.index, action: ACTION_NAMES[action], reason, position_units: this.localUnits, strategy: o.strategy });
-      if (action !== HOLD) this.submit(action, bar, t0);
+      if (action !== HOLD) await this.submit(action, t0);
+      // A broker that answers with the fill is settled (and reconciled) now; paper fills at the next open.
+      if (this.inflight && !o.broker.fillsAtNextBar) await this.settle(this.inflight);
     }
     if (!this.inflight && o.clock.now() - this.lastRecon >= o.reconcileEveryMs) await this.reconcileNow('interval');
+    await o.journal?.afterBar();
   }
 
-  private submit(action: number, bar: LiveBar, t0: number): void {
+  /** Journals the intent (committed before anything leaves), then sends the order. */
+  private async send(clientId: string, units: number, target: number, intent: string): Promise<OrderOutcome> {
+    const o = this.o;
+    await o.journal?.intent({ client_id: clientId, instrument: o.instrument, units, target_units: target, intent, since_transaction_id: o.broker.lastTransactionId || '0' }, o.clock.now());
+    const out = o.broker.marketOrder({ instrument: o.instrument, units, clientId });
+    if (!o.journal) return out;
+    return out.then(async (r) => {
+      await o.journal!.outcome(clientId, r.status, r.status === 'filled' ? null : r.reason, o.clock.now());
+      return r;
+    });
+  }
+
+  private async submit(action: number, t0: number): Promise<void> {
     const o = this.o;
     const target = action === BUY ? o.units : action === SELL ? -o.units : 0;
     const units = target - this.localUnits;
@@ -141,9 +194,9 @@ export class Runner {
     }
     this.stats.orders++;
     o.bus.emit('order', { client_id: clientId, instrument: o.instrument, units, intent: ACTION_NAMES[action], status: 'submitted', reason: null, ts: o.clock.now() });
-    this.inflight = { clientId, units, action, outcome: o.broker.marketOrder({ instrument: o.instrument, units, clientId }) };
+    const outcome = this.send(clientId, units, target, ACTION_NAMES[action]);
     this.barToOrderMs.push(performance.now() - t0);
-    void bar;
+    this.inflight = { clientId, units, action, outcome };
   }
 
   /** Collects the in-flight order's outcome (now for a broker that answers, at the next bar for paper). */
@@ -172,11 +225,16 @@ export class Runner {
       });
       const fix = f.units - out.fill.units;
       const fixId = this.clientId('fix');
-      const fixOut = await o.broker.marketOrder({ instrument: o.instrument, units: fix, clientId: fixId });
+      const fixOut = await this.send(fixId, fix, f.units + this.localUnits, 'correct_fill');
       o.bus.emit('order', { client_id: fixId, instrument: o.instrument, units: fix, intent: 'correct_fill', status: fixOut.status, reason: fixOut.status === 'filled' ? null : fixOut.reason, ts: o.clock.now() });
       if (fixOut.status === 'filled') this.fillEvent(fixOut.fill);
     }
-    this.executed = { action: f.action, price: out.fill.mid ?? out.fill.price, ts: out.fill.ts };
+    let ts = out.fill.ts;
+    if (Math.abs(ts - o.clock.now()) > o.maxClockSkewMs) {
+      o.bus.emit('alert', { ts: o.clock.now(), severity: 'warning', code: 'clock_skew', message: `the broker's fill time ${new Date(ts).toISOString()} is ${Math.round((ts - o.clock.now()) / 1000)} s from swt's clock: booked at swt's time` });
+      ts = o.clock.now();
+    }
+    this.executed = { action: f.action, price: out.fill.mid ?? out.fill.price, ts };
     // Post-trade reconciliation against what the session will hold once it books this fill.
     await this.reconcileNow('post_trade', this.unitsAfter(f.action));
   }
@@ -210,17 +268,17 @@ export class Runner {
       action = 'halt';
     } else if (r.action.kind === 'order') {
       const id = this.clientId('rec');
-      const out = await o.broker.marketOrder({ instrument: o.instrument, units: r.action.units, clientId: id });
+      const out = await this.send(id, r.action.units, r.action.target, 'reconcile');
       o.bus.emit('order', { client_id: id, instrument: o.instrument, units: r.action.units, intent: 'reconcile', status: out.status, reason: out.status === 'filled' ? null : out.reason, ts: o.clock.now() });
       if (out.status === 'filled') this.fillEvent(out.fill);
       if (expected === undefined) this.adoptSide(Math.sign(r.action.target) as -1 | 0 | 1, out.status === 'filled' ? (out.fill.mid ?? out.fill.price) : null);
       action = `order ${r.action.units}`;
     }
     if (!r.ok) o.bus.emit('alert', { ts: o.clock.now(), severity: r.action.kind === 'halt' ? 'critical' : 'warning', code: 'reconciliation_discrepancy', message: `${r.discrepancy}; action: ${action}` });
-    o.bus.emit('reconciliation', { ts: o.clock.now(), trigger, ok: r.ok, broker_units: r.brokerUnits, local_units: local, discrepancy: r.discrepancy, action });
+    o.bus.emit('reconciliation', { ts: o.clock.now(), instrument: o.instrument, trigger, ok: r.ok, broker_units: r.brokerUnits, local_units: local, discrepancy: r.discrepancy, action });
     if (r.action.kind === 'order') {
       const again = await reconcile(o.broker, o.instrument, this.expectedAfter(expected, r.action.target), o.units, o.manualTrades);
-      o.bus.emit('reconciliation', { ts: o.clock.now(), trigger: 'verify', ok: again.ok, broker_units: again.brokerUnits, local_units: again.localUnits, discrepancy: again.discrepancy, action: again.ok ? 'none' : 'halt' });
+      o.bus.emit('reconciliation', { ts: o.clock.now(), instrument: o.instrument, trigger: 'verify', ok: again.ok, broker_units: again.brokerUnits, local_units: again.localUnits, discrepancy: again.discrepancy, action: again.ok ? 'none' : 'halt' });
       if (!again.ok) o.risk.halt(`reconciliation could not correct the position: ${again.discrepancy}`);
     }
   }
@@ -244,7 +302,11 @@ export class Runner {
   }
 
   private async closeAtBroker(intent: string): Promise<Fill | null> {
-    const outs = await this.o.broker.closePosition(this.o.instrument, this.clientId(intent === 'session_end' ? 'end' : 'flat'));
+    const o = this.o;
+    const id = this.clientId(intent === 'session_end' ? 'end' : 'flat');
+    await o.journal?.intent({ client_id: id, instrument: o.instrument, units: -this.localUnits, target_units: 0, intent, since_transaction_id: o.broker.lastTransactionId || '0' }, o.clock.now());
+    const outs = await o.broker.closePosition(o.instrument, id);
+    await o.journal?.outcome(id, outs.length === 0 ? 'cancelled' : outs[0].status, outs.length === 0 ? 'already flat' : null, o.clock.now());
     let last: Fill | null = null;
     for (const out of outs) {
       this.o.bus.emit('order', { client_id: out.status === 'filled' ? (out.fill.clientId ?? '') : '', instrument: this.o.instrument, units: out.status === 'filled' ? out.fill.units : 0, intent, status: out.status, reason: out.status === 'filled' ? null : out.reason, ts: this.o.clock.now() });

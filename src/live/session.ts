@@ -113,6 +113,7 @@ export class LiveSession {
   private pending: number | null = null;
   private nextSession = 0;
   private inSession = false;
+  private carry: { dir: 1 | -1; price: number; ts: number } | null = null;
 
   private constructor(private readonly opts: LiveSessionOptions) {
     const { env, policy } = opts;
@@ -165,6 +166,14 @@ export class LiveSession {
   adopt(dir: 1 | -1, price: number, ts: number): void {
     if (!this.inSession) throw new EnvInputError('no session is running: a position cannot be adopted outside one');
     this.core.open(0, dir, price, this.series.length - 1, ts);
+  }
+
+  /**
+   * A position to hold from the start of the next session (a restarted runner resuming the broker
+   * position it had): taken before that session's first decision.
+   */
+  adoptAtStart(dir: 1 | -1, price: number, ts: number): void {
+    this.carry = { dir, price, ts };
   }
 
   /** The position was closed at the broker outside a decision (flatten, kill switch, calendar): record it. */
@@ -231,9 +240,14 @@ export class LiveSession {
         view.active[0] = 1;
         view.t[0] = t1;
         view.start[0] = t1;
-        view.end[0] = sched ? t1 + sched.length : Number.MAX_SAFE_INTEGER;
+        // one endless session: the largest end an Int32 view holds (MAX_SAFE_INTEGER would wrap to −1)
+        view.end[0] = sched ? t1 + sched.length : 0x7fffffff;
         view.episode[0] = episode;
         core.resetLane(0, episode);
+        if (this.carry) {
+          core.open(0, this.carry.dir, this.carry.price, t1, this.carry.ts);
+          this.carry = null;
+        }
         core.writeMask(0, view.mask, 0);
         this.ring.fill(0);
         this.opts.policy.resetLane(0, episode, view);

@@ -42,6 +42,8 @@ export interface AlertOptions {
   marketOpen: (ms: number) => boolean;
   now?: () => number;
   history: number;
+  /** The run the alerts belong to in `events` (the live run's id, or 'dashboard' for swt serve). */
+  runId: string;
 }
 
 /** The runner's alerts for conditions a rule here watches too: one code, so one suppression window. */
@@ -164,12 +166,10 @@ export class AlertEngine {
     const s = this.o.store;
     if (!s) return;
     try {
-      await s.run(`INSERT INTO events (ts, source, kind, severity, code, message, details) VALUES (make_timestamp($1::BIGINT * 1000), $2, 'alert', $3, $4, $5, $6)`, [
+      // the live journal's events table (migration 008): one row per alert, name 'alert'
+      await s.run(`INSERT INTO events (run_id, ts, name, payload) VALUES ($1, make_timestamp($2::BIGINT * 1000), 'alert', $3)`, [
+        this.o.runId,
         a.ts,
-        a.source,
-        a.severity,
-        a.code,
-        a.message,
         JSON.stringify({ ts: a.ts, severity: a.severity, code: a.code, message: a.message, source: a.source }),
       ]);
     } catch (e) {

@@ -39,6 +39,8 @@ export interface LiveSource {
   pipSize: number;
   /** Whether the market is open at `ms` (null: always, as in a replay). */
   marketOpen?: ((ms: number) => boolean) | null;
+  /** The live run's id (its alerts are stored under it in `events`). */
+  runId?: string;
 }
 
 export interface DashboardOptions {
@@ -150,7 +152,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   };
   const grades = async () => (store ? gradeCounts(store) : null);
   const metrics = createMetrics({ live: state, training: readTraining, grades });
-  const alerts = new AlertEngine({ rules: d.alerts, store, metrics, live: state, bus: live?.bus ?? null, training: readTraining, marketOpen: live?.marketOpen ?? (() => true), now, history: d.history });
+  const alerts = new AlertEngine({ rules: d.alerts, store, metrics, live: state, bus: live?.bus ?? null, training: readTraining, marketOpen: live?.marketOpen ?? (() => true), now, history: d.history, runId: live?.runId ?? 'dashboard' });
 
   const hub = new Hub(
     (type: MessageType) => {

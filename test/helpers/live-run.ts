@@ -1,7 +1,7 @@
 // A paper run for the dashboard tests: real 2016 GBP/JPY bars replayed through G's ReplayFeed, the
 // LiveSession (ma-crossover, sessions tiling the replay), the PaperBroker, the RiskEngine and the Runner,
-// every step an event on a real EventBus. (app/live.ts, which assembles this from the config, is not
-// on the live branch yet; this builds the same pieces by hand.)
+// every step an event on a real EventBus. (app/live.ts assembles a run from the config, but its replay
+// starts at the first stored bar; this builds the same pieces by hand to replay one chosen day.)
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -71,6 +71,7 @@ export async function paperRun(store: Store, o: { from: string; to: string; spee
     flattenBeforeCloseMinutes: 15,
     manualTrades: 'flatten',
     reconcileEveryMs: 60 * 60_000,
+    maxClockSkewMs: config.live.max_clock_skew_s * 1000,
     runId: 'dashtest',
     strategy: 'ma-crossover',
   });

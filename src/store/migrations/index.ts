@@ -7,7 +7,7 @@ import { m004Validations } from './004_validations.js';
 import { m005Checkpoints } from './005_checkpoints.js';
 import { m006SnakeCase } from './006_snake_case.js';
 import { m007RunFitRange } from './007_run_fit_range.js';
-import { m010Events } from './010_events.js';
+import { m008LiveJournal } from './008_live_journal.js';
 
 export interface Migration {
   version: number;
@@ -15,4 +15,4 @@ export interface Migration {
   up: string[];
 }
 
-export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m010Events].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal].sort((a, b) => a.version - b.version);
