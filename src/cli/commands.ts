@@ -9,5 +9,6 @@ import { registerBacktest } from './backtest.js';
 import { registerValidate } from './validate.js';
 import { registerCheckpoints } from './checkpoints.js';
 import { registerLive } from './live.js';
+import { registerServe } from './serve.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerLive];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerLive, registerServe];

@@ -10,6 +10,8 @@ import { Store } from '../store/db.js';
 import { Journal } from '../live/journal.js';
 import { callRunner, startControlApi } from '../live/api.js';
 import { log } from '../util/log.js';
+import { MarketCalendar } from '../live/calendar.js';
+import { dashboardToken, startDashboard } from '../server/server.js';
 
 interface LiveOpts extends CommonOpts {
   broker: 'paper' | 'oanda';
@@ -22,6 +24,7 @@ interface LiveOpts extends CommonOpts {
   to?: string;
   seed: number;
   iUnderstandThisIsRealMoney?: boolean;
+  dashboard?: boolean;
 }
 
 const CONTROL = ['status', 'flatten', 'halt', 'resume'] as const;
@@ -41,6 +44,7 @@ export function registerLive(program: Command): void {
     .option('--seed <n>', 'seed of stochastic policies', parseInteger('--seed'), 1)
     .option('--i-understand-this-is-real-money', 'required with --mode live')
     .option('--json', 'print JSON')
+    .option('--dashboard', 'serve the dashboard with the live streams (dashboard.host/port; controls need SWT_DASHBOARD_TOKEN)')
     .action(
       action(async (control: string | undefined, o: LiveOpts) => {
         const ctx = makeContext(o);
@@ -84,6 +88,16 @@ export function registerLive(program: Command): void {
           { status: () => run.runner.status(), flatten: (r) => run.runner.flatten(r), halt: (r) => run.runner.halt(r), resume: (r) => run.runner.resume(r) },
           { host: config.live.api.host, port: config.live.api.port, token: process.env[config.live.api.token_env] ?? null, stateFile: config.live.api.state_file },
         );
+        // the dashboard listens to the bus; the runner does not know it is there
+        const dashboard = o.dashboard
+          ? await startDashboard({
+              config,
+              store,
+              token: dashboardToken(config),
+              live: { bus: run.bus, control: run.runner, instrument: o.instrument, mode: o.broker === 'paper' ? 'paper' : o.mode, pipSize: config.instruments[o.instrument].pip_size, runId, marketOpen: o.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms) },
+            })
+          : null;
+        if (dashboard) process.stderr.write(`swt live: dashboard on ${dashboard.url}\n`);
         run.bus.on('alert', (a) => log()[a.severity === 'critical' ? 'error' : a.severity === 'warning' ? 'warn' : 'info']({ code: a.code }, a.message));
         run.bus.on('risk_state', (r) => log().warn({ from: r.from, to: r.to }, `risk state ${r.to}: ${r.reason}`));
         const stop = () => run.feed.close();
@@ -96,6 +110,7 @@ export function registerLive(program: Command): void {
         try {
           summary = await run.runner.run();
         } finally {
+          await dashboard?.close();
           await journal.close();
           await api.close();
           await run.close();

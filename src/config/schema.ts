@@ -189,6 +189,28 @@ export const configSchema = z.strictObject({
     workers: z.number().int().nonnegative(),
   }),
   live,
+  // The dashboard (src/server): swt serve, swt live --dashboard. Its bearer token is never here: it
+  // comes from the environment variable token_env only.
+  dashboard: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    token_env: z.string().min(1),
+    history: z.number().int().min(1).max(10_000),
+    equity_points: z.number().int().min(10).max(100_000),
+    throttle_ms: z.number().int().min(1),
+    training_poll_ms: z.number().int().min(100),
+    alerts: z.strictObject({
+      check_every_ms: z.number().int().min(100),
+      suppress_ms: z.number().int().nonnegative(),
+      webhook_url: z.string().url().nullable(),
+      webhook_timeout_ms: z.number().int().min(1),
+      drawdown_pips: z.number().positive(),
+      loss_streak: z.number().int().min(1),
+      stale_feed_ms: z.number().int().min(1000),
+      hold_share: z.number().gt(0).max(1),
+      plateau_evaluations: z.number().int().min(2),
+    }),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;

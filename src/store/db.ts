@@ -109,6 +109,11 @@ export class Store {
     return this.openCount;
   }
 
+  /** Turns queued or running on the write queue (the dashboard's "store queue"). */
+  get queueLength(): number {
+    return this.pending;
+  }
+
   /** Whether this process holds the file now. */
   get held(): boolean {
     return this.connection !== null;
