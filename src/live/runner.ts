@@ -50,6 +50,8 @@ interface Inflight {
   units: number;
   action: number;
   outcome: Promise<OrderOutcome>;
+  /** The runner's time when the order went out: a fill cannot be earlier (beyond the skew allowed). */
+  sentAt: number;
 }
 
 export interface RunnerSummary {
@@ -194,9 +196,10 @@ export class Runner {
     }
     this.stats.orders++;
     o.bus.emit('order', { client_id: clientId, instrument: o.instrument, units, intent: ACTION_NAMES[action], status: 'submitted', reason: null, ts: o.clock.now() });
+    const sentAt = o.clock.now();
     const outcome = this.send(clientId, units, target, ACTION_NAMES[action]);
     this.barToOrderMs.push(performance.now() - t0);
-    this.inflight = { clientId, units, action, outcome };
+    this.inflight = { clientId, units, action, outcome, sentAt };
   }
 
   /** Collects the in-flight order's outcome (now for a broker that answers, at the next bar for paper). */
@@ -230,7 +233,10 @@ export class Runner {
       if (fixOut.status === 'filled') this.fillEvent(fixOut.fill);
     }
     let ts = out.fill.ts;
-    if (Math.abs(ts - o.clock.now()) > o.maxClockSkewMs) {
+    // A fill happens between the order going out and its answer arriving (a paper broker answers at the
+    // next bar, a bar after it filled at that bar's open): outside that span by more than the allowed
+    // skew, the broker's clock is off.
+    if (ts < f.sentAt - o.maxClockSkewMs || ts > o.clock.now() + o.maxClockSkewMs) {
       o.bus.emit('alert', { ts: o.clock.now(), severity: 'warning', code: 'clock_skew', message: `the broker's fill time ${new Date(ts).toISOString()} is ${Math.round((ts - o.clock.now()) / 1000)} s from swt's clock: booked at swt's time` });
       ts = o.clock.now();
     }
