@@ -8,5 +8,6 @@ import { registerMc } from './mc.js';
 import { registerBacktest } from './backtest.js';
 import { registerValidate } from './validate.js';
 import { registerCheckpoints } from './checkpoints.js';
+import { registerTrain } from './train.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerTrain];
