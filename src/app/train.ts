@@ -333,7 +333,8 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
         },
         { prune: true },
       );
-      if (evaluation?.sqn !== undefined && (state.best_sqn === null || evaluation.sqn > state.best_sqn)) {
+      // ties go to the later checkpoint, as `best` resolves them
+      if (evaluation?.sqn !== undefined && (state.best_sqn === null || evaluation.sqn >= state.best_sqn)) {
         state.best_sqn = evaluation.sqn;
         state.best_checkpoint = r.meta.id;
       }
