@@ -10,5 +10,6 @@ import { registerValidate } from './validate.js';
 import { registerCheckpoints } from './checkpoints.js';
 import { registerLive } from './live.js';
 import { registerServe } from './serve.js';
+import { registerTrain } from './train.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerLive, registerServe];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerTrain, registerLive, registerServe];

@@ -81,6 +81,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Dotted-path overrides from CLI flags, applied last. */
   overrides?: Record<string, unknown>;
+  /** A training preset (train_presets.<name>) applied over the file, under the SWT_* variables and flags. */
+  preset?: string;
 }
 
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -98,6 +100,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     base = deepMerge(defaults, base);
   }
   const sources = [file];
+  if (opts.preset !== undefined) {
+    const presets = (base.train_presets ?? {}) as Record<string, Record<string, unknown>>;
+    if (!Object.hasOwn(presets, opts.preset)) throw new ConfigError(`unknown training preset "${opts.preset}" (train_presets has: ${Object.keys(presets).join(', ')})`);
+    base = deepMerge(base, presets[opts.preset]);
+    sources.push(`preset ${opts.preset}`);
+  }
   const envPairs = envOverrides(opts.env ?? process.env, base);
   for (const [k, v] of envPairs) setPath(base, k, v);
   if (envPairs.length) sources.push('SWT_* environment');
@@ -108,7 +116,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   return parsed.data;
 }
 
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+/** `b` over `a`, objects merged key by key (arrays and scalars replaced). */
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const av = out[k];

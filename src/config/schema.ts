@@ -75,6 +75,70 @@ const live = z.strictObject({
   api: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535), token_env: z.string().min(1), state_file: z.string().min(1) }),
 });
 
+// Training (src/agent/train, src/app/train.ts): self-play, replay, targets, losses, optimizer, evaluation,
+// collapse guard. `train_presets` hold named overrides (of train, model, mcts, env) applied on top.
+const train = z.strictObject({
+  envs: z.number().int().min(1).max(4096),
+  unroll: z.number().int().min(1).max(64),
+  td_steps: z.number().int().min(1).max(1000),
+  batch_size: z.number().int().min(1).max(65536),
+  updates_per_iteration: z.number().int().min(1),
+  min_replay_episodes: z.number().int().min(1),
+  refresh_every: z.number().int().min(1),
+  eval_every: z.number().int().min(1),
+  eval_sessions: z.number().int().min(1),
+  holdout_fraction: z.number().gt(0).lt(1),
+  seed: z.number().int().nonnegative(),
+  replay: z.strictObject({
+    capacity_episodes: z.number().int().min(1),
+    trade_quota: z.number().min(0).max(1),
+    recency_min: z.number().gt(0).max(1),
+    success: z.strictObject({
+      mode: z.enum(['off', 'top_episodes', 'profitable_trades']),
+      top_fraction: z.number().gt(0).max(1),
+      min_trade_pips: z.number(),
+      capacity_episodes: z.number().int().min(1),
+      batch_share: z.number().min(0).max(0.5),
+    }),
+  }),
+  loss: z.strictObject({
+    policy: z.number().nonnegative(),
+    value: z.number().nonnegative(),
+    reward: z.number().nonnegative(),
+    chance: z.number().nonnegative(),
+    q: z.number().nonnegative(),
+    commitment: z.number().nonnegative(),
+    entropy: z.number().nonnegative(),
+    dynamics_gradient_scale: z.number().gt(0).max(1),
+  }),
+  optimizer: z.strictObject({
+    lr: z.number().positive(),
+    warmup_steps: z.number().int().nonnegative(),
+    decay_steps: z.number().int().min(1),
+    decay_rate: z.number().gt(0).max(1),
+    min_lr: z.number().nonnegative(),
+    beta1: z.number().gt(0).lt(1),
+    beta2: z.number().gt(0).lt(1),
+    epsilon: z.number().positive(),
+    weight_decay: z.number().nonnegative(),
+    max_grad_norm: z.number().positive(),
+  }),
+  exploration: z.strictObject({
+    dirichlet_alpha: z.number().positive(),
+    exploration_fraction: z.number().min(0).max(1),
+    temperature_start: z.number().nonnegative(),
+    temperature_end: z.number().nonnegative(),
+    temperature_episodes: z.number().int().min(1),
+    gumbel_scale: z.number().nonnegative(),
+  }),
+  guard: z.strictObject({
+    window_decisions: z.number().int().min(1),
+    min_decisions: z.number().int().min(1),
+    hold_flat_max: z.number().gt(0).max(1),
+    in_market_max: z.number().gt(0).max(1),
+  }),
+});
+
 export const configSchema = z.strictObject({
   store: z.strictObject({ db: z.string().min(1), lock_wait_ms: z.number().int().nonnegative() }),
   log: z.strictObject({
@@ -142,6 +206,8 @@ export const configSchema = z.strictObject({
     chance_codes: z.number().int().min(1).max(1024),
     layer_norm_epsilon: z.number().positive(),
   }),
+  train,
+  train_presets: z.partialRecord(z.enum(['test', 'demo', 'default']), z.partialRecord(z.enum(['train', 'model', 'mcts', 'env']), z.record(z.string(), z.unknown()))),
   checkpoints: z.strictObject({
     dir: z.string().min(1),
     keep_last: z.number().int().min(1),

@@ -166,6 +166,13 @@ export class TradingEnv implements EnvView {
     }
   }
 
+  /** The observation of `lane` at its current bar into out[offset..], whether the lane is active or
+   * not (training reads the last state of a finished episode, to bootstrap from it). */
+  observeLane(lane: number, out: Float32Array, offset = 0): void {
+    if (!this.observations) throw new EnvInputError('observations are disabled for this env (created with observations: false)');
+    writeObservation(out, offset, this.stack, this.nFeatures, this.features ? this.features.data : null, this.t[lane], this.start[lane], this.posRing, lane);
+  }
+
   /** Position features of `lane` at its current bar (9 values), for inspection and live parity. */
   positionFeatures(lane: number, out: Float32Array = new Float32Array(N_POSITION_FEATURES)): Float32Array {
     this.core.writePositionFeatures(lane, out, 0);

@@ -87,6 +87,8 @@ export interface SaveInput extends CheckpointContent {
   backend: string;
   /** The graphs when already built from these weights (else they are built here). */
   onnx?: OnnxGraphs;
+  /** Further files of the owner (e.g. the training state: replay, actor weights), checked like the others. */
+  extraFiles?: Record<string, Uint8Array>;
   /** Called after each file is durably written (progress). */
   onFileWritten?: (file: string) => void;
 }
@@ -195,6 +197,7 @@ export async function saveCheckpoint(root: string, input: SaveInput): Promise<{ 
     if (optimizer) await put(OPTIMIZER_FILE, pack(optimizer.map((o) => o.data)));
     const graphs = input.onnx ?? buildOnnxGraphs(spec, weights);
     for (const g of GRAPH_NAMES) await put(onnxFile(g), graphs[g]);
+    for (const [name, data] of Object.entries(input.extraFiles ?? {})) await put(name, data);
     const meta: CheckpointMeta = {
       format: CHECKPOINT_FORMAT,
       id,
@@ -302,6 +305,11 @@ async function readVerified(dir: string, meta: CheckpointMeta, name: string): Pr
   const got = sha256(data);
   if (got !== entry.sha256) throw new CheckpointError('sha256', `checkpoint ${meta.id}: file ${name} has sha256 ${got}, ${entry.sha256} was recorded`);
   return data;
+}
+
+/** A further file of a loaded checkpoint (SaveInput.extraFiles), verified against its sha256; null when it has none of that name. */
+export async function readCheckpointFile(ck: { dir: string; meta: CheckpointMeta }, name: string): Promise<Uint8Array | null> {
+  return ck.meta.files[name] ? readVerified(ck.dir, ck.meta, name) : null;
 }
 
 function floats(data: Uint8Array, offset: number, n: number): Float32Array {

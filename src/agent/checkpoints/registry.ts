@@ -165,7 +165,7 @@ export function featureSetObservation(config: Config, setName: string): { name: 
 
 /** The hyper-parameters a checkpoint's minor version follows (everything that shapes training, not the architecture). */
 export function hyperparametersHash(config: Config): string {
-  return hashOf({ mcts: config.mcts, env: config.env });
+  return hashOf({ mcts: config.mcts, env: config.env, train: config.train });
 }
 
 /** A randomly initialised checkpoint of the configured architecture for a feature set, saved and recorded. */

@@ -51,6 +51,8 @@ export interface ActResult {
   visits: Float32Array;
   /** [n] root values after the search. */
   values: Float64Array;
+  /** [n, 4] the search's improved policy (the training target). */
+  policy: Float32Array;
 }
 
 export class MuZeroActor {
@@ -111,6 +113,7 @@ export class MuZeroActor {
     const actions = new Int32Array(n);
     const visits = new Float32Array(n * A);
     const values = new Float64Array(n);
+    const policy = new Float32Array(n * A);
     for (let from = 0; from < n; from += this.maxBatch) {
       const k = Math.min(this.maxBatch, n - from);
       const treeIds = Array.from({ length: k }, (_, i) => ids[from + i]);
@@ -124,8 +127,9 @@ export class MuZeroActor {
       actions.set(r.actions, from);
       visits.set(r.visits, from * A);
       values.set(r.rootValues, from);
+      policy.set(r.policy, from * A);
     }
-    return { actions, visits, values };
+    return { actions, visits, values, policy };
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { m005Checkpoints } from './005_checkpoints.js';
 import { m006SnakeCase } from './006_snake_case.js';
 import { m007RunFitRange } from './007_run_fit_range.js';
 import { m008LiveJournal } from './008_live_journal.js';
+import { m009Training } from './009_training.js';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,4 @@ export interface Migration {
   up: string[];
 }
 
-export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal, m009Training].sort((a, b) => a.version - b.version);

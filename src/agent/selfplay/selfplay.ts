@@ -1,0 +1,156 @@
+// Self-play: B environments in lock-step, each on a session drawn (seeded) from the training range,
+// every decision one batched search over the actor's network. The session end is a truncation (the
+// env keeps the position open), and the last state is searched too, so training can bootstrap from it.
+//
+// Determinism: the sessions come from the caller's Prng, and the search of decision (episode, step)
+// is seeded by the actor's seed and decisionId(episode, step) only, so a collect depends on the seed,
+// the episode numbers and the weights, never on timing or batch splits.
+import { TradingEnv } from '../../env/env.js';
+import type { EnvConfig } from '../../env/config.js';
+import { N_ACTIONS, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../../env/types.js';
+import type { Prng } from '../../util/prng.js';
+import { decisionId, type MuZeroActor } from '../muzero/actor.js';
+import type { Trajectory } from '../train/replay.js';
+
+export interface CollectInput {
+  bars: BarSeries;
+  features: FeatureMatrix;
+  /** Sessions to draw from (with replacement). */
+  sessions: EpisodeSet;
+  env: EnvConfig;
+  actor: MuZeroActor;
+  lanes: number;
+  /** Episode number of lane 0 (lane i plays firstEpisode + i). */
+  firstEpisode: number;
+  rng: Prng;
+  /** Checked after every step: true abandons the collect (nothing is returned). */
+  stop?: () => boolean;
+}
+
+/** What the collect's decisions were, for the action mix and the collapse guard. */
+export interface DecisionCounts {
+  /** By action: HOLD, BUY, SELL, CLOSE. */
+  actions: number[];
+  /** Decisions taken while flat, and HOLDs among them. */
+  flat: number;
+  holdFlat: number;
+  /** Decisions taken while in a position. */
+  inMarket: number;
+}
+
+export interface CollectResult {
+  trajectories: Trajectory[];
+  counts: DecisionCounts;
+  envSteps: number;
+  seconds: number;
+}
+
+export function emptyCounts(): DecisionCounts {
+  return { actions: [0, 0, 0, 0], flat: 0, holdFlat: 0, inMarket: 0 };
+}
+
+/** Plays one session on each lane; null when `stop` asked to abandon it. */
+export async function collect(input: CollectInput): Promise<CollectResult | null> {
+  const t0 = performance.now();
+  const { actor, lanes: B } = input;
+  const A = N_ACTIONS;
+  const n = input.sessions.start.length;
+  if (n === 0) throw new Error('self-play: no training session to draw from');
+  const env = new TradingEnv(input.bars, input.features, input.env, { batch: B, sessionEnd: 'truncate' });
+  const D = env.obsDim;
+  if (D !== actor.obsDim) throw new Error(`self-play: the env observes ${D} values, the network ${actor.obsDim}`);
+  const bufs: Trajectory[] = [];
+  for (let i = 0; i < B; i++) {
+    const k = input.rng.below(n);
+    const start = input.sessions.start[k];
+    const end = input.sessions.end[k];
+    const T = end - start - 1;
+    const episode = input.firstEpisode + i;
+    env.reset(i, start, end, episode);
+    bufs.push({
+      episode,
+      start,
+      end,
+      obs: new Float32Array((T + 1) * D),
+      masks: new Uint8Array((T + 1) * A),
+      actions: new Int32Array(T),
+      rewards: new Float64Array(T),
+      values: new Float32Array(T + 1),
+      policies: new Float32Array((T + 1) * A),
+      trades: 0,
+      netPips: 0,
+      bestTradePips: -Infinity,
+    });
+  }
+  const counts = emptyCounts();
+  const obs = new Float32Array(B * D);
+  const rowsObs = new Float32Array(B * D);
+  const rowsMask = new Uint8Array(B * A);
+  const ids = new Float64Array(B);
+  const lane = new Int32Array(B);
+  const actions = new Int32Array(B);
+  const finals: number[] = [];
+  let envSteps = 0;
+  const search = async (k: number) => actor.act(rowsObs, rowsMask, k, ids.subarray(0, k));
+  const record = (i: number, u: number, r: { values: Float64Array; policy: Float32Array }, k: number) => {
+    const b = bufs[i];
+    b.obs.set(rowsObs.subarray(k * D, (k + 1) * D), u * D);
+    b.masks.set(rowsMask.subarray(k * A, (k + 1) * A), u * A);
+    b.values[u] = r.values[k];
+    b.policies.set(r.policy.subarray(k * A, (k + 1) * A), u * A);
+  };
+  while (env.activeCount > 0) {
+    if (input.stop?.()) return null;
+    env.observe(obs);
+    let k = 0;
+    for (let i = 0; i < B; i++) {
+      if (!env.active[i]) continue;
+      rowsObs.set(obs.subarray(i * D, (i + 1) * D), k * D);
+      rowsMask.set(env.mask.subarray(i * A, (i + 1) * A), k * A);
+      ids[k] = decisionId(bufs[i].episode, env.t[i] - env.start[i]);
+      lane[k++] = i;
+    }
+    const r = await search(k);
+    for (let j = 0; j < k; j++) {
+      const i = lane[j];
+      const a = r.actions[j];
+      const u = env.t[i] - env.start[i];
+      record(i, u, r, j);
+      bufs[i].actions[u] = a;
+      actions[i] = a;
+      counts.actions[a]++;
+      if (env.side[i] === 0) {
+        counts.flat++;
+        if (a === 0) counts.holdFlat++;
+      } else counts.inMarket++;
+    }
+    env.step(actions);
+    envSteps += k;
+    for (let j = 0; j < k; j++) {
+      const i = lane[j];
+      bufs[i].rewards[env.t[i] - 1 - env.start[i]] = env.reward[i];
+      if (env.done[i]) finals.push(i);
+    }
+    // The last state of finished episodes: searched like any other, for its value (the bootstrap).
+    if (finals.length > 0) {
+      for (let j = 0; j < finals.length; j++) {
+        const i = finals[j];
+        env.observeLane(i, rowsObs, j * D);
+        rowsMask.set(env.mask.subarray(i * A, (i + 1) * A), j * A);
+        ids[j] = decisionId(bufs[i].episode, env.t[i] - env.start[i]);
+      }
+      const f = await search(finals.length);
+      for (let j = 0; j < finals.length; j++) record(finals[j], env.t[finals[j]] - env.start[finals[j]], f, j);
+      finals.length = 0;
+    }
+  }
+  // Trades by episode from the env's trade log (an open position at the truncation is not a trade).
+  const log = env.trades;
+  for (let x = 0; x < log.count; x++) {
+    const b = bufs[log.episode[x] - input.firstEpisode];
+    b.trades++;
+    b.netPips += log.netPips[x];
+    if (log.netPips[x] > b.bestTradePips) b.bestTradePips = log.netPips[x];
+  }
+  return { trajectories: bufs, counts, envSteps, seconds: (performance.now() - t0) / 1000 };
+}

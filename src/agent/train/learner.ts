@@ -1,0 +1,235 @@
+// The MuZero learner (tfjs): a batch of replay positions unrolled K dynamics steps through the network,
+// the Stochastic MuZero losses, global-norm clipping and Adam with warm-up, decay and L2 weight decay.
+//
+// Per sample at decision t, with s_0 = h(obs_t) and, for k = 0 … K:
+//   prediction f(s_k) → policy (CE vs the search policy at t+k), value (CE vs two-hot z_{t+k})
+//   for k < K: afterstate as_k = φ(s_k, a_{t+k}); ψ(as_k) → σ (CE vs the encoder's code c_k, which
+//   is held fixed there), Q (CE vs two-hot z_{t+k}); c_k = e(obs_{t+k}, obs_{t+k+1}) one-hot with a
+//   straight-through gradient; commitment ‖c_k − softmax(e)‖²; g(as_k, c_k) → s_{k+1}, reward (CE vs
+//   two-hot r_{t+k}).
+// Losses of the unrolled steps (k ≥ 1 for the prediction, every afterstate/dynamics term) are scaled
+// by 1/K and the gradient entering each new state is scaled by `dynamics_gradient_scale` (MuZero's
+// 0.5), so the unroll depth does not change the size of the update. Positions past the end of the
+// episode are masked out: the last state T still has a value target (the truncation bootstrap).
+import * as tf from '@tensorflow/tfjs-core';
+import { twoHotEncode, type SupportSpec } from '../../../bindings/mcts.js';
+import type { Config } from '../../config/schema.js';
+import { N_ACTIONS } from '../../env/types.js';
+import { parameters, type NetworkSpec, type Weights } from '../network/spec.js';
+import { clipByGlobalNorm, optimizerState, restoreOptimizer, stopGradient, TfjsNetwork, type NamedArray } from '../network/tfjs.js';
+import { steps, type Sample } from './replay.js';
+
+export type TrainConfig = Config['train'];
+
+/** A training batch as flat typed arrays (B samples, K unroll steps). */
+export interface Batch {
+  size: number;
+  unroll: number;
+  /** (K + 1) × B × D observations at t + k (clamped to the last state). */
+  obs: Float32Array;
+  /** K × B actions. */
+  actions: Int32Array;
+  /** (K + 1) × B × A search policies. */
+  policy: Float32Array;
+  /** (K + 1) × B × bins two-hot value targets. */
+  value: Float32Array;
+  /** K × B × bins two-hot reward targets. */
+  reward: Float32Array;
+  /** (K + 1) × B: 1 where state t + k exists (t + k ≤ T). */
+  stateMask: Float32Array;
+  /** K × B: 1 where decision t + k exists (t + k < T). */
+  actionMask: Float32Array;
+}
+
+/** Gathers the samples into a batch (targets two-hot encoded with the shared support helper). */
+export function makeBatch(samples: Sample[], unroll: number, obsDim: number, support: SupportSpec): Batch {
+  const B = samples.length;
+  const K = unroll;
+  const D = obsDim;
+  const A = N_ACTIONS;
+  const obs = new Float32Array((K + 1) * B * D);
+  const actions = new Int32Array(K * B);
+  const policy = new Float32Array((K + 1) * B * A);
+  const zs = new Float64Array((K + 1) * B);
+  const rs = new Float64Array(K * B);
+  const stateMask = new Float32Array((K + 1) * B);
+  const actionMask = new Float32Array(K * B);
+  for (let b = 0; b < B; b++) {
+    const { traj, t } = samples[b];
+    const T = steps(traj);
+    for (let k = 0; k <= K; k++) {
+      const u = Math.min(t + k, T);
+      const row = k * B + b;
+      obs.set(traj.obs.subarray(u * D, (u + 1) * D), row * D);
+      if (t + k <= T) {
+        stateMask[row] = 1;
+        zs[row] = traj.targets[u];
+        policy.set(traj.policies.subarray(u * A, (u + 1) * A), row * A);
+      } else {
+        policy.fill(1 / A, row * A, (row + 1) * A);
+      }
+      if (k < K && t + k < T) {
+        actionMask[row] = 1;
+        actions[row] = traj.actions[t + k];
+        rs[row] = traj.rewards[t + k];
+      }
+    }
+  }
+  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask };
+}
+
+export interface Losses {
+  total: number;
+  policy: number;
+  value: number;
+  reward: number;
+  chance: number;
+  q: number;
+  commitment: number;
+  entropy: number;
+  weight_decay: number;
+  grad_norm: number;
+  lr: number;
+}
+
+const LOSS_NAMES = ['policy', 'value', 'reward', 'chance', 'q', 'commitment', 'entropy', 'weight_decay'] as const;
+
+/** Cross-entropy per row of a target distribution against logits. */
+function ce(target: tf.Tensor, logits: tf.Tensor): tf.Tensor1D {
+  return tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), -1)) as tf.Tensor1D;
+}
+
+/** x forward; the gradient back through it is scaled by s. */
+function scaleGradient(x: tf.Tensor, s: number): tf.Tensor {
+  return s === 1 ? x : tf.add(tf.mul(x, s), tf.mul(stopGradient(x), 1 - s));
+}
+
+export class Learner {
+  readonly net: TfjsNetwork;
+  readonly optimizer: tf.AdamOptimizer;
+  /** Updates applied so far (the learning-rate schedule's clock). */
+  steps = 0;
+  private readonly kernels: tf.Variable[];
+
+  constructor(
+    readonly spec: NetworkSpec,
+    weights: Weights,
+    readonly cfg: TrainConfig,
+  ) {
+    this.net = new TfjsNetwork(spec, weights);
+    const o = cfg.optimizer;
+    this.optimizer = tf.train.adam(o.lr, o.beta1, o.beta2, o.epsilon) as tf.AdamOptimizer;
+    this.kernels = parameters(spec)
+      .filter((p) => p.name.endsWith('/kernel'))
+      .map((p) => this.net.variables.get(p.name)!);
+  }
+
+  /** Learning rate of update `step`: linear warm-up, then exponential decay, floored at min_lr. */
+  lrAt(step: number): number {
+    const o = this.cfg.optimizer;
+    const warm = o.warmup_steps > 0 ? Math.min(1, (step + 1) / o.warmup_steps) : 1;
+    const decay = Math.pow(o.decay_rate, Math.max(0, step - o.warmup_steps) / o.decay_steps);
+    return Math.max(o.min_lr, o.lr * warm * decay);
+  }
+
+  /** The losses of a batch as scalars (total first), differentiable. */
+  private lossTerms(batch: Batch): Record<(typeof LOSS_NAMES)[number] | 'total', tf.Scalar> {
+    const { size: B, unroll: K } = batch;
+    const D = this.spec.obs_dim;
+    const A = N_ACTIONS;
+    const bins = this.spec.support.bins;
+    const w = this.cfg.loss;
+    const net = this.net;
+    const rows = (a: Float32Array, k: number, width: number) => tf.tensor2d(a.subarray(k * B * width, (k + 1) * B * width), [B, width]);
+    const vec = (a: Float32Array, k: number) => tf.tensor1d(a.subarray(k * B, (k + 1) * B));
+    const acc: Record<string, tf.Tensor> = {};
+    const add = (name: string, perRow: tf.Tensor, mask: tf.Tensor, scale: number) => {
+      const term = tf.mul(tf.sum(tf.mul(perRow, mask)), scale / B);
+      acc[name] = acc[name] ? tf.add(acc[name], term) : term;
+    };
+    let state = net.call('representation', [rows(batch.obs, 0, D)]).state;
+    for (let k = 0; k <= K; k++) {
+      const scale = k === 0 ? 1 : 1 / K;
+      const sMask = vec(batch.stateMask, k);
+      const pred = net.call('prediction', [state]);
+      add('policy', ce(rows(batch.policy, k, A), pred.policy), sMask, scale);
+      add('value', ce(rows(batch.value, k, bins), pred.value), sMask, scale);
+      const p = tf.softmax(pred.policy);
+      add('entropy', tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(pred.policy)), -1)), sMask, scale);
+      if (k === K) break;
+      const aMask = vec(batch.actionMask, k);
+      const actions = tf.tensor1d(batch.actions.subarray(k * B, (k + 1) * B), 'int32');
+      const after = net.call('afterstate_dynamics', [state, actions]).afterstate;
+      const ap = net.call('afterstate_prediction', [after]);
+      const enc = net.encode(rows(batch.obs, k, D), rows(batch.obs, k + 1, D));
+      const hard = stopGradient(enc.code);
+      const dscale = 1 / K;
+      add('chance', ce(hard, ap.chance), aMask, dscale);
+      add('q', ce(rows(batch.value, k, bins), ap.q), aMask, dscale);
+      add('commitment', tf.sum(tf.square(tf.sub(hard, tf.softmax(enc.logits))), -1), aMask, dscale);
+      const dyn = net.call('dynamics', [after, enc.code]);
+      add('reward', ce(rows(batch.reward, k, bins), dyn.reward), aMask, dscale);
+      state = scaleGradient(dyn.state, w.dynamics_gradient_scale);
+    }
+    acc.weight_decay = tf.mul(tf.addN(this.kernels.map((v) => tf.sum(tf.square(v)))), this.cfg.optimizer.weight_decay);
+    const total = tf.addN([
+      tf.mul(acc.policy, w.policy),
+      tf.mul(acc.value, w.value),
+      tf.mul(acc.reward, w.reward),
+      tf.mul(acc.chance, w.chance),
+      tf.mul(acc.q, w.q),
+      tf.mul(acc.commitment, w.commitment),
+      tf.mul(acc.entropy, -w.entropy),
+      acc.weight_decay,
+    ]);
+    return { total, ...acc } as Record<(typeof LOSS_NAMES)[number] | 'total', tf.Scalar>;
+  }
+
+  /** The losses of a batch without an update. */
+  evaluate(batch: Batch): Omit<Losses, 'grad_norm' | 'lr'> {
+    const t = tf.tidy(() => this.lossTerms(batch));
+    const out = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]]));
+    tf.dispose(Object.values(t));
+    return out as unknown as Omit<Losses, 'grad_norm' | 'lr'>;
+  }
+
+  /** One update on a batch; returns the losses before it. */
+  update(batch: Batch): Losses {
+    const lr = this.lrAt(this.steps);
+    (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
+    const kept: Record<string, tf.Scalar> = {};
+    const { grads } = tf.variableGrads(() => {
+      const terms = this.lossTerms(batch);
+      for (const n of LOSS_NAMES) kept[n] = tf.keep(terms[n]);
+      kept.total = tf.keep(tf.clone(terms.total));
+      return terms.total;
+    }, this.net.trainable());
+    const clipped = clipByGlobalNorm(grads, this.cfg.optimizer.max_grad_norm);
+    this.optimizer.applyGradients(clipped.grads as tf.NamedTensorMap as never);
+    tf.dispose(Object.values(grads));
+    if (clipped.grads !== grads) tf.dispose(Object.values(clipped.grads));
+    const out = { grad_norm: clipped.norm, lr } as Losses;
+    for (const [k, v] of Object.entries(kept)) (out as unknown as Record<string, number>)[k] = v.dataSync()[0];
+    tf.dispose(Object.values(kept));
+    this.steps++;
+    return out;
+  }
+
+  getWeights(): Weights {
+    return this.net.getWeights();
+  }
+
+  optimizerState(): Promise<NamedArray[]> {
+    return optimizerState(this.net, this.optimizer);
+  }
+
+  async restore(state: NamedArray[], steps: number): Promise<void> {
+    await restoreOptimizer(this.optimizer, state);
+    this.steps = steps;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.net.dispose();
+  }
+}
