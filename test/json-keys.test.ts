@@ -14,7 +14,7 @@ const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
  * Each entry says where (a path pattern, `*` for any index or key) and why.
  */
 const KEY_EXCEPTIONS: Array<{ where: RegExp; why: string }> = [
-  { where: /\.actions\.(counts|share)\.(HOLD|BUY|SELL|CLOSE)$/, why: 'action names are map keys (metrics action distribution)' },
+  { where: /\.(actions|action_mix)\.(counts|share)\.(HOLD|BUY|SELL|CLOSE)$/, why: 'action names are map keys (metrics action distribution, training action mix)' },
   { where: /\.rejected_by_reason\.[^.]+$/, why: 'rejection reasons (a short sentence each) are map keys of the import and quality reports' },
   { where: /\.config\.instruments\.[A-Z0-9_]+$/, why: 'instrument names (OANDA style, GBP_JPY) are map keys of the instruments config' },
   { where: /\.wst\.(J|Q)$/, why: "J and Q of a feature set's scattering transform, as Kymatio names them (config, stored spec; the spec's hash covers them)" },
@@ -48,7 +48,7 @@ const tmp = tempDir('swt-json-keys-');
 const db = path.join(tmp.dir, 'store.duckdb');
 const INSTRUMENT = 'SYN_GBPJPY';
 /** A short synthetic range for `swt main` (its default is years of bars). */
-const MAIN_ENV = { SWT_SYNTH__FROM: '2024-01-01', SWT_SYNTH__TO: '2024-01-19', SWT_SYNTH__SEED: '3' };
+const MAIN_ENV = { SWT_SYNTH__FROM: '2024-01-01', SWT_SYNTH__TO: '2024-02-09', SWT_SYNTH__SEED: '3', SWT_MAIN__TRAIN_PRESET: 'test', SWT_MAIN__TRAIN_MINUTES: '0.1', SWT_MAIN__VALIDATION_SESSIONS: '20' };
 const outputs = new Map<string, unknown>();
 
 function json(name: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): unknown {
@@ -118,8 +118,9 @@ describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
       for (const r of await store.all<Record<string, unknown>>('SELECT name, spec, columns FROM feature_sets')) {
         for (const c of ['spec', 'columns']) docs.push([`feature_sets.${c} (${String(r.name)})`, String(r[c])]);
       }
-      // Not vacuous: two runs (main's baseline, the backtest), two validations, one feature set.
-      expect(docs.length).toBe(3 * 2 + 2 * 2 + 2);
+      // Not vacuous: one run (the backtest); ten validations (main's 4 policies on 2 series, validate, the
+      // no-trade validate); one feature set.
+      expect(docs.length).toBe(3 * 1 + 2 * 10 + 2);
       const bad = docs.flatMap(([where, text]) => badKeys(JSON.parse(text)).map((p) => `${where}: ${p}`));
       expect(bad).toEqual([]);
     } finally {

@@ -206,6 +206,14 @@ export const configSchema = z.strictObject({
     chance_codes: z.number().int().min(1).max(1024),
     layer_norm_epsilon: z.number().positive(),
   }),
+  /** The main job (`swt main`, `npm start`): see src/app/main-job.ts. */
+  main: z.strictObject({
+    edge_instrument: z.string().regex(/^[A-Z0-9]+(_[A-Z0-9]+)*$/),
+    train_preset: z.enum(['test', 'demo', 'default']),
+    train_share: z.number().gt(0).lt(1),
+    train_minutes: z.number().positive(),
+    validation_sessions: z.number().int().min(10),
+  }),
   train,
   train_presets: z.partialRecord(z.enum(['test', 'demo', 'default']), z.partialRecord(z.enum(['train', 'model', 'mcts', 'env']), z.record(z.string(), z.unknown()))),
   checkpoints: z.strictObject({

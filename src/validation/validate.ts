@@ -358,6 +358,13 @@ function equityCurve(netPips: ArrayLike<number>, n: number, points: number): { x
   return { x: idx, y: idx.map((i) => cum[i]) };
 }
 
+/** Whether dropping the best `fraction` of winners (rounded up, as the scenario does) removes every gain. */
+function dropWinnersLeavesNone(gains: ArrayLike<number>, fraction: number): boolean {
+  let winners = 0;
+  for (let i = 0; i < gains.length; i++) if (gains[i] > 0) winners++;
+  return winners === gains.length && Math.ceil(fraction * winners) >= gains.length;
+}
+
 /** The percentile tables' percentiles: the defaults and the tail percentile of the drawdown gate. */
 function tablePercentiles(s: ValidationSettings): { tailPct: number; percentiles: number[] } {
   const tailPct = 100 - s.mc.tail;
@@ -415,8 +422,13 @@ async function tradedPart(input: ValidateInput): Promise<GainsPart> {
     periodsPerYear: rg.periods_per_year,
     percentiles,
   };
+  // Dropping the best winners of a run whose every gain is a winner can leave nothing to resample: that
+  // scenario is then not run, and the note says so (a handful of lucky trades is no system to stress).
+  const settings = scenarioSettings(s, percentiles);
+  const skipWinners = dropWinnersLeavesNone(rg.gains, s.dropWinnersFraction);
+  if (skipWinners) settings.only = settings.only?.filter((x) => x !== 'drop_best_winners');
   const sc = await scenariosAsync(rg.gains, {
-    ...scenarioSettings(s, percentiles),
+    ...settings,
     forecast: rg.forecast,
     periodsPerYear: rg.periods_per_year,
     adverseGain,
@@ -463,7 +475,7 @@ async function tradedPart(input: ValidateInput): Promise<GainsPart> {
       car25_mean: safeF.car25_mean,
       car25_sd: safeF.car25_sd,
       status: safeF.status,
-      note: safeF.note,
+      note: [safeF.note, skipWinners ? `drop_best_winners not run: every one of the ${rg.gains.length} gains is a winner, dropping the best ${Math.round(100 * s.dropWinnersFraction)}% leaves none` : null].filter(Boolean).join('; ') || null,
       tolerance: s.mc.tolerance,
       tail: s.mc.tail,
       curves: s.mc.curves,
