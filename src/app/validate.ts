@@ -19,6 +19,8 @@ import { walkForward, type WalkForwardMode, type WalkForwardObjective, type Walk
 import { getRun, type RunRecord } from '../validation/runs.js';
 import type { Store } from '../store/db.js';
 import { UsageError } from '../util/errors.js';
+import type { EpisodeSet } from '../env/types.js';
+import { trainFromStore } from './train.js';
 import { featureSetFor, isoOrNull, loadFitMarket, loadStoreMarket, pickInstrument, type FitMarket, type MarketRequest } from './market.js';
 
 export interface PolicyChoice {
@@ -218,6 +220,8 @@ export interface WalkForwardRequest extends MarketChoice {
   objective?: WalkForwardObjective;
   minTrades?: number;
   onFold?: (done: number, total: number) => void;
+  /** Retrain a learned policy (muzero) on each fold's in-sample range with this preset's config. */
+  train?: { preset: string; config: Config; maxMinutes: number | null; maxEpisodes: number | null };
 }
 
 export interface WalkForwardJob {
@@ -231,14 +235,36 @@ export async function runWalkForward(store: Store, config: Config, req: WalkForw
   getPolicySpec(req.policy);
   const wfc = config.validation.walkforward;
   const lm = await loadFor(store, config, { ...req, fitRange: null }, [], featureSetFor(config, [req.policy], null));
-  // A learned policy is walked forward at a fixed checkpoint: resolve it once, here.
-  const fixed = getPolicySpec(req.policy).resolve ? await resolvePolicy(req.policy, req.fixed, { store, config }) : { params: req.fixed, artifacts: {} };
+  const spec = getPolicySpec(req.policy);
+  if (req.train && !spec.resolve) throw new UsageError(`--train-preset retrains a learned policy (muzero) on each fold; '${req.policy}' is not one`);
+  // A learned policy is walked forward at a fixed checkpoint (resolved once, here), or retrained per fold.
+  const fixed = spec.resolve && !req.train ? await resolvePolicy(req.policy, req.fixed, { store, config }) : { params: req.fixed, artifacts: {} };
   await store.release();
+  const train = req.train;
+  const retrain = train
+    ? async (fold: number, inSample: EpisodeSet) => {
+        const bars = lm.market.bars;
+        const range = { from: new Date(bars.ts[inSample.start[0]]), to: new Date(bars.ts[inSample.end[inSample.end.length - 1] - 1] + lm.env.barMs) };
+        const t = await trainFromStore(store, train.config, {
+          preset: train.preset,
+          instrument: lm.instrument,
+          range,
+          resume: false,
+          maxEpisodes: train.maxEpisodes,
+          maxMinutes: train.maxMinutes,
+          seed: lm.seed + fold,
+        });
+        const r = await resolvePolicy(req.policy, { ...req.fixed, checkpoint: t.best_checkpoint ?? t.last_checkpoint }, { store, config });
+        await store.release();
+        return { params: r.params, context: { config, artifacts: r.artifacts, featureHash: lm.market.featureHash } };
+      }
+    : undefined;
   const result = await walkForward(lm.market, lm.env, {
     policy: req.policy,
     grid: req.grid,
-    fixed: getPolicySpec(req.policy).resolve ? fixed.params : req.fixed,
+    fixed: spec.resolve && !train ? fixed.params : req.fixed,
     context: { config, artifacts: fixed.artifacts, featureHash: lm.market.featureHash },
+    retrain,
     folds: req.folds ?? wfc.folds,
     mode: req.mode ?? wfc.mode,
     isRatio: req.isRatio ?? wfc.is_ratio,

@@ -10,6 +10,7 @@ import type { JobOutcome } from '../validation/parallel.js';
 import { parseGridArgs, type WalkForwardMode, type WalkForwardObjective, type WalkForwardResult } from '../validation/walkforward.js';
 import { runValidations, runWalkForward, watchValidations, type PolicyChoice } from '../app/validate.js';
 import { progress } from '../util/progress.js';
+import { loadConfig } from '../config/load.js';
 
 interface MarketOpts extends CommonOpts {
   instrument?: string;
@@ -203,6 +204,9 @@ function registerValidateCommand(program: Command): void {
 // ------------------------------------------------------------------------------------------ walkforward
 
 interface WalkForwardOpts extends MarketOpts {
+  trainPreset?: string;
+  trainMinutes?: number;
+  trainEpisodes?: number;
   policy: string;
   param?: string[];
   paramGrid?: string[];
@@ -249,6 +253,9 @@ function registerWalkForwardCommand(program: Command): void {
     .option('--is-ratio <n>', 'in-sample length in out-of-sample blocks (default validation.walkforward.is_ratio)', parseInteger('--is-ratio', 1))
     .option('--objective <name>', 'net_pips or expectancy (default validation.walkforward.objective)')
     .option('--min-trades <n>', 'in-sample trades a grid point needs to be chosen (default validation.walkforward.min_trades)', parseInteger('--min-trades', 1))
+    .option('--train-preset <name>', 'retrain the learned policy (muzero) on each fold\'s in-sample range with this training preset, then test the checkpoint it trained out of sample')
+    .option('--train-minutes <m>', 'with --train-preset: training minutes per fold', parseNumber('--train-minutes', 0.01))
+    .option('--train-episodes <n>', 'with --train-preset: training episodes per fold', parseInteger('--train-episodes', 1))
     .option('--json', 'print the walk-forward result as JSON')
     .action(
       action(async (o: WalkForwardOpts) => {
@@ -279,6 +286,9 @@ function registerWalkForwardCommand(program: Command): void {
           objective,
           minTrades: o.minTrades,
           onFold: (d) => bar.update(d),
+          train: o.trainPreset
+            ? { preset: o.trainPreset, config: loadConfig({ file: o.config, overrides: o.db ? { 'store.db': o.db } : {}, preset: o.trainPreset }), maxMinutes: o.trainMinutes ?? null, maxEpisodes: o.trainEpisodes ?? null }
+            : undefined,
         });
         bar.stop();
         if (o.json) printJson({ instrument, data_first: market.first, data_last: market.last, sessions: market.episodes.start.length, ...r });

@@ -1,0 +1,46 @@
+// `swt walkforward --policy muzero --train-preset P`: on each fold the agent is trained on that fold's
+// in-sample range only, and the checkpoint it trained is tested on the out-of-sample part that follows.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
+import { SYN, synthStore } from './helpers/synth-store.js';
+import { Store } from '../src/store/db.js';
+
+const BUILT = existsSync(path.join(ROOT, 'dist', 'workers', 'validate.js'));
+const tmp = tempDir('swt-wf-train-');
+afterAll(() => tmp.cleanup());
+const env = { SWT_CHECKPOINTS__DIR: path.join(tmp.dir, 'checkpoints') };
+let db = '';
+
+beforeAll(async () => {
+  if (!BUILT) return;
+  db = await synthStore(tmp.dir, 'wf', { from: '2024-01-01', to: '2024-01-31', seed: 6, edge: true });
+  expect(swt(['features', 'build', '--instrument', SYN, '--db', db]).status).toBe(0);
+}, 120_000);
+
+describe.skipIf(!BUILT)('walk-forward with retraining', () => {
+  it('trains one agent per fold on its in-sample range and tests that checkpoint out of sample', async () => {
+    const r = swt(['walkforward', '--policy', 'muzero', '--train-preset', 'test', '--train-episodes', '32', '--folds', '2', '--is-ratio', '2', '--min-trades', '1', '--db', db, '--json'], { env, timeout: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const wf = JSON.parse(r.stdout) as { fold_results: Array<{ params: { checkpoint: string }; in_sample: { to: string }; out_of_sample: { from: string } }> };
+    expect(wf.fold_results).toHaveLength(2);
+    const [a, b] = wf.fold_results;
+    expect(a.params.checkpoint).not.toBe(b.params.checkpoint);
+    const store = await Store.open(db);
+    try {
+      const runs = await store.all<{ range_to: string }>("SELECT strftime(range_to::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ') AS range_to FROM training_runs ORDER BY started_at");
+      expect(runs).toHaveLength(2);
+      // Each agent trained on data that ends where its out-of-sample test begins: no look-ahead.
+      runs.forEach((run, i) => expect(Date.parse(run.range_to)).toBeLessThanOrEqual(Date.parse(wf.fold_results[i].out_of_sample.from)));
+    } finally {
+      store.close();
+    }
+  }, 600_000);
+
+  it('refuses --train-preset for a rule policy', () => {
+    const r = swt(['walkforward', '--policy', 'ma-crossover', '--train-preset', 'test', '--db', db]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/retrains a learned policy/);
+  });
+});
