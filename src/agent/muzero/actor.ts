@@ -80,7 +80,11 @@ export class MuZeroActor {
     this.maxBatch = opts.maxBatch;
     // The tree store is sized by max_simulations: a policy asking for more than the config's simulations
     // gets a searcher sized for them.
-    this.searcher = new Searcher(model, { ...opts.config.mcts, simulations: Math.max(this.simulations, opts.config.mcts.simulations) }, opts.maxBatch);
+    // Temperature 0 (evaluation) is the greedy choice in Gumbel mode too: the Gumbel root picks its
+    // action with the noise it explored with, so the noise is switched off (scale 0) there.
+    const mcts = opts.config.mcts;
+    const greedy = this.temperature === 0 && mcts.mode === 'gumbel' ? { gumbel: { ...mcts.gumbel, scale: 0 } } : {};
+    this.searcher = new Searcher(model, { ...mcts, ...greedy, simulations: Math.max(this.simulations, mcts.simulations) }, opts.maxBatch);
   }
 
   /** An actor over a checkpoint's ONNX graphs. */
