@@ -6,7 +6,7 @@ export const m009Training: Migration = {
   version: 9,
   name: 'training',
   up: [
-    `CREATE TABLE training_runs (
+    `CREATE TABLE IF NOT EXISTS training_runs (
        run_id VARCHAR PRIMARY KEY,
        started_at TIMESTAMP NOT NULL,
        updated_at TIMESTAMP NOT NULL,
@@ -25,7 +25,7 @@ export const m009Training: Migration = {
        best_sqn DOUBLE,
        summary JSON
      )`,
-    `CREATE TABLE training_metrics (
+    `CREATE TABLE IF NOT EXISTS training_metrics (
        run_id VARCHAR NOT NULL,
        kind VARCHAR NOT NULL,
        step BIGINT NOT NULL,
@@ -33,7 +33,7 @@ export const m009Training: Migration = {
        ts TIMESTAMP NOT NULL,
        metrics JSON NOT NULL
      )`,
-    `CREATE TABLE training_events (
+    `CREATE TABLE IF NOT EXISTS training_events (
        run_id VARCHAR NOT NULL,
        ts TIMESTAMP NOT NULL,
        kind VARCHAR NOT NULL,
