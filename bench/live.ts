@@ -16,7 +16,7 @@ import { Runner } from '../src/live/runner.js';
 import { LiveSession } from '../src/live/session.js';
 import { PaperBroker } from '../src/live/paper.js';
 import { MarketCalendar } from '../src/live/calendar.js';
-import { systemClock } from '../src/live/clock.js';
+import { VirtualClock } from '../src/live/clock.js';
 import { loadConfig } from '../src/config/load.js';
 import { weekCalendar, inClosureMs } from '../src/data/calendar.js';
 import { envConfigFromConfig } from '../src/env/config.js';
@@ -48,14 +48,20 @@ async function main(): Promise<void> {
   const fake = await FakeV20.start({ token });
   const client = new OandaClient({ restUrl: fake.url, streamUrl: fake.url, accountId: fake.accountId, token: new Secret(token), timeoutMs: 5000, retries: 2, backoffMs: 50, maxBackoffMs: 500, staleMs: 60_000, requestsPerSecond: 100, orderLookupAttempts: 2, orderLookupDelayMs: 50 });
   const bus = new EventBus();
+  // market time at speed: the runner's clock follows the bars (a rate limit per minute is per market minute)
+  const clock = new VirtualClock(0);
+  bus.on('bar', (b) => clock.set(b.ts + 60_000));
   const week = weekCalendar(config);
   const policy = await createPolicy(POLICY, {}, { seed: 1, env, fit: null, config });
   const session = LiveSession.create({ env, policy });
   const inst = config.instruments[I];
   const broker = new PaperBroker({ instrument: I, pipSize: inst.pip_size, spreadPips: inst.spread_pips, slippagePips: 0, balance: 1e5 });
-  const feed = new StreamFeed({ instrument: I, broker: client, clock: systemClock, bus, week, barMs: env.barMs, graceMs: 1e12 });
-  const risk = new RiskEngine({ maxPositionUnits: env.units, maxOrderUnits: 2 * env.units, maxOrdersPerMinute: 1000, dailyLossPips: 1e9, killSwitchFile: null }, bus, systemClock);
-  const runner = new Runner({ instrument: I, units: env.units, session, broker, feed, clock: systemClock, bus, risk, calendar: MarketCalendar.fromConfig(config), flattenBeforeCloseMinutes: config.live.flatten_before_close_minutes, manualTrades: 'flatten', reconcileEveryMs: 60_000, maxClockSkewMs: 1e15, runId: 'bench', strategy: POLICY });
+  const feed = new StreamFeed({ instrument: I, broker: client, clock, bus, week, barMs: env.barMs, graceMs: 1e12 });
+  const risk = new RiskEngine({ maxPositionUnits: env.units, maxOrderUnits: 2 * env.units, maxOrdersPerMinute: 1000, dailyLossPips: 1e9, killSwitchFile: null }, bus, clock);
+  const runner = new Runner({ instrument: I, units: env.units, session, broker, feed, clock, bus, risk, calendar: MarketCalendar.fromConfig(config), flattenBeforeCloseMinutes: config.live.flatten_before_close_minutes, manualTrades: 'flatten', reconcileEveryMs: 60_000, maxClockSkewMs: 1e15, runId: 'bench', strategy: POLICY });
+  const codes: Record<string, number> = {};
+  bus.on('risk_denial', (d) => (codes[d.code] = (codes[d.code] ?? 0) + 1));
+  bus.on('risk_state', (r) => process.stderr.write(`risk ${r.to}: ${r.reason}\n`));
   const done = runner.run();
   while (fake.streamClients === 0) await new Promise((r) => setTimeout(r, 10));
 
@@ -105,6 +111,7 @@ async function main(): Promise<void> {
   report('bar_to_order_ms_p50', percentile(runner.barToOrderMs, 50));
   report('bar_to_order_ms_p99', percentile(runner.barToOrderMs, 99));
   report('risk_state', risk.state);
+  for (const [c, n] of Object.entries(codes)) report(`soak_denials_${c.toLowerCase()}`, n);
 }
 
 void main().catch((e) => {

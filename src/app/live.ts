@@ -19,6 +19,7 @@ import { Runner } from '../live/runner.js';
 import { PaperBroker } from '../live/paper.js';
 import { OandaClient } from '../live/oanda/client.js';
 import { loadToken } from '../live/secret.js';
+import { timeMs } from '../live/oanda/models.js';
 import { MarketCalendar } from '../live/calendar.js';
 import { ReplayFeed, StreamFeed, type Feed } from '../live/feed.js';
 import { systemClock, VirtualClock, type Clock } from '../live/clock.js';
@@ -116,8 +117,13 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
   if (o.feedOverride) feed = o.feedOverride;
   else if (o.feed === 'replay') feed = new ReplayFeed(await loadBars(store, o.instrument, { from: null, to: o.range.to }), { speed: o.speed, clock, barMs: env.barMs });
   else {
-    const source = broker.kind === 'oanda' ? broker : oandaClientFromConfig(config, o.mode, o.env);
-    feed = new StreamFeed({ instrument: o.instrument, broker: source, clock, bus, week: weekCalendar(config), barMs: env.barMs, graceMs: config.live.bar_grace_ms });
+    const source = broker instanceof OandaClient ? broker : oandaClientFromConfig(config, o.mode, o.env);
+    // gaps are backfilled from the candles endpoint, complete candles only
+    const backfill = async (instrument: string, from: number, to: number) =>
+      (await source.candles(instrument, { from, to, price: 'M' })).candles
+        .filter((c) => c.complete && c.mid)
+        .map((c) => ({ ts: timeMs(c.time), open: Number(c.mid!.o), high: Number(c.mid!.h), low: Number(c.mid!.l), close: Number(c.mid!.c), bid: null, ask: null, ticks: 0 }));
+    feed = new StreamFeed({ instrument: o.instrument, broker: source, clock, bus, week: weekCalendar(config), barMs: env.barMs, graceMs: config.live.bar_grace_ms, backfill });
   }
   const r = config.live.risk;
   const risk = new RiskEngine(

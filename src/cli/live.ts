@@ -65,7 +65,11 @@ export function registerLive(program: Command): void {
         const { name, params } = parsePolicyArg(o.policy);
         const config = ctx.config;
         const store = await ctx.openStore({ hold: 'unit' });
-        const journalStore = await Store.open(config.live.journal, { hold: 'unit', lockWaitMs: config.store.lock_wait_ms });
+        // The journal file is the runner's own (live.journal): it holds it for the whole run, since
+        // opening DuckDB per write would cost every bar tens of ms; others ask the runner's API.
+        const journalStore = await Store.open(config.live.journal, { hold: 'run', lockWaitMs: config.store.lock_wait_ms });
+        // the schema goes into the file now, so a kill -9 leaves only rows in the WAL to replay
+        await journalStore.run('CHECKPOINT');
         const runId = newLiveRunId();
         const journal = new Journal(journalStore, runId, name);
         const run = await createLiveRun(store, config, {

@@ -1,9 +1,12 @@
 // The live journal: the runner's record in DuckDB (tables of migration 008), written through the
-// store's write queue with the file held only per unit (hold 'unit': `swt serve` or a research command
-// can open the file between bars). It lives in its own file by default (live.journal): the runner
-// writes every bar for weeks, and must never wait behind a long research command holding the main
-// store while an order is due.
-//   - Events are buffered and written once per bar, in one transaction.
+// store's write queue. It lives in its own file (live.journal), which the runner holds for its whole
+// run: it writes every bar for weeks and must never wait behind a research command holding the main
+// store while an order is due, nor pay a DuckDB open per write. Other processes (swt live status, the
+// dashboard) ask the runner's API instead of opening the file.
+//   - Events are buffered and written at most once a second of wall time (and at close), in one
+//     transaction: a replay at full speed would otherwise spend its time committing. A kill -9 loses at
+//     most that second of events, never an order: intents and outcomes are written at once, and the
+//     position a restart resumes is the newest of the reconciled positions and the filled orders.
 //   - An order intent is written, and committed, before the order leaves (write-ahead); its outcome as
 //     soon as it is known. A runner killed in between finds the intent 'submitted' at restart.
 import type { Store } from '../store/db.js';
@@ -79,34 +82,61 @@ export class Journal implements JournalHooks {
   }
 
   async lastPosition(instrument: string): Promise<number | null> {
-    const r = await this.store.one<{ units: number }>(`SELECT units FROM positions WHERE instrument = $1 ORDER BY ts DESC, rowid DESC LIMIT 1`, [instrument]);
+    await this.flush();
+    const r = await this.store.one<{ units: number }>(
+      `SELECT units FROM (
+         SELECT ts, units, 0 AS k FROM positions WHERE instrument = $1
+         UNION ALL SELECT updated_at AS ts, target_units AS units, 1 AS k FROM orders WHERE instrument = $1 AND status = 'filled'
+       ) ORDER BY ts DESC, k DESC LIMIT 1`,
+      [instrument],
+    );
     return r ? Number(r.units) : null;
   }
 
+  private lastFlush = 0;
+
   async afterBar(): Promise<void> {
-    await this.flush();
+    if (performance.now() - this.lastFlush >= 1000) await this.flush();
   }
 
-  /** Writes the buffered events (one transaction). */
+  /** Writes the buffered events: one multi-row INSERT per table and chunk, in one transaction. */
   async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
+    this.lastFlush = performance.now();
+    const rows: Record<string, unknown[][]> = { decisions: [], fills: [], reconciliations: [], positions: [], events: [] };
+    for (const { name, e } of batch) {
+      const ts = tsOf((e as { ts: number }).ts);
+      if (name === 'decision') {
+        const d = e as LiveEventMap['decision'];
+        rows.decisions.push([this.runId, d.strategy, d.instrument, ts, d.bar_index, d.action, d.reason, d.position_units]);
+      } else if (name === 'fill') {
+        const f = e as LiveEventMap['fill'];
+        rows.fills.push([this.runId, f.transaction_id, f.client_id, f.instrument, f.units, f.price, f.mid, ts]);
+      } else if (name === 'reconciliation') {
+        const r = e as LiveEventMap['reconciliation'];
+        rows.reconciliations.push([this.runId, ts, r.trigger, r.ok, r.broker_units, r.local_units, r.discrepancy, r.action]);
+        if (r.ok && r.broker_units !== null) rows.positions.push([this.runId, ts, r.instrument, r.broker_units, 'reconciled']);
+      }
+      if (name !== 'bar') rows.events.push([this.runId, ts, name, JSON.stringify(e)]);
+    }
+    const casts: Record<string, string[]> = {
+      decisions: ['', '', '', '::TIMESTAMP', '', '', '', ''],
+      fills: ['', '', '', '', '', '', '', '::TIMESTAMP'],
+      reconciliations: ['', '::TIMESTAMP', '', '', '', '', '', ''],
+      positions: ['', '::TIMESTAMP', '', '', ''],
+      events: ['', '::TIMESTAMP', '', ''],
+    };
     await this.store.transaction(async () => {
-      for (const { name, e } of batch) {
-        const ts = tsOf((e as { ts: number }).ts);
-        if (name === 'decision') {
-          const d = e as LiveEventMap['decision'];
-          await this.store.run(`INSERT INTO decisions VALUES ($1, $2, $3, $4::TIMESTAMP, $5, $6, $7, $8)`, [this.runId, d.strategy, d.instrument, ts, d.bar_index, d.action, d.reason, d.position_units]);
-        } else if (name === 'fill') {
-          const f = e as LiveEventMap['fill'];
-          await this.store.run(`INSERT INTO fills VALUES ($1, $2, $3, $4, $5, $6, $7, $8::TIMESTAMP) ON CONFLICT DO NOTHING`, [this.runId, f.transaction_id, f.client_id, f.instrument, f.units, f.price, f.mid, ts]);
-        } else if (name === 'reconciliation') {
-          const r = e as LiveEventMap['reconciliation'];
-          await this.store.run(`INSERT INTO reconciliations VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8)`, [this.runId, ts, r.trigger, r.ok, r.broker_units, r.local_units, r.discrepancy, r.action]);
-          if (r.ok && r.broker_units !== null) await this.store.run(`INSERT INTO positions VALUES ($1, $2::TIMESTAMP, $3, $4, 'reconciled')`, [this.runId, ts, r.instrument, r.broker_units]);
+      for (const [table, list] of Object.entries(rows)) {
+        for (let k = 0; k < list.length; k += 200) {
+          const chunk = list.slice(k, k + 200);
+          const c = casts[table];
+          const values = chunk.map((_r, ri) => `(${c.map((cast, ci) => `$${ri * c.length + ci + 1}${cast}`).join(', ')})`).join(', ');
+          const conflict = table === 'fills' ? ' ON CONFLICT DO NOTHING' : '';
+          await this.store.run(`INSERT INTO ${table} VALUES ${values}${conflict}`, chunk.flat() as never);
         }
-        if (name !== 'bar') await this.store.run(`INSERT INTO events VALUES ($1, $2::TIMESTAMP, $3, $4::JSON)`, [this.runId, ts, name, JSON.stringify(e)]);
       }
     });
   }

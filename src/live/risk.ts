@@ -75,7 +75,7 @@ export class RiskEngine {
   recordRealised(pips: number, ts: number): void {
     this.newDay(ts);
     this.realisedToday += pips;
-    if (this.realisedToday <= -this.limits.dailyLossPips) this.reduce(`${DAILY} ${this.realisedToday.toFixed(1)} pips today (limit ${this.limits.dailyLossPips})`);
+    if (this.realisedToday <= -this.limits.dailyLossPips) this.reduce(`${DAILY}${this.realisedToday.toFixed(1)} pips today (limit ${this.limits.dailyLossPips})`);
   }
 
   /** A new UTC day resets the day's loss, and lifts a REDUCING state the daily loss limit set. */

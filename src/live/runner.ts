@@ -47,11 +47,11 @@ export interface RunnerOptions {
 
 interface Inflight {
   clientId: string;
+  /** When the order left (runner clock): a fill stamped before it (or after now) is clock skew. */
+  submitTs: number;
   units: number;
   action: number;
   outcome: Promise<OrderOutcome>;
-  /** The runner's time when the order went out: a fill cannot be earlier (beyond the skew allowed). */
-  sentAt: number;
 }
 
 export interface RunnerSummary {
@@ -171,16 +171,21 @@ export class Runner {
     await o.journal?.afterBar();
   }
 
-  /** Journals the intent (committed before anything leaves), then sends the order. */
-  private async send(clientId: string, units: number, target: number, intent: string): Promise<OrderOutcome> {
+  /**
+   * Journals the intent (committed before anything leaves), then sends the order; resolves once it has
+   * left, with the outcome to come (the paper broker's arrives at the next bar).
+   */
+  private async send(clientId: string, units: number, target: number, intent: string): Promise<{ outcome: Promise<OrderOutcome> }> {
     const o = this.o;
     await o.journal?.intent({ client_id: clientId, instrument: o.instrument, units, target_units: target, intent, since_transaction_id: o.broker.lastTransactionId || '0' }, o.clock.now());
     const out = o.broker.marketOrder({ instrument: o.instrument, units, clientId });
-    if (!o.journal) return out;
-    return out.then(async (r) => {
-      await o.journal!.outcome(clientId, r.status, r.status === 'filled' ? null : r.reason, o.clock.now());
-      return r;
-    });
+    if (!o.journal) return { outcome: out };
+    return {
+      outcome: out.then(async (r) => {
+        await o.journal!.outcome(clientId, r.status, r.status === 'filled' ? null : r.reason, o.clock.now());
+        return r;
+      }),
+    };
   }
 
   private async submit(action: number, t0: number): Promise<void> {
@@ -196,10 +201,9 @@ export class Runner {
     }
     this.stats.orders++;
     o.bus.emit('order', { client_id: clientId, instrument: o.instrument, units, intent: ACTION_NAMES[action], status: 'submitted', reason: null, ts: o.clock.now() });
-    const sentAt = o.clock.now();
-    const outcome = this.send(clientId, units, target, ACTION_NAMES[action]);
+    const { outcome } = await this.send(clientId, units, target, ACTION_NAMES[action]);
     this.barToOrderMs.push(performance.now() - t0);
-    this.inflight = { clientId, units, action, outcome, sentAt };
+    this.inflight = { clientId, submitTs: o.clock.now(), units, action, outcome };
   }
 
   /** Collects the in-flight order's outcome (now for a broker that answers, at the next bar for paper). */
@@ -228,16 +232,13 @@ export class Runner {
       });
       const fix = f.units - out.fill.units;
       const fixId = this.clientId('fix');
-      const fixOut = await this.send(fixId, fix, f.units + this.localUnits, 'correct_fill');
+      const fixOut = await (await this.send(fixId, fix, f.units + this.localUnits, 'correct_fill')).outcome;
       o.bus.emit('order', { client_id: fixId, instrument: o.instrument, units: fix, intent: 'correct_fill', status: fixOut.status, reason: fixOut.status === 'filled' ? null : fixOut.reason, ts: o.clock.now() });
       if (fixOut.status === 'filled') this.fillEvent(fixOut.fill);
     }
     let ts = out.fill.ts;
-    // A fill happens between the order going out and its answer arriving (a paper broker answers at the
-    // next bar, a bar after it filled at that bar's open): outside that span by more than the allowed
-    // skew, the broker's clock is off.
-    if (ts < f.sentAt - o.maxClockSkewMs || ts > o.clock.now() + o.maxClockSkewMs) {
-      o.bus.emit('alert', { ts: o.clock.now(), severity: 'warning', code: 'clock_skew', message: `the broker's fill time ${new Date(ts).toISOString()} is ${Math.round((ts - o.clock.now()) / 1000)} s from swt's clock: booked at swt's time` });
+    if (ts < f.submitTs - o.maxClockSkewMs || ts > o.clock.now() + o.maxClockSkewMs) {
+      o.bus.emit('alert', { ts: o.clock.now(), severity: 'warning', code: 'clock_skew', message: `the broker's fill time ${new Date(ts).toISOString()} is outside the order's time (sent ${new Date(f.submitTs).toISOString()}, now ${new Date(o.clock.now()).toISOString()}) by more than live.max_clock_skew_s: booked at swt's time` });
       ts = o.clock.now();
     }
     this.executed = { action: f.action, price: out.fill.mid ?? out.fill.price, ts };
@@ -262,7 +263,12 @@ export class Runner {
     const local = expected ?? this.localUnits;
     const r = await reconcile(o.broker, o.instrument, local, o.units, o.manualTrades);
     let action = 'none';
-    if (r.action.kind === 'halt') {
+    if (r.action.kind === 'order' && o.broker.fillsAtNextBar) {
+      // the paper broker cannot hold anything swt did not send it: a difference there is a bug, and a
+      // correcting order would only fill at the next bar
+      o.risk.halt(`paper broker: ${r.discrepancy}`);
+      action = 'halt';
+    } else if (r.action.kind === 'halt') {
       o.risk.halt(r.action.reason);
       action = 'halt';
     } else if (r.action.kind === 'adopt' && expected === undefined) {
@@ -274,7 +280,7 @@ export class Runner {
       action = 'halt';
     } else if (r.action.kind === 'order') {
       const id = this.clientId('rec');
-      const out = await this.send(id, r.action.units, r.action.target, 'reconcile');
+      const out = await (await this.send(id, r.action.units, r.action.target, 'reconcile')).outcome;
       o.bus.emit('order', { client_id: id, instrument: o.instrument, units: r.action.units, intent: 'reconcile', status: out.status, reason: out.status === 'filled' ? null : out.reason, ts: o.clock.now() });
       if (out.status === 'filled') this.fillEvent(out.fill);
       if (expected === undefined) this.adoptSide(Math.sign(r.action.target) as -1 | 0 | 1, out.status === 'filled' ? (out.fill.mid ?? out.fill.price) : null);
@@ -282,7 +288,7 @@ export class Runner {
     }
     if (!r.ok) o.bus.emit('alert', { ts: o.clock.now(), severity: r.action.kind === 'halt' ? 'critical' : 'warning', code: 'reconciliation_discrepancy', message: `${r.discrepancy}; action: ${action}` });
     o.bus.emit('reconciliation', { ts: o.clock.now(), instrument: o.instrument, trigger, ok: r.ok, broker_units: r.brokerUnits, local_units: local, discrepancy: r.discrepancy, action });
-    if (r.action.kind === 'order') {
+    if (r.action.kind === 'order' && !o.broker.fillsAtNextBar) {
       const again = await reconcile(o.broker, o.instrument, this.expectedAfter(expected, r.action.target), o.units, o.manualTrades);
       o.bus.emit('reconciliation', { ts: o.clock.now(), instrument: o.instrument, trigger: 'verify', ok: again.ok, broker_units: again.brokerUnits, local_units: again.localUnits, discrepancy: again.discrepancy, action: again.ok ? 'none' : 'halt' });
       if (!again.ok) o.risk.halt(`reconciliation could not correct the position: ${again.discrepancy}`);
