@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, swt, tempDir } from './helpers/paths.js';
+import { ROOT, swt, swtAsync, tempDir } from './helpers/paths.js';
 import { Store } from '../src/store/db.js';
 
 const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
@@ -51,41 +51,41 @@ const INSTRUMENT = 'SYN_GBPJPY';
 const MAIN_ENV = { SWT_SYNTH__FROM: '2024-01-01', SWT_SYNTH__TO: '2024-02-09', SWT_SYNTH__SEED: '3', SWT_MAIN__TRAIN_PRESET: 'test', SWT_MAIN__TRAIN_MINUTES: '0.1', SWT_MAIN__VALIDATION_SESSIONS: '20' };
 const outputs = new Map<string, unknown>();
 
-function json(name: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): unknown {
-  const r = swt(args, opts);
+async function json(name: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<unknown> {
+  const r = await swtAsync(args, opts);
   expect(r.status, `${name}: ${r.stderr}`).toBe(0);
   const v = JSON.parse(r.stdout) as unknown;
   outputs.set(name, v);
   return v;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!BUILT) return;
-  json('main', ['main', '--db', db, '--json'], { env: MAIN_ENV, cwd: tmp.dir });
-  json('data synth', ['data', 'synth', '--db', db, '--instrument', 'EUR_USD', '--from', '2024-01-01', '--to', '2024-01-05', '--out', path.join(tmp.dir, 'eu.csv'), '--no-import', '--json']);
+  await json('main', ['main', '--db', db, '--json'], { env: MAIN_ENV, cwd: tmp.dir });
+  await json('data synth', ['data', 'synth', '--db', db, '--instrument', 'EUR_USD', '--from', '2024-01-01', '--to', '2024-01-05', '--out', path.join(tmp.dir, 'eu.csv'), '--no-import', '--json']);
   // A file with rejected rows: their reasons are map keys of rejected_by_reason.
   const eu = path.join(tmp.dir, 'eu-bad.csv');
   writeFileSync(eu, 'ts,open,high,low,close,volume\n2024-01-02T10:00:00Z,1.1,1.2,1.0,1.1,5\n2024-01-02T10:01:00Z,1.1,1.0,1.2,1.1,5\nnot a row\n2024-01-02T10:02:00Z,1.1,1.2,1.0,1.15,5\n');
-  json('data import', ['data', 'import', '--db', db, '--instrument', 'EUR_USD', '--format', 'csv', eu, '--json']);
-  json('data check (rejections)', ['data', 'check', '--db', db, '--instrument', 'EUR_USD', '--json']);
-  json('data check', ['data', 'check', '--db', db, '--instrument', INSTRUMENT, '--json']);
-  json('data sessions', ['data', 'sessions', '--db', db, '--instrument', INSTRUMENT, '--json']);
-  json('features build', ['features', 'build', '--db', db, '--instrument', INSTRUMENT, '--json']);
-  json('features show', ['features', 'show', '--db', db, '--instrument', INSTRUMENT, '--rows', '2', '--json']);
-  json('features sets', ['features', 'sets', '--db', db, '--json']);
-  json('config show', ['config', 'show', '--db', db, '--json']);
-  const bt = json('backtest', ['backtest', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--json']) as { run: { run_id: string } };
-  json('validate', ['validate', '--db', db, '--run', bt.run.run_id, '--scenarios', 'adverse', '--out', path.join(tmp.dir, 'report'), '--json']);
+  await json('data import', ['data', 'import', '--db', db, '--instrument', 'EUR_USD', '--format', 'csv', eu, '--json']);
+  await json('data check (rejections)', ['data', 'check', '--db', db, '--instrument', 'EUR_USD', '--json']);
+  await json('data check', ['data', 'check', '--db', db, '--instrument', INSTRUMENT, '--json']);
+  await json('data sessions', ['data', 'sessions', '--db', db, '--instrument', INSTRUMENT, '--json']);
+  await json('features build', ['features', 'build', '--db', db, '--instrument', INSTRUMENT, '--json']);
+  await json('features show', ['features', 'show', '--db', db, '--instrument', INSTRUMENT, '--rows', '2', '--json']);
+  await json('features sets', ['features', 'sets', '--db', db, '--json']);
+  await json('config show', ['config', 'show', '--db', db, '--json']);
+  const bt = await json('backtest', ['backtest', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--json']) as { run: { run_id: string } };
+  await json('validate', ['validate', '--db', db, '--run', bt.run.run_id, '--scenarios', 'adverse', '--out', path.join(tmp.dir, 'report'), '--json']);
   // The no-trade form of a validation (nulls, status no_trades, no scenarios).
-  json('validate (no trade)', ['validate', '--db', db, '--instrument', INSTRUMENT, '--policy', 'hold', '--out', path.join(tmp.dir, 'report-hold'), '--json']);
-  json('walkforward', ['walkforward', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--folds', '2', '--param-grid', 'window=60,120', '--json']);
+  await json('validate (no trade)', ['validate', '--db', db, '--instrument', INSTRUMENT, '--policy', 'hold', '--out', path.join(tmp.dir, 'report-hold'), '--json']);
+  await json('walkforward', ['walkforward', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--folds', '2', '--param-grid', 'window=60,120', '--json']);
   const gains = path.join(tmp.dir, 'gains.txt');
   writeFileSync(gains, `gain\n${Array.from({ length: 60 }, (_, i) => ((i % 5) - 1.5) * 0.004).join('\n')}\n`);
-  json('mc safe-f', ['mc', 'safe-f', '--trades', gains, '--curves', '100', '--repeats', '1', '--json']);
-  json('mc scenarios', ['mc', 'scenarios', '--trades', gains, '--curves', '100', '--repeats', '1', '--only', 'adverse', '--json']);
+  await json('mc safe-f', ['mc', 'safe-f', '--trades', gains, '--curves', '100', '--repeats', '1', '--json']);
+  await json('mc scenarios', ['mc', 'scenarios', '--trades', gains, '--curves', '100', '--repeats', '1', '--only', 'adverse', '--json']);
   const signals = path.join(tmp.dir, 'signals.json');
   writeFileSync(signals, JSON.stringify({ signals: [Array.from({ length: 256 }, (_, i) => Math.sin(i / 7))] }));
-  json('wst', ['wst', '--J', '4', '--Q', '4,1', '--input', signals, '--full', '--json']);
+  await json('wst', ['wst', '--J', '4', '--Q', '4,1', '--input', signals, '--full', '--json']);
 }, 240_000);
 afterAll(() => tmp.cleanup());
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, swt, tempDir } from './helpers/paths.js';
+import { ROOT, swt, swtAsync, tempDir } from './helpers/paths.js';
 import { SYN, synthStore } from './helpers/synth-store.js';
 import { Store } from '../src/store/db.js';
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
 
 describe.skipIf(!BUILT)('walk-forward with retraining', () => {
   it('trains one agent per fold on its in-sample range and tests that checkpoint out of sample', async () => {
-    const r = swt(['walkforward', '--policy', 'muzero', '--train-preset', 'test', '--train-episodes', '32', '--folds', '2', '--is-ratio', '2', '--min-trades', '1', '--db', db, '--json'], { env, timeout: 600_000 });
+    const r = await swtAsync(['walkforward', '--policy', 'muzero', '--train-preset', 'test', '--train-episodes', '32', '--folds', '2', '--is-ratio', '2', '--min-trades', '1', '--db', db, '--json'], { env, timeout: 600_000 });
     expect(r.status, r.stderr).toBe(0);
     const wf = JSON.parse(r.stdout) as { fold_results: Array<{ params: { checkpoint: string }; in_sample: { to: string }; out_of_sample: { from: string } }> };
     expect(wf.fold_results).toHaveLength(2);
