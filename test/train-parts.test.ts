@@ -109,19 +109,19 @@ describe('the collapse guard', () => {
   const g = { window_decisions: 1000, min_decisions: 500, hold_flat_max: 0.95, in_market_max: 0.95 };
   it('raises HOLD-only once when HOLD passes the share of flat decisions, and again only after it cleared', () => {
     const guard = new CollapseGuard(g);
-    expect(guard.observe({ actions: [300, 0, 0, 0], flat: 300, holdFlat: 300, inMarket: 0 })).toEqual([]); // too few decisions yet
-    const raised = guard.observe({ actions: [300, 0, 0, 0], flat: 300, holdFlat: 300, inMarket: 0 });
+    expect(guard.observe({ actions: [300, 0, 0, 0], flat: 300, holdFlat: 300, inMarket: 0, random: 0 })).toEqual([]); // too few decisions yet
+    const raised = guard.observe({ actions: [300, 0, 0, 0], flat: 300, holdFlat: 300, inMarket: 0, random: 0 });
     expect(raised.map((r) => r.kind)).toEqual(['hold_only']);
-    expect(guard.observe({ actions: [300, 0, 0, 0], flat: 300, holdFlat: 300, inMarket: 0 })).toEqual([]);
-    guard.observe({ actions: [100, 100, 100, 0], flat: 300, holdFlat: 100, inMarket: 0 });
-    guard.observe({ actions: [100, 100, 100, 0], flat: 300, holdFlat: 100, inMarket: 0 });
+    expect(guard.observe({ actions: [300, 0, 0, 0], flat: 300, holdFlat: 300, inMarket: 0, random: 0 })).toEqual([]);
+    guard.observe({ actions: [100, 100, 100, 0], flat: 300, holdFlat: 100, inMarket: 0, random: 0 });
+    guard.observe({ actions: [100, 100, 100, 0], flat: 300, holdFlat: 100, inMarket: 0, random: 0 });
     expect(guard.activeAlarms()).toEqual([]);
     expect(guard.mix().decisions).toBe(1200); // whole old chunks leave while the rest still fills the window
     expect(guard.mix().share.BUY).toBeCloseTo(200 / 1200, 12);
   });
   it('raises always-in-market when nearly every decision is taken in a position', () => {
     const guard = new CollapseGuard(g);
-    expect(guard.observe({ actions: [580, 10, 0, 10], flat: 10, holdFlat: 0, inMarket: 590 }).map((r) => r.kind)).toEqual(['always_in_market']);
+    expect(guard.observe({ actions: [580, 10, 0, 10], flat: 10, holdFlat: 0, inMarket: 590, random: 0 }).map((r) => r.kind)).toEqual(['always_in_market']);
   });
 });
 

@@ -142,6 +142,13 @@ function selfPlayMcts(config: Config): Config['mcts'] {
 }
 
 /** PUCT visit temperature after `episodes` self-play episodes (linear schedule). */
+/** Share of self-play decisions executed as a random legal action after this many episodes. */
+export function randomActionShareAt(config: Config, episodes: number): number {
+  const x = config.train.exploration;
+  const f = Math.min(1, episodes / x.random_action_episodes);
+  return x.random_action_start + (x.random_action_end - x.random_action_start) * f;
+}
+
 export function temperatureAt(config: Config, episodes: number): number {
   const x = config.train.exploration;
   const f = Math.min(1, episodes / x.temperature_episodes);
@@ -368,7 +375,7 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
       const rngBefore = sessionRng.state();
       let c;
       try {
-        c = await collect({ bars: market.bars, features: market.features, sessions: trainSessions, env: envCfg, actor, lanes: tc.envs, firstEpisode: state.episodes, rng: sessionRng, stop: stopAsked });
+        c = await collect({ bars: market.bars, features: market.features, sessions: trainSessions, env: envCfg, actor, lanes: tc.envs, firstEpisode: state.episodes, rng: sessionRng, stop: stopAsked, randomAction: { share: randomActionShareAt(config, state.episodes), seed: state.seed } });
       } finally {
         await actor.close();
       }

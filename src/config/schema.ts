@@ -130,6 +130,9 @@ const train = z.strictObject({
     temperature_end: z.number().nonnegative(),
     temperature_episodes: z.number().int().min(1),
     gumbel_scale: z.number().nonnegative(),
+    random_action_start: z.number().min(0).max(1),
+    random_action_end: z.number().min(0).max(1),
+    random_action_episodes: z.number().int().min(1),
   }),
   guard: z.strictObject({
     window_decisions: z.number().int().min(1),

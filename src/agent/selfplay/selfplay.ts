@@ -8,7 +8,7 @@
 import { TradingEnv } from '../../env/env.js';
 import type { EnvConfig } from '../../env/config.js';
 import { N_ACTIONS, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../../env/types.js';
-import type { Prng } from '../../util/prng.js';
+import { streamSeed, type Prng } from '../../util/prng.js';
 import { decisionId, type MuZeroActor } from '../muzero/actor.js';
 import type { Trajectory } from '../train/replay.js';
 
@@ -25,6 +25,11 @@ export interface CollectInput {
   rng: Prng;
   /** Checked after every step: true abandons the collect (nothing is returned). */
   stop?: () => boolean;
+  /**
+   * Share of decisions taken while flat whose executed action is a uniformly random legal one instead
+   * of the search's (default 0). The draw is seeded by (seed, decision id) only, like the search.
+   */
+  randomAction?: { share: number; seed: number };
 }
 
 /** What the collect's decisions were, for the action mix and the collapse guard. */
@@ -36,6 +41,8 @@ export interface DecisionCounts {
   holdFlat: number;
   /** Decisions taken while in a position. */
   inMarket: number;
+  /** Decisions whose executed action was the random exploration's, not the search's. */
+  random: number;
 }
 
 export interface CollectResult {
@@ -46,7 +53,7 @@ export interface CollectResult {
 }
 
 export function emptyCounts(): DecisionCounts {
-  return { actions: [0, 0, 0, 0], flat: 0, holdFlat: 0, inMarket: 0 };
+  return { actions: [0, 0, 0, 0], flat: 0, holdFlat: 0, inMarket: 0, random: 0 };
 }
 
 /** Plays one session on each lane; null when `stop` asked to abandon it. */
@@ -91,6 +98,8 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
   const actions = new Int32Array(B);
   const finals: number[] = [];
   let envSteps = 0;
+  const explore = input.randomAction && input.randomAction.share > 0 ? input.randomAction : null;
+  const exploreSeed = explore ? streamSeed(explore.seed, 0x72616e64) : 0;
   const search = async (k: number) => actor.act(rowsObs, rowsMask, k, ids.subarray(0, k));
   const record = (i: number, u: number, r: { values: Float64Array; policy: Float32Array }, k: number) => {
     const b = bufs[i];
@@ -113,15 +122,19 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
     const r = await search(k);
     for (let j = 0; j < k; j++) {
       const i = lane[j];
-      const a = r.actions[j];
+      const chosen = r.actions[j];
       const u = env.t[i] - env.start[i];
       record(i, u, r, j);
+      // Entries only: a random exit would cut holds short and teach that no trade ever pays its spread.
+      const a = explore && env.side[i] === 0 ? randomLegal(chosen, explore.share, exploreSeed, ids[j], rowsMask, j * A) : chosen;
+      if (a !== chosen) counts.random++;
       bufs[i].actions[u] = a;
       actions[i] = a;
-      counts.actions[a]++;
+      // The mix and the collapse guard count the search's choices: exploration must not hide a collapse.
+      counts.actions[chosen]++;
       if (env.side[i] === 0) {
         counts.flat++;
-        if (a === 0) counts.holdFlat++;
+        if (chosen === 0) counts.holdFlat++;
       } else counts.inMarket++;
     }
     env.step(actions);
@@ -153,4 +166,18 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
     if (log.netPips[x] > b.bestTradePips) b.bestTradePips = log.netPips[x];
   }
   return { trajectories: bufs, counts, envSteps, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** `chosen`, or with probability `share` a uniformly random legal action (seeded by seed and id). */
+function randomLegal(chosen: number, share: number, seed: number, id: number, mask: Uint8Array, at: number): number {
+  const h = streamSeed(seed, id);
+  if (h / 4294967296 >= share) return chosen;
+  let legal = 0;
+  for (let a = 0; a < N_ACTIONS; a++) legal += mask[at + a];
+  let pick = streamSeed(h, 1) % legal;
+  for (let a = 0; a < N_ACTIONS; a++) {
+    if (!mask[at + a]) continue;
+    if (pick-- === 0) return a;
+  }
+  return chosen;
 }

@@ -19,6 +19,8 @@ export interface ActionMix {
   hold_while_flat: number | null;
   /** Decisions taken in a position. */
   in_market: number | null;
+  /** Decisions executed as the exploration's random action (the shares above count the search's choices). */
+  random_action: number | null;
 }
 
 export interface Collapse {
@@ -68,6 +70,7 @@ export class CollapseGuard {
       c.flat += x.flat;
       c.holdFlat += x.holdFlat;
       c.inMarket += x.inMarket;
+      c.random += x.random ?? 0;
     }
     return { c, decisions: total(c) };
   }
@@ -76,7 +79,7 @@ export class CollapseGuard {
   mix(): ActionMix {
     const { c, decisions: n } = this.sum(this.chunks);
     const share = Object.fromEntries(ACTION_NAMES.map((name, a) => [name, n ? c.actions[a] / n : null])) as ActionMix['share'];
-    return { decisions: n, share, hold_while_flat: c.flat ? c.holdFlat / c.flat : null, in_market: n ? c.inMarket / n : null };
+    return { decisions: n, share, hold_while_flat: c.flat ? c.holdFlat / c.flat : null, in_market: n ? c.inMarket / n : null, random_action: n ? c.random / n : null };
   }
 
   activeAlarms(): CollapseKind[] {

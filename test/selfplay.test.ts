@@ -1,0 +1,79 @@
+// Self-play exploration: a share of the decisions taken while flat is executed as a random legal
+// action (seeded by the decision), exits stay the search's, and the action mix counts the search's
+// own choices, so exploration cannot hide a collapse.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { weekCalendar } from '../src/data/calendar.js';
+import { generateBars } from '../src/data/synth.js';
+import { envConfigFromConfig } from '../src/env/config.js';
+import { sessionEpisodes } from '../src/env/episodes.js';
+import { observationSize } from '../src/env/observation.js';
+import { buildOnnxGraphs } from '../src/agent/network/onnx.js';
+import { OnnxModel } from '../src/agent/network/model.js';
+import { initWeights, networkSpecFromConfig } from '../src/agent/network/spec.js';
+import { MuZeroActor } from '../src/agent/muzero/actor.js';
+import { collect, type CollectResult } from '../src/agent/selfplay/selfplay.js';
+import { Prng } from '../src/util/prng.js';
+
+const config = loadConfig({ preset: 'test' });
+const F = 8;
+const ts: number[] = [];
+const close: number[] = [];
+generateBars({ from: '2022-01-03', to: '2022-01-05', seed: 1, startPrice: 150, pipSize: 0.01, calendar: weekCalendar(config) }, (ms, _o, _h, _l, c) => {
+  ts.push(ms);
+  close.push(c);
+});
+const bars = { ts: Float64Array.from(ts), open: Float64Array.from(close), high: Float64Array.from(close), low: Float64Array.from(close), close: Float64Array.from(close) };
+const rng = new Prng(3);
+const features = { data: Float32Array.from({ length: ts.length * F }, () => rng.normal()), nFeatures: F };
+const L = config.data.session_length;
+const sessions = sessionEpisodes(Array.from({ length: Math.floor(ts.length / L) - 1 }, (_, i) => i * L), L, ts.length);
+const spec = networkSpecFromConfig(config, observationSize(config.env.stack, F));
+const env = envConfigFromConfig(config, 'SYN_GBPJPY');
+
+async function play(share: number, seed: number): Promise<CollectResult> {
+  const actor = MuZeroActor.fromModel(await OnnxModel.create(spec, buildOnnxGraphs(spec, initWeights(spec, 1))), { config, seed: 1, maxBatch: 4 });
+  try {
+    return (await collect({ bars, features, sessions, env, actor, lanes: 4, firstEpisode: 0, rng: new Prng(1), randomAction: { share, seed } }))!;
+  } finally {
+    await actor.close();
+  }
+}
+
+describe('self-play random entries', () => {
+  let none: CollectResult;
+  let all: CollectResult;
+  beforeAll(async () => {
+    none = await play(0, 7);
+    all = await play(1, 7);
+  });
+
+  it('are off at share 0', () => {
+    expect(none.counts.random).toBe(0);
+  });
+
+  it('at share 1 replace every flat decision by a uniformly drawn legal action, and never an exit', () => {
+    expect(all.counts.random).toBeGreaterThan(0);
+    expect(all.counts.random).toBeLessThanOrEqual(all.counts.flat);
+    let buys = 0;
+    let sells = 0;
+    for (const t of all.trajectories) {
+      for (let u = 0; u < t.actions.length; u++) {
+        const a = t.actions[u];
+        expect(t.masks[u * 4 + a]).toBe(1); // always legal
+        if (a === 1) buys++;
+        if (a === 2) sells++;
+      }
+    }
+    expect(buys).toBeGreaterThan(0);
+    expect(sells).toBeGreaterThan(0);
+  });
+
+  it('are drawn from the seed and the decision only: the same seed plays the same, another seed differs', async () => {
+    const again = await play(1, 7);
+    const other = await play(1, 8);
+    const acts = (r: CollectResult) => r.trajectories.map((t) => Array.from(t.actions));
+    expect(acts(again)).toEqual(acts(all));
+    expect(acts(other)).not.toEqual(acts(all));
+  });
+});
