@@ -104,7 +104,7 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
   const fit = await loadFitMarket(store, config, o.policy, fitReq, null);
   const { params, artifacts } = await resolvePolicy(o.policy, o.params, { store, config });
   const policy = await createPolicy(o.policy, params, { seed: o.seed, env, fit: fitSampleOf(fit), config, artifacts, featureHash });
-  const session = LiveSession.create({ env, policy, features: spec.observes ? rowBuilderFor(config, featureSet ?? config.features.default_set, o.instrument, 1) : null, schedule });
+  const session = LiveSession.create({ env, policy, instrument: o.instrument, features: spec.observes ? rowBuilderFor(config, featureSet ?? config.features.default_set, o.instrument, 1) : null, schedule });
   const clock = o.clock ?? (o.feed === 'replay' && !Number.isFinite(o.speed) ? new VirtualClock(0) : systemClock);
   const bus = new EventBus();
   const inst = config.instruments[o.instrument];
@@ -115,14 +115,25 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
       : oandaClientFromConfig(config, o.mode, o.env));
   let feed: Feed;
   if (o.feedOverride) feed = o.feedOverride;
-  else if (o.feed === 'replay') feed = new ReplayFeed(await loadBars(store, o.instrument, { from: null, to: o.range.to }), { speed: o.speed, clock, barMs: env.barMs });
+  else if (o.feed === 'replay') feed = new ReplayFeed(await loadBars(store, o.instrument, { from: null, to: o.range.to }, { spreads: env.spread === 'recorded' }), { speed: o.speed, clock, barMs: env.barMs });
   else {
     const source = broker instanceof OandaClient ? broker : oandaClientFromConfig(config, o.mode, o.env);
-    // gaps are backfilled from the candles endpoint, complete candles only
+    // gaps are backfilled from the candles endpoint, complete candles only, with their bid/ask (the
+    // recorded spread at the open, like the aggregator's and the stored bars')
     const backfill = async (instrument: string, from: number, to: number) =>
-      (await source.candles(instrument, { from, to, price: 'M' })).candles
+      (await source.candles(instrument, { from, to, price: 'MBA' })).candles
         .filter((c) => c.complete && c.mid)
-        .map((c) => ({ ts: timeMs(c.time), open: Number(c.mid!.o), high: Number(c.mid!.h), low: Number(c.mid!.l), close: Number(c.mid!.c), bid: null, ask: null, ticks: 0 }));
+        .map((c) => ({
+          ts: timeMs(c.time),
+          open: Number(c.mid!.o),
+          high: Number(c.mid!.h),
+          low: Number(c.mid!.l),
+          close: Number(c.mid!.c),
+          spread: c.bid && c.ask ? Number(c.ask.o) - Number(c.bid.o) : undefined,
+          bid: null,
+          ask: null,
+          ticks: 0,
+        }));
     feed = new StreamFeed({ instrument: o.instrument, broker: source, clock, bus, week: weekCalendar(config), barMs: env.barMs, graceMs: config.live.bar_grace_ms, backfill });
   }
   const r = config.live.risk;

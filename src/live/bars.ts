@@ -69,7 +69,8 @@ export class BarAggregator {
 
   private take(): LiveBar | null {
     if (!this.mid) return null;
-    const b: LiveBar = { ts: this.minute * this.barMs, ...this.mid, bid: this.bid, ask: this.ask, ticks: this.ticks };
+    // the recorded spread is the one at the bar's open, like the stored bars' (see MarketCore)
+    const b: LiveBar = { ts: this.minute * this.barMs, ...this.mid, spread: this.ask!.open - this.bid!.open, bid: this.bid, ask: this.ask, ticks: this.ticks };
     this.mid = this.bid = this.ask = null;
     this.ticks = 0;
     return b;

@@ -28,7 +28,7 @@ export class ReplayFeed implements Feed {
       if (wait > 0 && !(this.o.clock instanceof VirtualClock)) await this.o.clock.sleep(wait);
       // virtual time follows the replayed market: a bar is complete at its end
       if (this.o.clock instanceof VirtualClock) this.o.clock.set(s.ts[i] + this.o.barMs);
-      yield { ts: s.ts[i], open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i], bid: null, ask: null, ticks: 0 };
+      yield { ts: s.ts[i], open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i], spread: s.spread?.[i], bid: null, ask: null, ticks: 0 };
     }
   }
   close(): void {
