@@ -21,7 +21,7 @@ import { OandaClient } from '../live/oanda/client.js';
 import { loadToken } from '../live/secret.js';
 import { timeMs } from '../live/oanda/models.js';
 import { MarketCalendar } from '../live/calendar.js';
-import { ReplayFeed, StreamFeed, type Feed } from '../live/feed.js';
+import { ReplayFeed, StreamFeed, type Backfill, type Feed } from '../live/feed.js';
 import { systemClock, VirtualClock, type Clock } from '../live/clock.js';
 import type { Broker } from '../live/broker.js';
 import type { JournalHooks } from '../live/journal.js';
@@ -84,6 +84,27 @@ export function oandaClientFromConfig(config: Config, mode: 'practice' | 'live',
   });
 }
 
+/**
+ * Gaps of a stream feed are backfilled from the candles endpoint: complete candles only, with their
+ * bid/ask (the recorded spread at the open, like the aggregator's and the stored bars').
+ */
+export function candleBackfill(client: OandaClient): Backfill {
+  return async (instrument: string, from: number, to: number) =>
+    (await client.candles(instrument, { from, to, price: 'MBA' })).candles
+      .filter((c) => c.complete && c.mid)
+      .map((c) => ({
+        ts: timeMs(c.time),
+        open: Number(c.mid!.o),
+        high: Number(c.mid!.h),
+        low: Number(c.mid!.l),
+        close: Number(c.mid!.c),
+        spread: c.bid && c.ask ? Number(c.ask.o) - Number(c.bid.o) : undefined,
+        bid: null,
+        ask: null,
+        ticks: 0,
+      }));
+}
+
 /** A run id: the prefix of every client id the run sends (unique, so a restart never reuses one). */
 export const newLiveRunId = () => `swt${randomBytes(4).toString('hex')}`;
 
@@ -118,22 +139,7 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
   else if (o.feed === 'replay') feed = new ReplayFeed(await loadBars(store, o.instrument, { from: null, to: o.range.to }, { spreads: env.spread === 'recorded' }), { speed: o.speed, clock, barMs: env.barMs });
   else {
     const source = broker instanceof OandaClient ? broker : oandaClientFromConfig(config, o.mode, o.env);
-    // gaps are backfilled from the candles endpoint, complete candles only, with their bid/ask (the
-    // recorded spread at the open, like the aggregator's and the stored bars')
-    const backfill = async (instrument: string, from: number, to: number) =>
-      (await source.candles(instrument, { from, to, price: 'MBA' })).candles
-        .filter((c) => c.complete && c.mid)
-        .map((c) => ({
-          ts: timeMs(c.time),
-          open: Number(c.mid!.o),
-          high: Number(c.mid!.h),
-          low: Number(c.mid!.l),
-          close: Number(c.mid!.c),
-          spread: c.bid && c.ask ? Number(c.ask.o) - Number(c.bid.o) : undefined,
-          bid: null,
-          ask: null,
-          ticks: 0,
-        }));
+    const backfill = candleBackfill(source);
     feed = new StreamFeed({ instrument: o.instrument, broker: source, clock, bus, week: weekCalendar(config), barMs: env.barMs, graceMs: config.live.bar_grace_ms, backfill });
   }
   const r = config.live.risk;

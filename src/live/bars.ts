@@ -67,6 +67,15 @@ export class BarAggregator {
     return null;
   }
 
+  /**
+   * Drops the open bar (after a disconnect its minute misses the ticks of the outage): the stream feed's
+   * gap backfill brings the broker's complete candle for it instead.
+   */
+  discard(): void {
+    this.mid = this.bid = this.ask = null;
+    this.ticks = 0;
+  }
+
   private take(): LiveBar | null {
     if (!this.mid) return null;
     // the recorded spread is the one at the bar's open, like the stored bars' (see MarketCore)

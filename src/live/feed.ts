@@ -76,7 +76,11 @@ export class StreamFeed implements Feed {
     this.stream = this.o.broker.priceStream([this.o.instrument], {
       onTick: (t: PriceTick) => this.push(this.agg.onTick(t)),
       onConnect: () => bus.emit('feed', { ts: clock.now(), status: 'connected', detail: this.o.instrument }),
-      onDisconnect: (why) => bus.emit('feed', { ts: clock.now(), status: 'disconnected', detail: why }),
+      onDisconnect: (why) => {
+        // the minute in progress misses the outage's ticks: the gap backfill brings its complete candle
+        this.agg.discard();
+        bus.emit('feed', { ts: clock.now(), status: 'disconnected', detail: why });
+      },
       onFatal: (e) => {
         this.fatal = e;
         this.wake?.();
