@@ -39,6 +39,11 @@ export interface LiveRunOptions {
   speed: number;
   /** Replay: the traded range (bars before it are replayed too: the features' warm-up). */
   range: TimeRange;
+  /**
+   * Replay: the first bar replayed (null or absent: the first stored bar). Bars before it are neither
+   * replayed nor warm the features up: a run that starts here sees the market from here on.
+   */
+  start?: Date | null;
   /** Replay: trade the stored sessions of the range, like `swt backtest` (else one endless session). */
   sessions: boolean;
   seed: number;
@@ -47,6 +52,8 @@ export interface LiveRunOptions {
   /** The replay's bars come from here instead of the store (bench: the fake server's stream feeds a paper run). */
   feedOverride?: Feed | null;
   clock?: Clock | null;
+  /** The event bus to emit on (a subscriber that must see the start-up events attaches before). */
+  bus?: EventBus | null;
   env?: NodeJS.ProcessEnv;
   runId?: string;
   journal?: JournalHooks | null;
@@ -127,7 +134,7 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
   const policy = await createPolicy(o.policy, params, { seed: o.seed, env, fit: fitSampleOf(fit), config, artifacts, featureHash });
   const session = LiveSession.create({ env, policy, instrument: o.instrument, features: spec.observes ? rowBuilderFor(config, featureSet ?? config.features.default_set, o.instrument, 1) : null, schedule });
   const clock = o.clock ?? (o.feed === 'replay' && !Number.isFinite(o.speed) ? new VirtualClock(0) : systemClock);
-  const bus = new EventBus();
+  const bus = o.bus ?? new EventBus();
   const inst = config.instruments[o.instrument];
   const broker =
     o.brokerOverride ??
@@ -136,7 +143,7 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
       : oandaClientFromConfig(config, o.mode, o.env));
   let feed: Feed;
   if (o.feedOverride) feed = o.feedOverride;
-  else if (o.feed === 'replay') feed = new ReplayFeed(await loadBars(store, o.instrument, { from: null, to: o.range.to }, { spreads: env.spread === 'recorded' }), { speed: o.speed, clock, barMs: env.barMs });
+  else if (o.feed === 'replay') feed = new ReplayFeed(await loadBars(store, o.instrument, { from: o.start ?? null, to: o.range.to }, { spreads: env.spread === 'recorded' }), { speed: o.speed, clock, barMs: env.barMs });
   else {
     const source = broker instanceof OandaClient ? broker : oandaClientFromConfig(config, o.mode, o.env);
     const backfill = candleBackfill(source);
