@@ -8,6 +8,8 @@ import { FakeV20, type FakeCandle } from './support/fake-v20.js';
 import { spawnSwt } from './helpers/processes.js';
 import { swtAsync, tempDir } from './helpers/paths.js';
 import { Store } from '../src/store/db.js';
+import { loadConfig } from '../src/config/load.js';
+import { createLiveRun } from '../src/app/live.js';
 
 const TOKEN = 'tok-fetch-3b7e11';
 const I = 'GBP_JPY';
@@ -190,6 +192,23 @@ describe('swt data fetch --price BA and env.spread', () => {
       expect(tr.net_pips).toBeCloseTo((dir * (tr.exit_price - tr.entry_price)) / 0.01 - cost, 9);
     }
     expect(new Set(trades.map((x) => x.cost_pips.toFixed(6))).size).toBeGreaterThan(1);
+
+    // a paper replay through the live runner charges the same recorded spreads, trade for trade
+    const base = loadConfig({ overrides: { 'env.spread': 'recorded' } });
+    const config = { ...base, live: { ...base.live, risk: { ...base.live.risk, daily_loss_pips: 1e9, max_orders_per_minute: 1000 } } };
+    const store = await Store.open(db);
+    try {
+      const live = await createLiveRun(store, config, { broker: 'paper', mode: 'practice', policy: 'ma-crossover', params: {}, instrument: I, feed: 'replay', speed: Infinity, range: { from: null, to: null }, sessions: true, seed: 1 });
+      try {
+        await live.runner.run();
+        const got = live.session.trades.records().map((r) => [r.entryTs, r.exitTs, r.costPips, r.netPips]);
+        expect(got).toEqual(trades.map((x) => [x.entry_ms, x.exit_ms, x.cost_pips, x.net_pips]));
+      } finally {
+        await live.close();
+      }
+    } finally {
+      store.close();
+    }
 
     // the constant still charges the constant (GBP_JPY: 4 pips), on the same store and trades
     const c = await backtestTrades(db, 'constant');
