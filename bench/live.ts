@@ -3,7 +3,7 @@
 // bars, traded by the runner through the paper broker. Prints name=value lines:
 //   soak_bars, soak_days, soak_seconds, memory_growth_mb_per_day (slope of heap used after GC, per
 //   market day, first day left out as warm-up), bar_to_order_ms_p50/p99 (bar arrival → order sent),
-//   and the policy it ran. Run: npm run bench:live [-- --days 30 --policy ma-crossover,muzero].
+//   and the policy it ran. Run: npm run bench:live [-- --days 30 --policy ma-crossover,muzero --pace 1].
 // Each policy of --policy (default: ma-crossover, then muzero) soaks in turn after a `policy=NAME` line;
 // the first's figures carry the plain names, every later one's the same names suffixed `_NAME`
 // (bar_to_order_ms_p99_muzero). muzero runs a freshly initialised checkpoint (initCheckpoint, the way
@@ -43,6 +43,7 @@ const arg = (name: string, d: string) => {
 };
 const DAYS = Number(arg('days', process.env.BENCH_LIVE_DAYS ?? '30'));
 const POLICIES = arg('policy', 'ma-crossover,muzero').split(',').filter(Boolean);
+const PACE = Number(arg('pace', '1'));
 const TICKS_PER_BAR = 4;
 const I = 'GBP_JPY';
 
@@ -116,8 +117,11 @@ async function soak(POLICY: string, suffix: string, config: Config, store: Store
         fake.tick(I, ts + k * 10_000, p - 0.02, p + 0.02);
       }
       sent++;
-      // let the runner keep up (the socket would buffer otherwise): wait every 200 bars
-      if (sent % 200 === 0) while (runner.stats.bars < sent - 1) await new Promise((r) => setImmediate(r));
+      // The market waits for the runner every PACE bars (the socket would buffer otherwise). At 1 the
+      // runner works on a bar while only that minute's ticks arrive, as live, where ticks come a few a
+      // second; a backlog of queued lines would be parsed inside the awaits of a bar's work and count
+      // against its latency.
+      if (sent % PACE === 0) while (runner.stats.bars < sent - 1) await new Promise((r) => setImmediate(r));
     }
     while (runner.stats.bars < sent - 1) await new Promise((r) => setTimeout(r, 1));
     gc();
