@@ -176,6 +176,7 @@ export const configSchema = z.strictObject({
   }),
   env: z.strictObject({
     units: z.number().positive(),
+    spread: z.enum(['constant', 'recorded']),
     stack: z.number().int().min(1).max(4096),
     bar_ms: z.number().int().positive(),
     batch: z.number().int().min(1).max(65536),

@@ -49,6 +49,8 @@ export interface LiveSessionOptions {
   features?: FeatureRowSource | null;
   schedule?: SessionSchedule | null;
   sessionEnd?: SessionEnd;
+  /** The instrument (named in errors). */
+  instrument?: string;
 }
 
 export type DecisionReason = 'policy' | 'feature_row_not_ok' | 'session_last_bar';
@@ -97,7 +99,7 @@ export interface Execution {
 }
 
 export class LiveSession {
-  readonly series = new GrowingSeries();
+  readonly series: GrowingSeries;
   readonly core: MarketCore;
   readonly rows: GrowingRows | null;
   readonly status: number[] = [];
@@ -117,6 +119,7 @@ export class LiveSession {
 
   private constructor(private readonly opts: LiveSessionOptions) {
     const { env, policy } = opts;
+    this.series = new GrowingSeries(4096, opts.instrument);
     this.core = new MarketCore(env, 1);
     this.K = env.stack;
     const features = opts.features ?? null;
@@ -165,7 +168,7 @@ export class LiveSession {
    */
   adopt(dir: 1 | -1, price: number, ts: number): void {
     if (!this.inSession) throw new EnvInputError('no session is running: a position cannot be adopted outside one');
-    this.core.open(0, dir, price, this.series.length - 1, ts);
+    this.core.open(0, dir, price, this.series.view, this.series.length - 1, ts);
   }
 
   /**
@@ -178,7 +181,7 @@ export class LiveSession {
 
   /** The position was closed at the broker outside a decision (flatten, kill switch, calendar): record it. */
   closeOutside(price: number, ts: number): TradeRecord {
-    this.core.close(0, this.series.length - 1, ts, price, true);
+    this.core.close(0, this.series.view, this.series.length - 1, ts, price, true);
     return this.core.trades.record(this.core.lastTrade);
   }
 
@@ -245,7 +248,7 @@ export class LiveSession {
         view.episode[0] = episode;
         core.resetLane(0, episode);
         if (this.carry) {
-          core.open(0, this.carry.dir, this.carry.price, t1, this.carry.ts);
+          core.open(0, this.carry.dir, this.carry.price, bars, t1, this.carry.ts);
           this.carry = null;
         }
         core.writeMask(0, view.mask, 0);
