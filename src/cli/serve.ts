@@ -1,8 +1,12 @@
 // `swt serve`: the dashboard on the store (training and validation views, alerts on training). It holds
-// the store file only for each query (hold: 'unit'), so it runs beside `swt train` and `swt live`.
+// the store file only for each query (hold: 'unit'), so it runs beside `swt train` and `swt live`. A
+// runner already running (found by its API state file, as `swt live status` finds it) is followed over
+// its API: its live panels, metrics and alerts, and the controls forwarded to it.
 import type { Command } from 'commander';
 import { action, common, makeContext, parseInteger, type CommonOpts } from './context.js';
-import { dashboardToken, startDashboard } from '../server/server.js';
+import { dashboardToken, startDashboard, type LiveSource } from '../server/server.js';
+import { RunnerLink } from '../server/remote.js';
+import { MarketCalendar } from '../live/calendar.js';
 
 interface ServeOpts extends CommonOpts {
   port?: number;
@@ -21,13 +25,33 @@ export function registerServe(program: Command): void {
       const ctx = makeContext(o);
       const token = dashboardToken(ctx.config);
       const store = await ctx.openStore({ hold: 'unit' });
-      const d = await startDashboard({ config: ctx.config, store, token, host: o.host, port: o.port });
-      process.stderr.write(`swt: dashboard on ${d.url} (controls ${token ? 'on' : `off: set ${ctx.config.dashboard.token_env}`})\n`);
+      const config = ctx.config;
+      const link = await RunnerLink.find(config.live.api.state_file);
+      const inst = link ? config.instruments[link.run.instrument] : undefined;
+      const live: LiveSource | null =
+        link && inst
+          ? {
+              bus: link.bus,
+              control: link,
+              instrument: link.run.instrument,
+              mode: link.run.mode,
+              pipSize: inst.pip_size,
+              runId: link.run.run_id,
+              marketOpen: link.run.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms),
+            }
+          : null;
+      if (link && !inst) process.stderr.write(`swt: runner ${link.run.run_id} trades ${link.run.instrument}, which this config does not define: no live panels\n`);
+      const d = await startDashboard({ config, store, token, host: o.host, port: o.port, live });
+      if (live) link!.start();
+      process.stderr.write(
+        `swt: dashboard on ${d.url} (controls ${token ? 'on' : `off: set ${config.dashboard.token_env}`}; ${live ? `following runner ${live.runId} on ${live.instrument}` : `no running runner at ${config.live.api.state_file}`})\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      await link?.close();
       await d.close();
       store.close();
     }),
