@@ -5,7 +5,8 @@ export type RiskState = 'ACTIVE' | 'REDUCING' | 'HALTED';
 
 export interface LiveEventMap {
   bar: { instrument: string; ts: number; open: number; high: number; low: number; close: number; bid_close: number | null; ask_close: number | null };
-  decision: { instrument: string; ts: number; bar_index: number; action: string; reason: string; position_units: number; strategy: string };
+  /** visits: the search's root visit counts by action (null: the policy does not search). */
+  decision: { instrument: string; ts: number; bar_index: number; action: string; reason: string; position_units: number; strategy: string; visits: Record<string, number> | null };
   order: { client_id: string; instrument: string; units: number; intent: string; status: string; reason: string | null; ts: number };
   fill: { client_id: string | null; transaction_id: string; instrument: string; units: number; price: number; mid: number | null; ts: number };
   reconciliation: { ts: number; instrument: string; trigger: string; ok: boolean; broker_units: number | null; local_units: number; discrepancy: string | null; action: string };

@@ -38,7 +38,7 @@ export interface DecisionRow {
   reason: string;
   position_units: number;
   strategy: string;
-  /** The search's visit distribution, when the policy reports one (the decision event carries none yet). */
+  /** The search's root visit counts by action (null: the policy does not search). */
   visits: Record<string, number> | null;
 }
 
@@ -100,7 +100,7 @@ export class LiveState {
     });
     on('decision', (e) => {
       this.counts.decisions[e.action] = (this.counts.decisions[e.action] ?? 0) + 1;
-      this.lastDecision = { ts: e.ts, bar_index: e.bar_index, action: e.action, reason: e.reason, position_units: e.position_units, strategy: e.strategy, visits: visitsOf(e) };
+      this.lastDecision = { ts: e.ts, bar_index: e.bar_index, action: e.action, reason: e.reason, position_units: e.position_units, strategy: e.strategy, visits: e.visits };
       this.changed('trader_state');
     });
     on('order', (e) => {
@@ -295,8 +295,3 @@ export class LiveState {
   }
 }
 
-/** A decision event may carry the search's visit counts (a policy with a search adds them). */
-function visitsOf(e: LiveEventMap['decision']): Record<string, number> | null {
-  const v = (e as { visits?: unknown }).visits;
-  return v && typeof v === 'object' ? (v as Record<string, number>) : null;
-}
