@@ -4,11 +4,13 @@
 // bars, fills and position; halt through the served controls needs the dashboard token and halts the
 // runner; what the server shows at the end is what the runner reports.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { indexSessions } from '../src/data/sessions.js';
 import { callRunner } from '../src/live/api.js';
+import { EventBus, EventLog } from '../src/live/events.js';
+import { RunnerLink } from '../src/server/remote.js';
 import { HAS_SHARED, tempDir } from './helpers/paths.js';
 import { realBarsStore, I } from './helpers/live-run.js';
 import { spawnSwt, type Running } from './helpers/processes.js';
@@ -36,6 +38,41 @@ const until = async <T>(what: string, f: () => Promise<T | null | undefined | fa
     await new Promise((r) => setTimeout(r, 100));
   }
 };
+
+describe('the runner side: the event log a follower reads', () => {
+  it('numbers the bus events from 1, keeps the newest `capacity`, pages after a cursor, and wakes a waiting reader', async () => {
+    const bus = new EventBus();
+    const log = new EventLog(5);
+    log.attach(bus);
+    const risk = (k: number) => bus.emit('risk_state', { ts: k, from: 'ACTIVE', to: 'HALTED', reason: `r${k}` });
+    for (let k = 1; k <= 3; k++) risk(k);
+    expect(log.since(0, 100)).toMatchObject({ first_seq: 1, next_seq: 4 });
+    expect(log.since(1, 1).events).toEqual([{ seq: 2, name: 'risk_state', data: { ts: 2, from: 'ACTIVE', to: 'HALTED', reason: 'r2' } }]);
+    for (let k = 4; k <= 12; k++) risk(k);
+    // a reader at cursor 2 learns that events 3–7 are gone: the oldest kept is 8
+    const page = log.since(2, 100);
+    expect(page.first_seq).toBe(8);
+    expect(page.events.map((e) => e.seq)).toEqual([8, 9, 10, 11, 12]);
+    expect(log.since(12, 100).events).toEqual([]);
+    const t0 = Date.now();
+    const waiting = log.wait(5000);
+    setTimeout(() => risk(13), 50);
+    await waiting;
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(log.since(12, 100).events.map((e) => e.seq)).toEqual([13]);
+    // nothing comes: the wait ends at its timeout
+    const t1 = Date.now();
+    await log.wait(100);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(95);
+  });
+
+  it('a state file left by a runner that is gone (kill -9) is no runner to follow', async () => {
+    const file = path.join(t.dir, 'stale-runner.json');
+    writeFileSync(file, JSON.stringify({ pid: 999999, host: '127.0.0.1', port: 9, api_token: 'x', started_at: '2026-01-01T00:00:00Z' }));
+    expect(await RunnerLink.find(file)).toBeNull();
+    expect(await RunnerLink.find(path.join(t.dir, 'no-such-file.json'))).toBeNull();
+  });
+});
 
 describe.skipIf(!HAS_SHARED)('swt serve following a swt live runner in another process', () => {
   beforeAll(async () => {
