@@ -69,8 +69,8 @@ describe('the runner side: the event log a follower reads', () => {
   it('a state file left by a runner that is gone (kill -9) is no runner to follow', async () => {
     const file = path.join(t.dir, 'stale-runner.json');
     writeFileSync(file, JSON.stringify({ pid: 999999, host: '127.0.0.1', port: 9, api_token: 'x', started_at: '2026-01-01T00:00:00Z' }));
-    expect(await RunnerLink.find(file)).toBeNull();
-    expect(await RunnerLink.find(path.join(t.dir, 'no-such-file.json'))).toBeNull();
+    expect(await new RunnerLink(file).find()).toBeNull();
+    expect(await new RunnerLink(path.join(t.dir, 'no-such-file.json')).find()).toBeNull();
   });
 });
 
@@ -82,16 +82,17 @@ describe.skipIf(!HAS_SHARED)('swt serve following a swt live runner in another p
     store.close();
   }, 120_000);
 
-  it('shows the runner’s bars, fills and position, forwards halt with the token, and ends where the runner ends', async () => {
+  it('picks up a runner started after it, shows its bars, fills and position, forwards halt with the token, ends where the runner ends, then follows the next runner from nothing', async () => {
+    const serve = spawnSwt(['serve', '--port', '0'], { env: { ...env, SWT_DASHBOARD_TOKEN: TOKEN } });
+    running.push(serve);
+    const line = await serve.waitFor(/dashboard on (http:\/\/\S+) .*no runner running yet/);
+    const url = /(http:\/\/\S+)/.exec(line)![1];
     // 20 ms a bar: Friday's ~250 warm-up bars, then the Sunday-evening session (360 bars), about 12 s
-    const runner = spawnSwt(['live', '--broker', 'paper', '--feed', 'replay', '--policy', 'ma-crossover', '--instrument', I, '--speed', '3000', '--from', '2016-04-24T21:00:00Z', '--to', '2016-04-25T03:00:00Z', '--json'], { env });
+    const args = ['live', '--broker', 'paper', '--feed', 'replay', '--policy', 'ma-crossover', '--instrument', I, '--from', '2016-04-24T21:00:00Z', '--to', '2016-04-25T03:00:00Z', '--json'];
+    const runner = spawnSwt([...args, '--speed', '3000'], { env });
     running.push(runner);
     await runner.waitFor(/control API 127\.0\.0\.1:\d+/);
     const apiToken = (JSON.parse(readFileSync(env.SWT_LIVE__API__STATE_FILE, 'utf8')) as { api_token: string }).api_token;
-    const serve = spawnSwt(['serve', '--port', '0'], { env: { ...env, SWT_DASHBOARD_TOKEN: TOKEN } });
-    running.push(serve);
-    const line = await serve.waitFor(/dashboard on (http:\/\/\S+) .*following runner (swt[0-9a-f]+) on GBP_JPY/);
-    const url = /(http:\/\/\S+)/.exec(line)![1];
     const get = async (p: string) => (await fetch(url + p)).json();
 
     // the collection panel counts bars as the runner sends them
@@ -137,6 +138,21 @@ describe.skipIf(!HAS_SHARED)('swt serve following a swt live runner in another p
     const shown = serve.stderr() + serve.stdout() + metrics + JSON.stringify(c) + JSON.stringify(tr) + JSON.stringify(await get('/api/live/status')) + (await (await fetch(url + '/')).text());
     expect(shown).not.toContain(TOKEN);
     expect(shown).not.toContain(apiToken);
+
+    // a second runner: the served panels start over with its run
+    const second = spawnSwt([...args, '--speed', '20000'], { env });
+    running.push(second);
+    const done2 = await second.done;
+    expect(done2.status).toBe(0);
+    const summary2 = JSON.parse(done2.stdout) as { bars: number; fills: number; state: string };
+    expect(summary2.state).toBe('ACTIVE');
+    const c3 = await until('the second run on the served panel', async () => {
+      const x = await get('/api/live/collection_status');
+      return x.connection === 'disconnected' && x.bars === summary2.bars ? x : null;
+    });
+    expect(c3.bars).toBe(summary2.bars);
+    expect((await get('/api/live/trades')).stats.fills).toBe(summary2.fills);
+    expect((await get('/api/live/trader_state')).risk_state).toBe('ACTIVE');
     serve.child.kill('SIGTERM');
     expect((await serve.done).status).toBe(0);
   }, 90_000);

@@ -26,32 +26,31 @@ export function registerServe(program: Command): void {
       const token = dashboardToken(ctx.config);
       const store = await ctx.openStore({ hold: 'unit' });
       const config = ctx.config;
-      const link = await RunnerLink.find(config.live.api.state_file);
-      const inst = link ? config.instruments[link.run.instrument] : undefined;
-      const live: LiveSource | null =
-        link && inst
-          ? {
-              bus: link.bus,
-              control: link,
-              instrument: link.run.instrument,
-              mode: link.run.mode,
-              pipSize: inst.pip_size,
-              runId: link.run.run_id,
-              marketOpen: link.run.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms),
-            }
-          : null;
-      if (link && !inst) process.stderr.write(`swt: runner ${link.run.run_id} trades ${link.run.instrument}, which this config does not define: no live panels\n`);
+      const link = new RunnerLink(config.live.api.state_file, { accept: (run) => run.instrument in config.instruments });
+      const first = await link.find();
+      const calendar = MarketCalendar.fromConfig(config);
+      const live: LiveSource = {
+        bus: link.bus,
+        control: link,
+        instrument: first?.instrument ?? '',
+        mode: first?.mode ?? '',
+        pipSize: first ? config.instruments[first.instrument].pip_size : 1,
+        runId: first?.run_id,
+        // stale only while a runner on a stream feed is followed and the market is open (a replay never)
+        marketOpen: (ms) => link.run !== null && link.run.feed !== 'replay' && calendar.isOpen(ms),
+      };
       const d = await startDashboard({ config, store, token, host: o.host, port: o.port, live });
-      if (live) link!.start();
+      link.onRun((run) => d.state!.follow({ instrument: run.instrument, mode: run.mode, pipSize: config.instruments[run.instrument].pip_size }));
+      link.start();
       process.stderr.write(
-        `swt: dashboard on ${d.url} (controls ${token ? 'on' : `off: set ${config.dashboard.token_env}`}; ${live ? `following runner ${live.runId} on ${live.instrument}` : `no running runner at ${config.live.api.state_file}`})\n`,
+        `swt: dashboard on ${d.url} (controls ${token ? 'on' : `off: set ${config.dashboard.token_env}`}; ${first ? `following runner ${first.run_id} on ${first.instrument}` : `no runner running yet: watching ${config.live.api.state_file}`})\n`,
       );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      await link?.close();
+      link.close();
       await d.close();
       store.close();
     }),
