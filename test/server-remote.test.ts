@@ -11,6 +11,7 @@ import { indexSessions } from '../src/data/sessions.js';
 import { callRunner } from '../src/live/api.js';
 import { EventBus, EventLog } from '../src/live/events.js';
 import { RunnerLink } from '../src/server/remote.js';
+import { Store } from '../src/store/db.js';
 import { HAS_SHARED, tempDir } from './helpers/paths.js';
 import { realBarsStore, I } from './helpers/live-run.js';
 import { spawnSwt, type Running } from './helpers/processes.js';
@@ -130,6 +131,15 @@ describe.skipIf(!HAS_SHARED)('swt serve following a swt live runner in another p
     expect(c.bars).toBe(summary.bars);
     expect(x.stats.fills).toBe(summary.fills);
     expect(tr.position_units).toBe(x.recent_fills.reduce((a: number, f: { units: number }) => a + f.units, 0));
+    // the journal keeps each decision event as it went out: a policy without a search has no visits
+    const journal = await Store.open(env.SWT_LIVE__JOURNAL, { hold: 'unit' });
+    try {
+      const rows = await journal.all(`SELECT payload FROM events WHERE name = 'decision'`);
+      expect(rows.length).toBe(summary.decisions);
+      expect(JSON.parse(String(rows[0].payload))).toMatchObject({ strategy: 'ma-crossover', visits: null });
+    } finally {
+      journal.close();
+    }
     const metrics = await (await fetch(url + '/metrics')).text();
     const decisions = [...metrics.matchAll(/^swt_decisions_total\{action="\w+"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
     expect(decisions).toBe(summary.decisions);

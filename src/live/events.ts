@@ -48,14 +48,14 @@ export interface LoggedEvent {
   data: LiveEventMap[LiveEventName];
 }
 
+/** A run's events kept for followers: about a week of M1 bars with their decisions (a few MB at most). */
+export const EVENT_LOG_CAPACITY = 20_000;
+
 /**
  * The bus's recent events, numbered from 1, for a reader in another process (`swt serve` asks the
  * runner's API for the events after its cursor). It keeps the newest `capacity` events: a reader that
  * falls further behind learns it from `first_seq`.
  */
-/** A run's events kept for followers: about two weeks of M1 bars with their decisions. */
-export const EVENT_LOG_CAPACITY = 50_000;
-
 export class EventLog {
   private buf: LoggedEvent[] = [];
   private head = 0;
