@@ -67,6 +67,8 @@ export interface BarOutcome {
   /** The decision taken at this bar's close (null: none, outside a session or at its last bar). */
   decision: number | null;
   reason: DecisionReason | null;
+  /** The search's root visit counts behind the decision ([HOLD, BUY, SELL, CLOSE]); null: the policy does not search, or was not asked. */
+  visits: number[] | null;
   /** Episode (session number in the schedule) this bar belongs to, or −1. */
   episode: number;
 }
@@ -195,7 +197,7 @@ export class LiveSession {
     const view = this.view;
     view.bars = bars;
     const core = this.core;
-    const outcome: BarOutcome = { index: t1, ts: bar.ts, status: ROW_OK, reward: 0, closed: [], decision: null, reason: null, episode: -1 };
+    const outcome: BarOutcome = { index: t1, ts: bar.ts, status: ROW_OK, reward: 0, closed: [], decision: null, reason: null, visits: null, episode: -1 };
 
     // 1. The pending decision fills at this bar's open; this bar is marked.
     if (this.inSession) {
@@ -269,6 +271,7 @@ export class LiveSession {
         const r = this.opts.policy.act(this.obs, view.mask, view, this.out);
         if (r && typeof (r as Promise<void>).then === 'function') await r;
         action = this.out[0];
+        if (this.opts.policy.lastVisits) outcome.visits = Array.from(this.opts.policy.lastVisits(0));
         if (!core.legal(0, action)) throw new EnvInputError(`policy '${this.opts.policy.name}' chose an illegal action ${action} at ${new Date(bar.ts).toISOString()}`);
       }
       this.pending = action;
