@@ -375,7 +375,7 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
       const rngBefore = sessionRng.state();
       let c;
       try {
-        c = await collect({ bars: market.bars, features: market.features, sessions: trainSessions, env: envCfg, actor, lanes: tc.envs, firstEpisode: state.episodes, rng: sessionRng, stop: stopAsked, randomAction: { share: randomActionShareAt(config, state.episodes), seed: state.seed } });
+        c = await collect({ bars: market.bars, features: market.features, sessions: trainSessions, env: envCfg, actor, lanes: tc.envs, firstEpisode: state.episodes, rng: sessionRng, stop: stopAsked, randomAction: { share: randomActionShareAt(config, state.episodes), inPosition: config.train.exploration.random_action_in_position, seed: state.seed } });
       } finally {
         await actor.close();
       }
