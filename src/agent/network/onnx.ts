@@ -99,6 +99,18 @@ class GraphWriter {
     return name;
   }
 
+  /** The model bytes of the nodes written so far (IR 8, opset 17). */
+  model(producerVersion: string, name: string, input: onnxProto.onnx.IValueInfoProto[], output: onnxProto.onnx.IValueInfoProto[]): Uint8Array {
+    const model: onnxProto.onnx.IModelProto = {
+      irVersion: ONNX_IR_VERSION,
+      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      producerName: 'swt',
+      producerVersion,
+      graph: { name, node: this.nodes, initializer: this.initializers, input, output },
+    };
+    return onnx.ModelProto.encode(model).finish();
+  }
+
   /** [size, size] identity: Gather(eye, index) is the one-hot row of each index. */
   eye(size: number): string {
     const d = new Float32Array(size * size);
@@ -163,21 +175,12 @@ export function buildOnnxGraph(spec: NetworkSpec, weights: Weights, name: GraphN
     const from = o.kind === 'support' ? w.node('Softmax', [o.value], [attrInt('axis', -1)]) : o.value;
     w.nodes.push({ opType: 'Identity', input: [from], output: [o.name], name: `${o.name}_out` });
   }
-  const sizes = graphOutputs(spec, name);
-  const model: onnxProto.onnx.IModelProto = {
-    irVersion: ONNX_IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    producerName: 'swt',
-    producerVersion: `${spec.format}/${spec.major}`,
-    graph: {
-      name,
-      node: w.nodes,
-      initializer: w.initializers,
-      input: g.inputs.map((inp) => (inp.kind === 'index' ? valueInfo(inp.name, I32, ['n']) : valueInfo(inp.name, F32, ['n', inp.size]))),
-      output: sizes.map((o) => valueInfo(o.name, F32, ['n', o.size])),
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return w.model(
+    `${spec.format}/${spec.major}`,
+    name,
+    g.inputs.map((inp) => (inp.kind === 'index' ? valueInfo(inp.name, I32, ['n']) : valueInfo(inp.name, F32, ['n', inp.size]))),
+    graphOutputs(spec, name).map((o) => valueInfo(o.name, F32, ['n', o.size])),
+  );
 }
 
 /** The three inference graphs. */
@@ -209,18 +212,5 @@ export function buildPpoOnnx(spec: PpoSpec, weights: Weights): Uint8Array {
   const logits = w.node('Add', [raw, penalty]);
   const value = w.layers(x, spec.critic);
   w.nodes.push({ opType: 'Identity', input: [logits], output: ['logits'], name: 'logits_out' }, { opType: 'Identity', input: [value], output: ['value'], name: 'value_out' });
-  const model: onnxProto.onnx.IModelProto = {
-    irVersion: ONNX_IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    producerName: 'swt',
-    producerVersion: `${spec.format}/${spec.major}`,
-    graph: {
-      name: PPO_GRAPH,
-      node: w.nodes,
-      initializer: w.initializers,
-      input: [valueInfo('obs', F32, ['n', H * D]), valueInfo('mask', F32, ['n', A])],
-      output: [valueInfo('logits', F32, ['n', A]), valueInfo('value', F32, ['n', 1])],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return w.model(`${spec.format}/${spec.major}`, PPO_GRAPH, [valueInfo('obs', F32, ['n', H * D]), valueInfo('mask', F32, ['n', A])], [valueInfo('logits', F32, ['n', A]), valueInfo('value', F32, ['n', 1])]);
 }

@@ -94,6 +94,23 @@ export function applyLayers(x: tf.Tensor, layers: Layer[], param: (name: string)
   return x;
 }
 
+/** Clips gradients by global norm, applies them and releases them; returns the norm before clipping. */
+export function applyClippedGradients(optimizer: tf.Optimizer, grads: Record<string, tf.Tensor>, maxNorm: number): number {
+  const clipped = clipByGlobalNorm(grads, maxNorm);
+  optimizer.applyGradients(clipped.grads as tf.NamedTensorMap as never);
+  tf.dispose(Object.values(grads));
+  if (clipped.grads !== grads) tf.dispose(Object.values(clipped.grads));
+  return clipped.norm;
+}
+
+/** The values of kept scalar tensors, which are released. */
+export function takeScalars(kept: Record<string, tf.Scalar>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(kept)) out[k] = v.dataSync()[0];
+  tf.dispose(Object.values(kept));
+  return out;
+}
+
 let instances = 0;
 
 /** The network as tfjs variables. Variables are named `<instance>/<parameter>` (tfjs names are global). */

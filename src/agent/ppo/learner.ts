@@ -22,7 +22,7 @@ import { buildPpoOnnx } from '../network/onnx.js';
 import type { PpoSpec } from '../network/ppo-spec.js';
 import { PpoTfjsNetwork } from '../network/ppo-tfjs.js';
 import type { Weights } from '../network/spec.js';
-import { clipByGlobalNorm, optimizerState, restoreOptimizer, type NamedArray } from '../network/tfjs.js';
+import { applyClippedGradients, optimizerState, restoreOptimizer, takeScalars, type NamedArray } from '../network/tfjs.js';
 import { emptyCounts, type DecisionCounts } from '../selfplay/selfplay.js';
 import { PpoOnnxRunner, PpoTfjsRunner, logProb, sample, type PpoRunner } from './model.js';
 import { RunningNormalizer, type NormalizerState } from './normalizer.js';
@@ -355,15 +355,9 @@ export class PpoLearner {
       kept.clip_fraction = tf.keep(tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), cfg.clip), 'float32')) as tf.Scalar);
       return total;
     }, this.net.trainable());
-    const clipped = clipByGlobalNorm(grads, cfg.optimizer.max_grad_norm);
-    this.optimizer.applyGradients(clipped.grads as tf.NamedTensorMap as never);
-    tf.dispose(Object.values(grads));
-    if (clipped.grads !== grads) tf.dispose(Object.values(clipped.grads));
-    const out = { grad_norm: clipped.norm, lr: cfg.optimizer.lr } as PpoLosses;
-    for (const [k, v] of Object.entries(kept)) (out as unknown as Record<string, number>)[k] = v.dataSync()[0];
-    tf.dispose(Object.values(kept));
+    const norm = applyClippedGradients(this.optimizer, grads, cfg.optimizer.max_grad_norm);
     this.steps++;
-    return out;
+    return { ...takeScalars(kept), grad_norm: norm, lr: cfg.optimizer.lr } as PpoLosses;
   }
 
   getWeights(): Weights {
