@@ -32,7 +32,7 @@ export const ppoDriver: DriverFactory = {
       learner = new PpoLearner(spec, ck.weights, cfg);
       await learner.restore(ck.optimizer, Number(state.updates), state.normalizer as NormalizerState);
     } else {
-      learner = new PpoLearner(spec, initPpoWeights(spec, seed), cfg);
+      learner = new PpoLearner(spec, initPpoWeights(spec, seed, cfg.initial_close_logit), cfg);
     }
     const features = market.features!;
     return {

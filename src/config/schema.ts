@@ -98,6 +98,7 @@ const ppo = z.strictObject({
   epochs: z.number().int().min(1).max(100),
   minibatch: z.number().int().min(1),
   reward_scale: z.number().positive(),
+  initial_close_logit: z.number(),
   normalizer_epsilon: z.number().positive(),
   optimizer: z.strictObject({
     lr: z.number().positive(),
