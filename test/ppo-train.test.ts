@@ -7,8 +7,6 @@ import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
-import { indexSessions } from '../src/data/sessions.js';
-import { runFeatureBuild } from '../src/app/features.js';
 import { trainFromStore, type TrainRequest } from '../src/app/train.js';
 import { storedMeta } from '../src/agent/checkpoints/registry.js';
 import { CheckpointError, loadCheckpoint } from '../src/agent/checkpoints/checkpoint.js';
@@ -16,7 +14,8 @@ import { MuZeroActor } from '../src/agent/muzero/actor.js';
 import { createPolicy } from '../src/agent/policies/registry.js';
 import { envConfigFromConfig } from '../src/env/config.js';
 import { Store } from '../src/store/db.js';
-import { SYN, synthStore } from './helpers/synth-store.js';
+import { SYN } from './helpers/synth-store.js';
+import { query, trainStore } from './helpers/train-store.js';
 import { swtAsync, tempDir } from './helpers/paths.js';
 
 const t = tempDir('swt-ppo-train-');
@@ -59,14 +58,6 @@ function fresh(): { db: string; dir: string; config: Config; train: (r: Partial<
   };
 }
 
-async function query<T extends Record<string, unknown>>(db: string, sql: string): Promise<T[]> {
-  const store = await Store.open(db);
-  try {
-    return await store.all<T>(sql);
-  } finally {
-    store.close();
-  }
-}
 
 async function files(db: string, id: string) {
   const store = await Store.open(db);
@@ -78,15 +69,7 @@ async function files(db: string, id: string) {
 }
 
 beforeAll(async () => {
-  base = await synthStore(t.dir, 'base', { from: '2022-01-03', to: '2022-01-12', seed: 4, edge: true });
-  const config = loadConfig({ overrides: { 'data.session_length': 60 } });
-  const store = await Store.open(base);
-  try {
-    await indexSessions(store, config, SYN, 60, config.data.max_gap_minutes);
-    await runFeatureBuild(store, config, SYN, 'default', { quiet: true });
-  } finally {
-    store.close();
-  }
+  base = await trainStore(t.dir);
 }, 240_000);
 
 describe('swt train --algo ppo', () => {
