@@ -3,7 +3,12 @@
 // bars, traded by the runner through the paper broker. Prints name=value lines:
 //   soak_bars, soak_days, soak_seconds, memory_growth_mb_per_day (slope of heap used after GC, per
 //   market day, first day left out as warm-up), bar_to_order_ms_p50/p99 (bar arrival → order sent),
-//   and the policy it ran. Run: npm run bench:live [-- --days 30 --policy ma-crossover].
+//   and the policy it ran. Run: npm run bench:live [-- --days 30 --policy ma-crossover,muzero --pace 1].
+// Each policy of --policy (default: ma-crossover, then muzero) soaks in turn after a `policy=NAME` line;
+// the first's figures carry the plain names, every later one's the same names suffixed `_NAME`
+// (bar_to_order_ms_p99_muzero). muzero runs a freshly initialised checkpoint (initCheckpoint, the way
+// the parity tests make one) with the config's network and search: bar → order latency is the cost of
+// the feature row, ONNX Runtime and the native search, which does not depend on what the weights learned.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { FakeV20 } from '../test/support/fake-v20.js';
@@ -20,7 +25,15 @@ import { VirtualClock } from '../src/live/clock.js';
 import { loadConfig } from '../src/config/load.js';
 import { weekCalendar, inClosureMs } from '../src/data/calendar.js';
 import { envConfigFromConfig } from '../src/env/config.js';
-import { createPolicy } from '../src/agent/policies/registry.js';
+import { createPolicy, getPolicySpec, resolvePolicy } from '../src/agent/policies/registry.js';
+import type { ParamValue } from '../src/agent/policies/types.js';
+import { initCheckpoint } from '../src/agent/checkpoints/registry.js';
+import { rowBuilderFor } from '../src/features/row.js';
+import { Store } from '../src/store/db.js';
+import type { Config } from '../src/config/schema.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Prng } from '../src/util/prng.js';
 import { report, reportCores } from './util.js';
 
@@ -29,7 +42,8 @@ const arg = (name: string, d: string) => {
   return k >= 0 ? process.argv[k + 1] : d;
 };
 const DAYS = Number(arg('days', process.env.BENCH_LIVE_DAYS ?? '30'));
-const POLICY = arg('policy', 'ma-crossover');
+const POLICIES = arg('policy', 'ma-crossover,muzero').split(',').filter(Boolean);
+const PACE = Number(arg('pace', '1'));
 const TICKS_PER_BAR = 4;
 const I = 'GBP_JPY';
 
@@ -41,8 +55,27 @@ const percentile = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 
+/** The policy to soak with its parameters and the store its artifacts live in (muzero: a checkpoint). */
+async function policyFor(name: string, config: Config, store: Store): Promise<Record<string, ParamValue>> {
+  if (name !== 'muzero') return {};
+  const { meta } = await initCheckpoint(store, config, { seed: 1 });
+  return { checkpoint: meta.id };
+}
+
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const dir = mkdtempSync(path.join(tmpdir(), 'swt-bench-live-'));
+  const config = loadConfig({ overrides: { 'checkpoints.dir': path.join(dir, 'checkpoints') } });
+  const store = await Store.open(path.join(dir, 'bench.duckdb'));
+  reportCores();
+  try {
+    for (const [k, name] of POLICIES.entries()) await soak(name, k === 0 ? '' : `_${name.replaceAll('-', '_')}`, config, store);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function soak(POLICY: string, suffix: string, config: Config, store: Store): Promise<void> {
   const env = envConfigFromConfig(config, I);
   const token = 'bench-token';
   const fake = await FakeV20.start({ token });
@@ -52,8 +85,11 @@ async function main(): Promise<void> {
   const clock = new VirtualClock(0);
   bus.on('bar', (b) => clock.set(b.ts + 60_000));
   const week = weekCalendar(config);
-  const policy = await createPolicy(POLICY, {}, { seed: 1, env, fit: null, config });
-  const session = LiveSession.create({ env, policy });
+  const { params, artifacts } = await resolvePolicy(POLICY, await policyFor(POLICY, config, store), { store, config });
+  const policy = await createPolicy(POLICY, params, { seed: 1, env, fit: null, config, artifacts, featureHash: null });
+  // a policy that observes gets the store build's feature-row builder, run live
+  const features = getPolicySpec(POLICY).observes ? rowBuilderFor(config, config.features.default_set, I, 1) : null;
+  const session = LiveSession.create({ env, policy, features, instrument: I });
   const inst = config.instruments[I];
   const broker = new PaperBroker({ instrument: I, pipSize: inst.pip_size, spreadPips: inst.spread_pips, slippagePips: 0, balance: 1e5 });
   const feed = new StreamFeed({ instrument: I, broker: client, clock, bus, week, barMs: env.barMs, graceMs: 1e12 });
@@ -81,8 +117,11 @@ async function main(): Promise<void> {
         fake.tick(I, ts + k * 10_000, p - 0.02, p + 0.02);
       }
       sent++;
-      // let the runner keep up (the socket would buffer otherwise): wait every 200 bars
-      if (sent % 200 === 0) while (runner.stats.bars < sent - 1) await new Promise((r) => setImmediate(r));
+      // The market waits for the runner every PACE bars (the socket would buffer otherwise). At 1 the
+      // runner works on a bar while only that minute's ticks arrive, as live, where ticks come a few a
+      // second; a backlog of queued lines would be parsed inside the awaits of a bar's work and count
+      // against its latency.
+      if (sent % PACE === 0) while (runner.stats.bars < sent - 1) await new Promise((r) => setImmediate(r));
     }
     while (runner.stats.bars < sent - 1) await new Promise((r) => setTimeout(r, 1));
     gc();
@@ -91,6 +130,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - start) / 1000;
   feed.close();
   await done;
+  await session.close();
   await client.close();
   await fake.close();
   // least-squares slope of heap used over market days, the first day left out (warm-up)
@@ -98,20 +138,21 @@ async function main(): Promise<void> {
   const mx = pts.reduce((a, q) => a + q[0], 0) / pts.length;
   const my = pts.reduce((a, q) => a + q[1], 0) / pts.length;
   const slope = pts.reduce((a, q) => a + (q[0] - mx) * (q[1] - my), 0) / Math.max(1e-9, pts.reduce((a, q) => a + (q[0] - mx) ** 2, 0));
-  reportCores();
+  const r = (name: string, v: number | string) => report(`${name}${suffix}`, v);
   report('policy', POLICY);
-  report('soak_days', DAYS);
-  report('soak_bars', runner.stats.bars);
-  report('soak_orders', runner.stats.orders);
-  report('soak_fills', runner.stats.fills);
-  report('soak_denials', runner.stats.denials);
-  report('soak_trades', session.trades.count);
-  report('soak_seconds', seconds);
-  report('memory_growth_mb_per_day', slope);
-  report('bar_to_order_ms_p50', percentile(runner.barToOrderMs, 50));
-  report('bar_to_order_ms_p99', percentile(runner.barToOrderMs, 99));
-  report('risk_state', risk.state);
-  for (const [c, n] of Object.entries(codes)) report(`soak_denials_${c.toLowerCase()}`, n);
+  r('soak_days', DAYS);
+  r('soak_bars', runner.stats.bars);
+  r('soak_decisions', runner.stats.decisions);
+  r('soak_orders', runner.stats.orders);
+  r('soak_fills', runner.stats.fills);
+  r('soak_denials', runner.stats.denials);
+  r('soak_trades', session.trades.count);
+  r('soak_seconds', seconds);
+  r('memory_growth_mb_per_day', slope);
+  r('bar_to_order_ms_p50', percentile(runner.barToOrderMs, 50));
+  r('bar_to_order_ms_p99', percentile(runner.barToOrderMs, 99));
+  r('risk_state', risk.state);
+  for (const [c, n] of Object.entries(codes)) r(`soak_denials_${c.toLowerCase()}`, n);
 }
 
 void main().catch((e) => {

@@ -83,6 +83,8 @@ describe.skipIf(!HAS_SHARED || !HAS_CHROMIUM)('the dashboard in Chromium, fed by
     const shownAfter = Date.now() - filledAt;
     expect(shownAfter).toBeLessThanOrEqual(2000);
     await page.waitForFunction(() => document.getElementById('t-decision')?.textContent !== '–');
+    // ma-crossover does not search: the visits row says so (test/server-visits.test.ts draws a muzero one)
+    expect(await page.textContent('#t-visits')).toBe('no search');
     expect(Number(await page.textContent('#x-fills'))).toBeGreaterThan(0);
     await page.waitForSelector('#equity-chart canvas');
     await page.screenshot({ path: path.join(OUT, 'live.png'), fullPage: true });

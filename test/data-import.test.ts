@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Store } from '../src/store/db.js';
+import { importFiles } from '../src/data/import.js';
 import { HAS_SHARED, SHARED, swt, tempDir } from './helpers/paths.js';
 import { makeBars, writeLines } from './helpers/bars.js';
 
@@ -162,6 +163,43 @@ describe('other source formats convert their time zones to UTC', () => {
       ['O_JPY', '2016-04-22T16:53:00.000Z', 160.516],
       ['O_JPY', '2016-04-22T16:54:00.000Z', 160.543],
     ]);
+  });
+
+  it('oanda candles with bid and ask (a --price BA fetch): each bar records ask.o − bid.o; a candle without both, or crossed, is rejected', async () => {
+    const file = path.join(t.dir, 'candles-ba.json');
+    const q = (o: string) => ({ o, h: o, l: o, c: o });
+    const at = (m: number) => `2016-04-22T17:0${m}:00.000000000Z`;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        instrument: 'GBP_JPY',
+        granularity: 'M1',
+        candles: [
+          { complete: true, volume: 1, time: at(0), mid: q('160.500'), bid: q('160.490'), ask: q('160.510') },
+          { complete: true, volume: 1, time: at(1), mid: q('160.520'), bid: q('160.505'), ask: q('160.535') },
+          { complete: true, volume: 1, time: at(2), mid: q('160.530'), bid: q('160.520') },
+          { complete: true, volume: 1, time: at(3), mid: q('160.540'), bid: q('160.550'), ask: q('160.530') },
+        ],
+      }),
+    );
+    const store = await Store.open(db);
+    try {
+      const [r] = await importFiles(store, [file], { instrument: 'S_JPY', format: 'oanda', price: 'mid', spread: true });
+      expect(r).toMatchObject({ rows_accepted: 2, rows_rejected: 2 });
+      expect(Object.keys(r.rejected_by_reason).sort()).toEqual(['bid above ask at the open', 'malformed: candle has no "bid" and "ask" open prices']);
+      const rows = await store.all<{ close: number; spread: number }>(`SELECT close, spread FROM bars WHERE instrument = 'S_JPY' ORDER BY ts`);
+      expect(rows).toEqual([
+        { close: 160.5, spread: 160.51 - 160.49 },
+        { close: 160.52, spread: 160.535 - 160.505 },
+      ]);
+      // without the spread asked for, the same candles store no spread
+      const [m] = await importFiles(store, [file], { instrument: 'M_JPY', format: 'oanda', price: 'mid' });
+      expect(m).toMatchObject({ rows_accepted: 4, rows_rejected: 0 });
+      const none = await store.all<{ n: number }>(`SELECT count(*) AS n FROM bars WHERE instrument = 'M_JPY' AND spread IS NOT NULL`);
+      expect(Number(none[0].n)).toBe(0);
+    } finally {
+      store.close();
+    }
   });
 
   it('csv accepts epoch-millisecond timestamps and gzip input', async () => {

@@ -177,7 +177,7 @@ describe('environment rules', () => {
 
   it('defaults: GBP_JPY costs, amddp with penalty 0.01, no idle penalty, K = 1, 1 unit', () => {
     const d = envConfig();
-    expect(d).toEqual({ pipSize: 0.01, spreadPips: 4, units: 1, reward: { mode: 'amddp', penalty: 0.01, idlePenalty: 0 }, stack: 1, barMs: 60000 });
+    expect(d).toEqual({ pipSize: 0.01, spreadPips: 4, spread: 'constant', units: 1, reward: { mode: 'amddp', penalty: 0.01, idlePenalty: 0 }, stack: 1, barMs: 60000 });
     const c = envConfigFromConfig(loadConfig({ env: {} }), 'GBP_JPY');
     expect(c).toEqual(d);
     expect(() => envConfig({ reward: { mode: 'sparse' as 'amddp' } })).toThrow(/reward.mode must be 'amddp' or 'dense'/);

@@ -1,6 +1,6 @@
 // `swt live` as a user runs it, against the fake v20 server: killed with SIGKILL between the order's
-// submission and its fill confirmation, then restarted (acceptance 3), controlled over its loopback API,
-// and checked for the broker token in every output, log line and stored row (acceptance 4).
+// submission and its fill confirmation, then restarted (acceptance 3), controlled over its loopback API
+// (status, halt, resume, flatten), and checked for the broker token in every output, log line and stored row (acceptance 4).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -56,7 +56,7 @@ describe('swt live against the fake v20 server', () => {
   let statusJson = '';
   const outputs: string[] = [];
 
-  it('killed -9 between order submit and fill confirmation, restarted: the intent completes once, journal and broker agree', async () => {
+  it('killed -9 between order submit and fill confirmation, restarted: the intent completes once, journal and broker agree; flatten closes it over the API', async () => {
     fake.nextOrderHangs = true; // the order is filled at the broker; its answer never arrives
     const first = spawnSwt(ARGS, { env: env() });
     await first.waitFor(/swt live: running/);
@@ -85,22 +85,36 @@ describe('swt live against the fake v20 server', () => {
     // halt and resume over the API
     expect(JSON.parse((await swt(['live', 'halt', '--json'], { env: env() })).stdout).risk_state).toBe('HALTED');
     expect(JSON.parse((await swt(['live', 'resume', '--json'], { env: env() })).stdout).risk_state).toBe('ACTIVE');
+    // never repeated: one market order at the broker before the flatten
+    expect(fake.transactions.filter((x) => x.type === 'MARKET_ORDER')).toHaveLength(1);
+    // flatten over the API: the broker's position is closed by one order and the runner reports flat
+    // (no tick follows, so buy-and-hold has no bar to buy again at)
+    const flat = await swt(['live', 'flatten', '--json'], { env: env() });
+    outputs.push(flat.stdout, flat.stderr);
+    expect(flat.status).toBe(0);
+    expect(JSON.parse(flat.stdout)).toMatchObject({ risk_state: 'ACTIVE', position_units: 0 });
+    expect(fake.positions.get(I)?.units ?? 0).toBe(0);
+    const human = await swt(['live', 'status'], { env: env() });
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/position[ _]units:? +0\b/);
     second.child.kill('SIGTERM');
     const f2 = await second.done;
     outputs.push(f2.stdout, f2.stderr);
     expect(f2.status).toBe(0);
 
-    // never repeated: one market order at the broker, ever
-    expect(fake.transactions.filter((x) => x.type === 'MARKET_ORDER')).toHaveLength(1);
-    expect(fake.positions.get(I)?.units).toBe(1);
+    const orders = fake.transactions.filter((x) => x.type === 'MARKET_ORDER');
+    expect(orders.map((x) => x.units)).toEqual(['1', '-1']);
+    const ids = orders.map((x) => (x.clientExtensions as { id: string }).id);
+    expect(new Set(ids).size).toBe(2);
     const j = await Store.open(path.join(t.dir, 'journal.duckdb'));
     try {
-      const orders = await j.all<{ status: string; reason: string }>('SELECT status, reason FROM orders');
-      expect(orders).toHaveLength(1);
+      const orders = await j.all<{ status: string; reason: string; intent: string; units: number }>('SELECT status, reason, intent, units FROM orders ORDER BY created_at');
+      expect(orders).toHaveLength(2);
       expect(orders[0].status).toBe('filled');
       expect(orders[0].reason).toMatch(/settled at restart/);
+      expect(orders[1]).toMatchObject({ intent: 'flatten', status: 'filled', units: -1 });
       const pos = await j.one<{ units: number }>('SELECT units FROM positions ORDER BY ts DESC, rowid DESC LIMIT 1');
-      expect(Number(pos?.units)).toBe(1);
+      expect(Number(pos?.units)).toBe(0);
       const resumed = await j.all('SELECT * FROM reconciliations WHERE action = $1', ['resume']);
       expect(resumed).toHaveLength(1);
     } finally {

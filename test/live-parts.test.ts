@@ -33,6 +33,7 @@ describe('bar aggregator', () => {
       high: 150.11,
       low: 149.92,
       close: 149.92,
+      spread: 0.04,
       bid: { open: 150.0, high: 150.1, low: 149.9, close: 149.9 },
       ask: { open: 150.04, high: 150.12, low: 149.94, close: 149.94 },
       ticks: 3,

@@ -93,6 +93,51 @@ describe('refusals', () => {
   });
 });
 
+describe('the /ws throttle', () => {
+  it('sends a change after a quiet window at once (after the gather), coalesces a burst into one message a window by the client’s clock, and ends on the newest state', async () => {
+    const bus = new EventBus();
+    const base = dashConfig();
+    const W = 300;
+    const d = await startDashboard({ config: { ...base, dashboard: { ...base.dashboard, throttle_ms: W } }, store: null, token: null, live: { bus, control: null, instrument: I, mode: 'paper', pipSize: 0.01 } });
+    const client = await wsClient(d.url.replace('http', 'ws') + '/ws', d.url);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let n = 0;
+    const bar = () => bus.emit('bar', { instrument: I, ts: Date.UTC(2016, 4, 3, 0, n++), open: 150, high: 150, low: 150, close: 150 + n / 100, bid_close: null, ask_close: null });
+    const collection = () => client.messages.filter((m) => m.type === 'collection_status');
+    try {
+      await sleep(W + 200); // quiet: past the connect snapshot's window
+      const t0 = Date.now();
+      bar();
+      await sleep(W / 2);
+      const lead = collection().at(-1)!;
+      expect(lead.data.bars).toBe(1);
+      expect(lead.received_at - t0).toBeLessThan(W / 2);
+      // a burst: a bar every 10 ms for 1.2 s
+      const burstStart = Date.now();
+      while (Date.now() - burstStart < 1200) {
+        bar();
+        await sleep(10);
+      }
+      const lastEmit = Date.now();
+      await sleep(2 * W);
+      const times = collection().map((m) => m.received_at);
+      for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1], `gap ${i}`).toBeGreaterThanOrEqual(W);
+      const during = collection().filter((m) => m.received_at > burstStart);
+      expect(during.length).toBeLessThanOrEqual(Math.ceil(1200 / W) + 1);
+      expect(during.length).toBeGreaterThanOrEqual(3);
+      // the last message carries the newest state: every bar, its event time the last bar's
+      const last = collection().at(-1)!;
+      expect(last.data.bars).toBe(n);
+      expect(Math.abs(last.event_at_ms - lastEmit)).toBeLessThan(50);
+      // trader_state moved with the bars under the same rule
+      expect(client.messages.filter((m) => m.type === 'trader_state').length).toBe(collection().length);
+    } finally {
+      client.close();
+      await d.close();
+    }
+  }, 15_000);
+});
+
 describe.skipIf(!HAS_SHARED)('a paper replay of one real day', () => {
   let store: Store;
   beforeAll(async () => {

@@ -93,6 +93,23 @@ describe('the replay buffer', () => {
     expect(batch.length).toBe(64);
   });
 
+  it('draws entry_exit_share of a batch among the decisions taken while flat (an entry was legal) and the exits', () => {
+    const buf = new ReplayBuffer(cfg({ capacity_episodes: 50, entry_exit_share: 0.5, success: { ...config.train.replay.success, mode: 'off' } }), D, 5, 0.99);
+    for (let i = 0; i < 10; i++) {
+      const e = episode(i, 40, 1);
+      // flat at decisions 0..3 only; in a position (BUY/SELL illegal, CLOSE legal) after
+      for (let u = 4; u <= 40; u++) e.masks.set([1, 0, 0, 1], u * 4);
+      e.actions[20] = 3; // one exit
+      buf.add(e);
+    }
+    const batch = buf.sample(200, new Prng(2));
+    const isEntryExit = (t: number) => t < 4 || t === 20;
+    expect(batch.slice(100).every((s) => isEntryExit(s.t))).toBe(true);
+    expect(batch.slice(100).some((s) => s.t === 20)).toBe(true);
+    const n = batch.filter((s) => isEntryExit(s.t)).length;
+    expect(n).toBeLessThan(100 + 30); // the other half: uniform over 40 decisions, an eighth of them entries or the exit
+  });
+
   it('round-trips through its bytes and then samples exactly as the original', () => {
     const buf = new ReplayBuffer(cfg({ capacity_episodes: 8 }), D, 5, 0.99);
     for (let i = 0; i < 12; i++) buf.add(episode(i, 15, i % 3));

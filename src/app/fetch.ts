@@ -3,6 +3,8 @@
 // at most 5000 candles (the API's cap); the client keeps to the rate limits and waits out 429s. Each
 // page is committed on its own, so a killed fetch has lost at most the page in flight, and a fetch
 // without --from starts after the last stored bar: re-running it gives the same store.
+// With price BA the candles are requested as MBA (mid, bid and ask): the bars are the mid candles, as
+// with M, and each records its spread (ask − bid at the open) for env.spread 'recorded'.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +23,8 @@ export interface FetchOptions {
   from: Date | null;
   /** Exclusive end (null: now). */
   to: Date | null;
+  /** M: mid candles; BA: mid candles plus the recorded bid/ask spread of each bar. */
+  price?: 'M' | 'BA';
   onPage?: (p: { page: number; fetched: number; cursor: number; to: number }) => void;
 }
 
@@ -28,6 +32,7 @@ export interface FetchResult {
   instrument: string;
   from: string;
   to: string;
+  price: 'M' | 'BA';
   pages: number;
   candles_served: number;
   candles_complete: number;
@@ -46,11 +51,12 @@ export async function fetchCandles(store: Store, client: OandaClient, o: FetchOp
   const to = o.to?.getTime() ?? Math.floor(Date.now() / M1) * M1;
   if (from >= to) throw new UsageError(`nothing to fetch: ${new Date(from).toISOString()} is not before ${new Date(to).toISOString()}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'swt-fetch-'));
-  const out: FetchResult = { instrument: o.instrument, from: new Date(from).toISOString(), to: new Date(to).toISOString(), pages: 0, candles_served: 0, candles_complete: 0, rows_accepted: 0, rows_rejected: 0, rows_already_present: 0 };
+  const price = o.price ?? 'M';
+  const out: FetchResult = { instrument: o.instrument, from: new Date(from).toISOString(), to: new Date(to).toISOString(), price, pages: 0, candles_served: 0, candles_complete: 0, rows_accepted: 0, rows_rejected: 0, rows_already_present: 0 };
   try {
     let cursor = from;
     while (cursor < to) {
-      const page = await client.candles(o.instrument, { from: cursor, count: PAGE_CANDLES, price: 'M' });
+      const page = await client.candles(o.instrument, { from: cursor, count: PAGE_CANDLES, price: price === 'BA' ? 'MBA' : 'M' });
       const candles = page.candles.filter((c) => timeMs(c.time) < to);
       out.pages++;
       if (candles.length === 0) break;
@@ -60,7 +66,7 @@ export async function fetchCandles(store: Store, client: OandaClient, o: FetchOp
         const file = path.join(dir, `page-${out.pages}.json`);
         writeFileSync(file, JSON.stringify({ ...page, candles }));
         // one unit: the importer's stage tables live as long as it holds the file
-        const [r] = (await store.unit(() => importFiles(store, [file], { instrument: o.instrument, format: 'oanda', price: 'mid' }))) as FileImportResult[];
+        const [r] = (await store.unit(() => importFiles(store, [file], { instrument: o.instrument, format: 'oanda', price: 'mid', spread: price === 'BA' }))) as FileImportResult[];
         out.rows_accepted += r.rows_accepted;
         out.rows_rejected += r.rows_rejected;
         out.rows_already_present += r.rows_already_present;

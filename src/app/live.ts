@@ -21,7 +21,7 @@ import { OandaClient } from '../live/oanda/client.js';
 import { loadToken } from '../live/secret.js';
 import { timeMs } from '../live/oanda/models.js';
 import { MarketCalendar } from '../live/calendar.js';
-import { ReplayFeed, StreamFeed, type Feed } from '../live/feed.js';
+import { ReplayFeed, StreamFeed, type Backfill, type Feed } from '../live/feed.js';
 import { systemClock, VirtualClock, type Clock } from '../live/clock.js';
 import type { Broker } from '../live/broker.js';
 import type { JournalHooks } from '../live/journal.js';
@@ -39,6 +39,11 @@ export interface LiveRunOptions {
   speed: number;
   /** Replay: the traded range (bars before it are replayed too: the features' warm-up). */
   range: TimeRange;
+  /**
+   * Replay: the first bar replayed (null or absent: the first stored bar). Bars before it are neither
+   * replayed nor warm the features up: a run that starts here sees the market from here on.
+   */
+  start?: Date | null;
   /** Replay: trade the stored sessions of the range, like `swt backtest` (else one endless session). */
   sessions: boolean;
   seed: number;
@@ -47,6 +52,8 @@ export interface LiveRunOptions {
   /** The replay's bars come from here instead of the store (bench: the fake server's stream feeds a paper run). */
   feedOverride?: Feed | null;
   clock?: Clock | null;
+  /** The event bus to emit on (a subscriber that must see the start-up events attaches before). */
+  bus?: EventBus | null;
   env?: NodeJS.ProcessEnv;
   runId?: string;
   journal?: JournalHooks | null;
@@ -84,6 +91,27 @@ export function oandaClientFromConfig(config: Config, mode: 'practice' | 'live',
   });
 }
 
+/**
+ * Gaps of a stream feed are backfilled from the candles endpoint: complete candles only, with their
+ * bid/ask (the recorded spread at the open, like the aggregator's and the stored bars').
+ */
+export function candleBackfill(client: OandaClient): Backfill {
+  return async (instrument: string, from: number, to: number) =>
+    (await client.candles(instrument, { from, to, price: 'MBA' })).candles
+      .filter((c) => c.complete && c.mid)
+      .map((c) => ({
+        ts: timeMs(c.time),
+        open: Number(c.mid!.o),
+        high: Number(c.mid!.h),
+        low: Number(c.mid!.l),
+        close: Number(c.mid!.c),
+        spread: c.bid && c.ask ? Number(c.ask.o) - Number(c.bid.o) : undefined,
+        bid: null,
+        ask: null,
+        ticks: 0,
+      }));
+}
+
 /** A run id: the prefix of every client id the run sends (unique, so a restart never reuses one). */
 export const newLiveRunId = () => `swt${randomBytes(4).toString('hex')}`;
 
@@ -104,9 +132,9 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
   const fit = await loadFitMarket(store, config, o.policy, fitReq, null);
   const { params, artifacts } = await resolvePolicy(o.policy, o.params, { store, config });
   const policy = await createPolicy(o.policy, params, { seed: o.seed, env, fit: fitSampleOf(fit), config, artifacts, featureHash });
-  const session = LiveSession.create({ env, policy, features: spec.observes ? rowBuilderFor(config, featureSet ?? config.features.default_set, o.instrument, 1) : null, schedule });
+  const session = LiveSession.create({ env, policy, instrument: o.instrument, features: spec.observes ? rowBuilderFor(config, featureSet ?? config.features.default_set, o.instrument, 1) : null, schedule });
   const clock = o.clock ?? (o.feed === 'replay' && !Number.isFinite(o.speed) ? new VirtualClock(0) : systemClock);
-  const bus = new EventBus();
+  const bus = o.bus ?? new EventBus();
   const inst = config.instruments[o.instrument];
   const broker =
     o.brokerOverride ??
@@ -115,14 +143,10 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
       : oandaClientFromConfig(config, o.mode, o.env));
   let feed: Feed;
   if (o.feedOverride) feed = o.feedOverride;
-  else if (o.feed === 'replay') feed = new ReplayFeed(await loadBars(store, o.instrument, { from: null, to: o.range.to }), { speed: o.speed, clock, barMs: env.barMs });
+  else if (o.feed === 'replay') feed = new ReplayFeed(await loadBars(store, o.instrument, { from: o.start ?? null, to: o.range.to }, { spreads: env.spread === 'recorded' }), { speed: o.speed, clock, barMs: env.barMs });
   else {
     const source = broker instanceof OandaClient ? broker : oandaClientFromConfig(config, o.mode, o.env);
-    // gaps are backfilled from the candles endpoint, complete candles only
-    const backfill = async (instrument: string, from: number, to: number) =>
-      (await source.candles(instrument, { from, to, price: 'M' })).candles
-        .filter((c) => c.complete && c.mid)
-        .map((c) => ({ ts: timeMs(c.time), open: Number(c.mid!.o), high: Number(c.mid!.h), low: Number(c.mid!.l), close: Number(c.mid!.c), bid: null, ask: null, ticks: 0 }));
+    const backfill = candleBackfill(source);
     feed = new StreamFeed({ instrument: o.instrument, broker: source, clock, bus, week: weekCalendar(config), barMs: env.barMs, graceMs: config.live.bar_grace_ms, backfill });
   }
   const r = config.live.risk;

@@ -46,6 +46,7 @@ export async function loadStoreMarket(store: Store, config: Config, req: MarketR
       sessions: req.sessions,
       seed: req.seed,
       stack: config.env.stack,
+      spreads: config.env.spread === 'recorded',
     },
     set
       ? async (bars) => {

@@ -344,7 +344,7 @@ const muzeroDriver: DriverFactory = {
         const rngBefore = sessionRng.state();
         let c;
         try {
-          c = await collect({ bars: market.bars, features: market.features!, sessions: trainSessions, env, actor, lanes: tc.envs, firstEpisode: run.episodes, rng: sessionRng, stop, randomAction: { share: randomActionShareAt(config, run.episodes), seed: run.seed } });
+          c = await collect({ bars: market.bars, features: market.features!, sessions: trainSessions, env, actor, lanes: tc.envs, firstEpisode: run.episodes, rng: sessionRng, stop, randomAction: { share: randomActionShareAt(config, run.episodes), inPosition: config.train.exploration.random_action_in_position, seed: run.seed } });
         } finally {
           await actor.close();
         }

@@ -33,7 +33,7 @@ export function printBacktest(b: StoredBacktest): void {
       `backtest ${r.run_id}: ${r.policy}${params ? ` (${params})` : ''} on ${r.instrument}`,
       `  data              ${r.data_first} .. ${r.data_last}, ${r.sessions} sessions of ${r.session_length} bars (seed ${r.seed})` +
         (r.sessions_without_features ? `; ${r.sessions_without_features} sessions left out (warm-up or gap rows in feature set ${r.feature_set})` : ''),
-      `  costs             spread ${r.env.spread_pips} pips per round trip (half at entry, half at exit), ${r.env.units} unit(s)`,
+      `  costs             ${r.env.spread === 'recorded' ? "each bar's recorded spread" : `spread ${r.env.spread_pips} pips per round trip`} (half at entry, half at exit), ${r.env.units} unit(s)`,
       ...metricsLines(r.metrics),
       `  provenance        config ${r.config_hash}, feature set ${r.feature_set ?? 'none'}, ${r.seconds.toFixed(2)} s`,
     ].join('\n') + '\n',

@@ -143,11 +143,11 @@ conflicting duplicates) are kept in bars_rejected. Exit codes: 0 ok, 1 failure, 
     .requiredOption('--instrument <name>', 'instrument, OANDA style (e.g. GBP_JPY)', instrumentArg)
     .option('--from <date>', 'start (YYYY-MM-DD or ISO, UTC); default: after the last stored bar')
     .option('--to <date>', 'end (inclusive date or ISO timestamp); default: now')
-    .addOption(new Option('--price <p>', 'candle prices: M (mid); BA (recorded bid/ask spread) is not implemented yet').choices(['M']).default('M'))
+    .addOption(new Option('--price <p>', 'candle prices: M (mid bars); BA (mid bars plus each bar\'s recorded bid/ask spread, for env.spread: recorded)').choices(['M', 'BA']).default('M'))
     .addOption(new Option('--mode <m>', 'OANDA host').choices(['practice', 'live']).default('practice'))
     .option('--json', 'print JSON: {"fetch": {pages, candles_served, rows_accepted, …}}')
     .action(
-      action(async (o: CommonOpts & { instrument: string; from?: string; to?: string; mode: 'practice' | 'live' }) => {
+      action(async (o: CommonOpts & { instrument: string; from?: string; to?: string; price: 'M' | 'BA'; mode: 'practice' | 'live' }) => {
         const ctx = makeContext(o);
         const range = parseRange(o.from, o.to);
         const client = oandaClientFromConfig(ctx.config, o.mode);
@@ -159,6 +159,7 @@ conflicting duplicates) are kept in bars_rejected. Exit codes: 0 ok, 1 failure, 
             instrument: o.instrument,
             from: range.from,
             to: range.to,
+            price: o.price,
             onPage: (p) => {
               if (!bar) {
                 total = Math.ceil((p.to - p.cursor) / 60_000) + p.fetched;
@@ -169,7 +170,7 @@ conflicting duplicates) are kept in bars_rejected. Exit codes: 0 ok, 1 failure, 
           });
           (bar as ReturnType<typeof progress> | null)?.stop();
           if (o.json) printJson({ fetch: r });
-          else process.stdout.write(`fetched ${r.instrument} ${r.from} .. ${r.to}: ${r.pages} page(s), ${r.candles_complete} complete candles, ${r.rows_accepted} new bars, ${r.rows_already_present} already stored, ${r.rows_rejected} rejected\n`);
+          else process.stdout.write(`fetched ${r.instrument} ${r.from} .. ${r.to} (price ${r.price}): ${r.pages} page(s), ${r.candles_complete} complete candles, ${r.rows_accepted} new bars, ${r.rows_already_present} already stored, ${r.rows_rejected} rejected\n`);
         } finally {
           await client.close();
         }

@@ -8,6 +8,7 @@ import { parsePolicyArg, policyNames } from '../agent/policies/registry.js';
 import { createLiveRun, newLiveRunId } from '../app/live.js';
 import { Store } from '../store/db.js';
 import { Journal } from '../live/journal.js';
+import { EVENT_LOG_CAPACITY, EventLog } from '../live/events.js';
 import { callRunner, startControlApi } from '../live/api.js';
 import { log } from '../util/log.js';
 import { MarketCalendar } from '../live/calendar.js';
@@ -87,10 +88,14 @@ export function registerLive(program: Command): void {
           journal,
         });
         journal.attach(run.bus);
+        // what `swt serve` in another process reads through the API (GET /events)
+        const events = new EventLog(EVENT_LOG_CAPACITY);
+        events.attach(run.bus);
+        const mode = o.broker === 'paper' ? 'paper' : o.mode;
         await store.release();
         const api = await startControlApi(
           { status: () => run.runner.status(), flatten: (r) => run.runner.flatten(r), halt: (r) => run.runner.halt(r), resume: (r) => run.runner.resume(r) },
-          { host: config.live.api.host, port: config.live.api.port, token: process.env[config.live.api.token_env] ?? null, stateFile: config.live.api.state_file },
+          { host: config.live.api.host, port: config.live.api.port, token: process.env[config.live.api.token_env] ?? null, stateFile: config.live.api.state_file, events, run: { run_id: runId, instrument: o.instrument, mode, feed: o.feed } },
         );
         // the dashboard listens to the bus; the runner does not know it is there
         const dashboard = o.dashboard
@@ -98,7 +103,7 @@ export function registerLive(program: Command): void {
               config,
               store,
               token: dashboardToken(config),
-              live: { bus: run.bus, control: run.runner, instrument: o.instrument, mode: o.broker === 'paper' ? 'paper' : o.mode, pipSize: config.instruments[o.instrument].pip_size, runId, marketOpen: o.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms) },
+              live: { bus: run.bus, control: run.runner, instrument: o.instrument, mode, pipSize: config.instruments[o.instrument].pip_size, runId, marketOpen: o.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms) },
             })
           : null;
         if (dashboard) process.stderr.write(`swt live: dashboard on ${dashboard.url}\n`);

@@ -126,6 +126,7 @@ const train = z.strictObject({
     capacity_episodes: z.number().int().min(1),
     trade_quota: z.number().min(0).max(1),
     recency_min: z.number().gt(0).max(1),
+    entry_exit_share: z.number().min(0).max(1),
     success: z.strictObject({
       mode: z.enum(['off', 'top_episodes', 'profitable_trades']),
       top_fraction: z.number().gt(0).max(1),
@@ -166,6 +167,7 @@ const train = z.strictObject({
     random_action_start: z.number().min(0).max(1),
     random_action_end: z.number().min(0).max(1),
     random_action_episodes: z.number().int().min(1),
+    random_action_in_position: z.number().min(0).max(1),
   }),
   guard: z.strictObject({
     window_decisions: z.number().int().min(1),
@@ -209,6 +211,7 @@ export const configSchema = z.strictObject({
   }),
   env: z.strictObject({
     units: z.number().positive(),
+    spread: z.enum(['constant', 'recorded']),
     stack: z.number().int().min(1).max(4096),
     bar_ms: z.number().int().positive(),
     batch: z.number().int().min(1).max(65536),

@@ -26,6 +26,11 @@ export interface ImportOptions {
   strict?: boolean;
   /** OANDA candles: which price component to import. */
   price?: 'mid' | 'bid' | 'ask';
+  /**
+   * OANDA candles: they carry bid and ask too (fetched with price MBA); each bar records its spread,
+   * ask − bid at the open. A candle without both is rejected.
+   */
+  spread?: boolean;
 }
 
 export interface FileImportResult {
@@ -142,7 +147,7 @@ async function stageFile(store: Store, file: string, sha256: string, zone: Sourc
     [opts.instrument, sha256, opts.format, describeZone(zone)],
   );
   if (prior) return { ...emptyResult(abs, sha256, opts.format, zone), status: 'already_imported', import_id: prior.id };
-  const stats = opts.format === 'oanda' ? await stageOanda(store, abs, opts.price ?? 'mid', T) : await stageText(store, abs, opts.format, zone, T);
+  const stats = opts.format === 'oanda' ? await stageOanda(store, abs, opts.price ?? 'mid', opts.spread ?? false, T) : await stageText(store, abs, opts.format, zone, T);
   return judgeWithinFile(store, abs, sha256, opts, stats, T);
 }
 
@@ -234,7 +239,7 @@ async function stageText(store: Store, file: string, format: Exclude<Format, 'oa
        FROM numbered
        WHERE line_no > ${spec.header ? 1 : 0} AND NOT (c2 IS NULL AND trim(c1, ' \t\r') = '')
      )
-     SELECT line_no, NULL::VARCHAR AS raw, ts, open, high, low, close, volume,
+     SELECT line_no, NULL::VARCHAR AS raw, ts, open, high, low, close, volume, NULL::DOUBLE AS spread,
        CASE WHEN extra THEN 'malformed: expected ${N} fields separated by "${spec.delimiter}", got more'
             WHEN nf <> ${N} THEN 'malformed: expected ${N} fields separated by "${spec.delimiter}", got ' || nf
             WHEN ts IS NULL THEN 'malformed: unparseable timestamp "' || coalesce(trim(c1), '') || '${format === 'mt4' ? `" "' || coalesce(trim(c2), '') || '` : ''}"'
@@ -260,7 +265,7 @@ const VALUE_CHECKS = `WHEN NOT (isfinite(open) AND isfinite(high) AND isfinite(l
              WHEN low > least(open, close) THEN 'OHLC inconsistent: low above min(open, close)'`;
 
 /** OANDA v20 candles JSON: `line` = the candle's 1-based position in `candles`. */
-async function stageOanda(store: Store, file: string, price: 'mid' | 'bid' | 'ask', T: StageTables): Promise<StageStats> {
+async function stageOanda(store: Store, file: string, price: 'mid' | 'bid' | 'ask', spread: boolean, T: StageTables): Promise<StageStats> {
   const ohlc = `STRUCT(o VARCHAR, h VARCHAR, l VARCHAR, c VARCHAR)`;
   try {
     await store.run(
@@ -296,13 +301,17 @@ async function stageOanda(store: Store, file: string, price: 'mid' | 'bid' | 'as
        SELECT line_no, to_json(c)::VARCHAR AS raw, ${ts} AS ts,
               try_cast(c.${price}.o AS DOUBLE) AS open, try_cast(c.${price}.h AS DOUBLE) AS high,
               try_cast(c.${price}.l AS DOUBLE) AS low, try_cast(c.${price}.c AS DOUBLE) AS close,
-              coalesce(c.volume, 0) AS volume, c.${price} IS NULL AS missing_price, c."time" AS time_text
+              coalesce(c.volume, 0) AS volume, c.${price} IS NULL AS missing_price, c."time" AS time_text,
+              ${spread ? `try_cast(c.bid.o AS DOUBLE) AS bid_open, try_cast(c.ask.o AS DOUBLE) AS ask_open` : 'NULL::DOUBLE AS bid_open, NULL::DOUBLE AS ask_open'}
        FROM ${T.candles} WHERE c.complete IS TRUE
      )
-     SELECT line_no, raw, ts, open, high, low, close, volume,
+     SELECT line_no, raw, ts, open, high, low, close, volume, ask_open - bid_open AS spread,
        CASE WHEN ts IS NULL THEN 'malformed: unparseable candle time "' || coalesce(time_text, '') || '"'
             WHEN missing_price THEN 'malformed: candle has no "${price}" prices (choose --price mid|bid|ask as requested from OANDA)'
             WHEN open IS NULL OR high IS NULL OR low IS NULL OR close IS NULL THEN 'malformed: a ${price} price is not a number'
+            ${spread ? `WHEN bid_open IS NULL OR ask_open IS NULL THEN 'malformed: candle has no "bid" and "ask" open prices (the spread was requested: price BA)'
+            WHEN NOT (isfinite(bid_open) AND isfinite(ask_open)) OR bid_open <= 0 THEN 'malformed: non-finite or non-positive bid/ask'
+            WHEN ask_open < bid_open THEN 'bid above ask at the open'` : ''}
             ${VALUE_CHECKS}
        END AS reason
      FROM parsed`,
@@ -336,7 +345,7 @@ async function judgeWithinFile(store: Store, file: string, sha256: string, opts:
   await store.run(
     `CREATE OR REPLACE TEMP TABLE ${T.dup_groups} AS
      WITH d AS (SELECT ts FROM ${T.cand} WHERE reason IS NULL GROUP BY ts HAVING count(*) > 1)
-     SELECT c.ts, count(*) AS n, count(DISTINCT (c.open, c.high, c.low, c.close, c.volume)) AS variants,
+     SELECT c.ts, count(*) AS n, count(DISTINCT (c.open, c.high, c.low, c.close, c.volume, c.spread)) AS variants,
             string_agg(c.line_no::VARCHAR, ', ' ORDER BY c.line_no) AS lines, min(c.line_no) AS keep_line
      FROM ${T.cand} c SEMI JOIN d ON c.ts = d.ts WHERE c.reason IS NULL GROUP BY c.ts`,
   );
@@ -365,7 +374,9 @@ async function finishImport(store: Store, st: StagedFile, opts: ImportOptions, z
   await store.run(
     `CREATE OR REPLACE TEMP TABLE ${T.existing} AS
      SELECT c.line_no, b.import_id,
-            (b.open = c.open AND b.high = c.high AND b.low = c.low AND b.close = c.close AND b.volume = c.volume) AS same
+            (b.open = c.open AND b.high = c.high AND b.low = c.low AND b.close = c.close AND b.volume = c.volume
+             AND (b.spread IS NULL OR c.spread IS NULL OR b.spread = c.spread)) AS same,
+            b.spread IS NULL AND c.spread IS NOT NULL AS adds_spread
      FROM ${T.cand} c JOIN bars b ON b.instrument = $1 AND b.ts = c.ts
      WHERE c.reason IS NULL`,
     [opts.instrument],
@@ -375,6 +386,12 @@ async function finishImport(store: Store, st: StagedFile, opts: ImportOptions, z
      FROM ${T.existing} e WHERE ${T.cand}.line_no = e.line_no AND NOT e.same`,
   );
   const present = await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${T.existing} WHERE same`);
+  // A stored bar without a spread (a mid-only fetch) gets the one this import recorded: same bar, more known.
+  await store.run(
+    `UPDATE bars SET spread = c.spread FROM ${T.existing} e JOIN ${T.cand} c ON c.line_no = e.line_no
+     WHERE e.same AND e.adds_spread AND bars.instrument = $1 AND bars.ts = c.ts`,
+    [opts.instrument],
+  );
   const rejected = await store.all<{ reason: string; n: number }>(
     `SELECT regexp_replace(reason, ' \\(.*$', '') AS reason, count(*) AS n FROM ${T.cand} WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC`,
   );
@@ -395,8 +412,8 @@ async function finishImport(store: Store, st: StagedFile, opts: ImportOptions, z
   const idRow = await store.one<{ id: number }>(`SELECT nextval('imports_id_seq') AS id`);
   const importId = Number(idRow?.id);
   await store.run(
-    `INSERT INTO bars (instrument, ts, open, high, low, close, volume, import_id)
-     SELECT $1, c.ts, c.open, c.high, c.low, c.close, c.volume, $2
+    `INSERT INTO bars (instrument, ts, open, high, low, close, volume, import_id, spread)
+     SELECT $1, c.ts, c.open, c.high, c.low, c.close, c.volume, $2, c.spread
      FROM ${T.cand} c ANTI JOIN ${T.existing} e ON c.line_no = e.line_no
      WHERE c.reason IS NULL${Number(order?.n ?? 0) > 0 ? ' ORDER BY c.ts' : ''}`,
     [opts.instrument, importId],

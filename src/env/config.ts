@@ -4,6 +4,13 @@ import { EnvInputError } from './types.js';
 
 export type RewardMode = 'amddp' | 'dense';
 
+/**
+ * Which spread a fill pays. constant: `spreadPips` on every round trip. recorded: each side pays half
+ * of the spread recorded for the bar it fills at (BarSeries.spread, ask − bid at the bar's open; see
+ * MarketCore in ./step.ts for exactly which bar), so bars must carry recorded spreads.
+ */
+export type SpreadMode = 'constant' | 'recorded';
+
 export interface RewardConfig {
   /**
    * amddp (sparse): a step's reward is Σ over trades closed in that step of
@@ -26,8 +33,9 @@ export interface RewardConfig {
 export interface EnvConfig {
   /** Price units per pip (0.01 for JPY quotes, 0.0001 otherwise). */
   pipSize: number;
-  /** Round-trip spread in pips; half is charged at entry, half at exit. */
+  /** Round-trip spread in pips; half is charged at entry, half at exit (spread 'constant'). */
   spreadPips: number;
+  spread: SpreadMode;
   /** Position size; every pip figure (trades, features, reward) is price pips × units. */
   units: number;
   reward: RewardConfig;
@@ -40,6 +48,7 @@ export interface EnvConfig {
 export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
   pipSize: 0.01,
   spreadPips: 4,
+  spread: 'constant' as SpreadMode,
   units: 1,
   reward: Object.freeze({ mode: 'amddp' as RewardMode, penalty: 0.01, idlePenalty: 0 }),
   stack: 1,
@@ -49,6 +58,7 @@ export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
 export interface EnvConfigInput {
   pipSize?: number;
   spreadPips?: number;
+  spread?: SpreadMode;
   units?: number;
   reward?: Partial<RewardConfig>;
   stack?: number;
@@ -69,11 +79,14 @@ export function envConfig(input: EnvConfigInput = {}): EnvConfig {
   const d = DEFAULT_ENV_CONFIG;
   const mode = input.reward?.mode ?? d.reward.mode;
   if (mode !== 'amddp' && mode !== 'dense') throw new EnvInputError(`reward.mode must be 'amddp' or 'dense', got '${String(mode)}'`);
+  const spread = input.spread ?? d.spread;
+  if (spread !== 'constant' && spread !== 'recorded') throw new EnvInputError(`spread must be 'constant' or 'recorded', got '${String(spread)}'`);
   const stack = input.stack ?? d.stack;
   if (!Number.isInteger(stack) || stack < 1) throw new EnvInputError(`stack must be an integer >= 1, got ${stack}`);
   return {
     pipSize: positive('pipSize', input.pipSize ?? d.pipSize),
     spreadPips: nonNegative('spreadPips', input.spreadPips ?? d.spreadPips),
+    spread,
     units: positive('units', input.units ?? d.units),
     reward: {
       mode,
@@ -96,6 +109,7 @@ export function envConfigFromConfig(config: Config, instrument: string): EnvConf
   return envConfig({
     pipSize: inst.pip_size,
     spreadPips: inst.spread_pips,
+    spread: config.env.spread,
     units: config.env.units,
     stack: config.env.stack,
     barMs: config.env.bar_ms,
@@ -107,6 +121,7 @@ export function envConfigFromConfig(config: Config, instrument: string): EnvConf
 export interface EnvDocument {
   pip_size: number;
   spread_pips: number;
+  spread: SpreadMode;
   units: number;
   reward: { mode: RewardMode; penalty: number; idle_penalty: number };
   stack: number;
@@ -117,6 +132,7 @@ export function envDocument(e: EnvConfig): EnvDocument {
   return {
     pip_size: e.pipSize,
     spread_pips: e.spreadPips,
+    spread: e.spread,
     units: e.units,
     reward: { mode: e.reward.mode, penalty: e.reward.penalty, idle_penalty: e.reward.idlePenalty },
     stack: e.stack,

@@ -5,7 +5,7 @@ import type { Store } from '../store/db.js';
 import { readColumns } from '../store/columnar.js';
 import { rangeSql, type TimeRange } from '../data/range.js';
 import { Prng } from '../util/prng.js';
-import { EnvInputError, type BarSeries, type EpisodeSet, type FeatureMatrix } from './types.js';
+import { EnvInputError, missingSpreadError, type BarSeries, type EpisodeSet, type FeatureMatrix } from './types.js';
 import { sessionEpisodes } from './episodes.js';
 
 export interface MarketOptions {
@@ -18,6 +18,8 @@ export interface MarketOptions {
   seed: number;
   /** Observation stack K: an episode needs valid feature rows from K - 1 bars before its start. */
   stack?: number;
+  /** Load the bars' recorded spreads too (env.spread 'recorded'): every bar of the range must have one. */
+  spreads?: boolean;
 }
 
 export interface Market {
@@ -36,22 +38,41 @@ export interface Market {
   last: string;
 }
 
-/** Bars of an instrument in a range, in time order. */
-export async function loadBars(store: Store, instrument: string, range: TimeRange): Promise<BarSeries> {
+/**
+ * Bars of an instrument in a range, in time order; with `spreads`, their recorded spreads too (NaN where
+ * none was recorded).
+ */
+export async function loadBars(store: Store, instrument: string, range: TimeRange, o: { spreads?: boolean } = {}): Promise<BarSeries> {
   const r = await readColumns(
     store,
-    `SELECT ts, open, high, low, close FROM bars WHERE instrument = $1 AND ${rangeSql('ts', range)} ORDER BY ts`,
+    `SELECT ts, open, high, low, close${o.spreads ? `, coalesce(spread, 'NaN'::DOUBLE) AS spread` : ''} FROM bars WHERE instrument = $1 AND ${rangeSql('ts', range)} ORDER BY ts`,
     [
       { name: 'ts', kind: 'ts_ms' },
       { name: 'open', kind: 'f64' },
       { name: 'high', kind: 'f64' },
       { name: 'low', kind: 'f64' },
       { name: 'close', kind: 'f64' },
+      ...(o.spreads ? [{ name: 'spread', kind: 'f64' as const }] : []),
     ],
     [instrument],
   );
   const c = r.cols as Record<string, Float64Array>;
-  return { ts: c.ts, open: c.open, high: c.high, low: c.low, close: c.close };
+  return { ts: c.ts, open: c.open, high: c.high, low: c.low, close: c.close, ...(o.spreads ? { spread: c.spread } : {}), instrument };
+}
+
+/** With recorded spreads every bar must have one: the first that has none is an error (no silent fallback). */
+export function requireSpreads(bars: BarSeries): void {
+  const s = bars.spread;
+  if (!s) throw missingSpreadError(bars.instrument, bars.ts[0], 'the bars were loaded without spreads');
+  let missing = 0;
+  let first = -1;
+  for (let i = 0; i < s.length; i++) {
+    if (!(s[i] >= 0)) {
+      missing++;
+      if (first < 0) first = i;
+    }
+  }
+  if (first >= 0) throw missingSpreadError(bars.instrument, bars.ts[first], `${missing} of the ${s.length} bars loaded have none`);
 }
 
 /**
@@ -103,10 +124,11 @@ export function sampleStarts(starts: Int32Array, n: number, seed: number): Int32
 }
 
 export async function loadMarket(store: Store, opts: MarketOptions, features?: (bars: BarSeries) => Promise<{ set: string; hash: string; matrix: FeatureMatrix; ok: (bar: number) => boolean } | null>): Promise<Market> {
-  const bars = await loadBars(store, opts.instrument, opts.range);
+  const bars = await loadBars(store, opts.instrument, opts.range, { spreads: opts.spreads });
   if (bars.ts.length === 0) {
     throw new EnvInputError(`no bars for ${opts.instrument}${opts.range.from || opts.range.to ? ' in the requested range' : ''}: import or synthesise data first`);
   }
+  if (opts.spreads) requireSpreads(bars);
   let all = await tiledSessionStarts(store, bars, opts);
   const f = features ? await features(bars) : null;
   let withoutFeatures = 0;

@@ -9,6 +9,8 @@ export interface Bar {
   high: number;
   low: number;
   close: number;
+  /** Recorded spread (ask − bid at the bar's open, price units); absent or NaN: not recorded. */
+  spread?: number;
 }
 
 export class GrowingSeries {
@@ -18,23 +20,36 @@ export class GrowingSeries {
   private high: Float64Array;
   private low: Float64Array;
   private close: Float64Array;
+  private spread: Float64Array;
   length = 0;
   /** The bars so far (views; replaced on every append, so hold on to `view`, not its arrays). */
   view: BarSeries;
 
-  constructor(capacity = 4096) {
+  constructor(
+    capacity = 4096,
+    private readonly instrument?: string,
+  ) {
     this.cap = Math.max(16, capacity);
     this.ts = new Float64Array(this.cap);
     this.open = new Float64Array(this.cap);
     this.high = new Float64Array(this.cap);
     this.low = new Float64Array(this.cap);
     this.close = new Float64Array(this.cap);
+    this.spread = new Float64Array(this.cap);
     this.view = this.makeView();
   }
 
   private makeView(): BarSeries {
     const n = this.length;
-    return { ts: this.ts.subarray(0, n), open: this.open.subarray(0, n), high: this.high.subarray(0, n), low: this.low.subarray(0, n), close: this.close.subarray(0, n) };
+    return {
+      ts: this.ts.subarray(0, n),
+      open: this.open.subarray(0, n),
+      high: this.high.subarray(0, n),
+      low: this.low.subarray(0, n),
+      close: this.close.subarray(0, n),
+      spread: this.spread.subarray(0, n),
+      instrument: this.instrument,
+    };
   }
 
   /** Appends a bar; refuses one that is not after the last bar or has a non-finite price. */
@@ -52,6 +67,7 @@ export class GrowingSeries {
     this.high[n] = bar.high;
     this.low[n] = bar.low;
     this.close[n] = bar.close;
+    this.spread[n] = bar.spread ?? NaN;
     this.length = n + 1;
     this.view = this.makeView();
     return n;
@@ -69,6 +85,7 @@ export class GrowingSeries {
     this.high = g(this.high);
     this.low = g(this.low);
     this.close = g(this.close);
+    this.spread = g(this.spread);
   }
 }
 

@@ -16,6 +16,15 @@
 //        dense:  r = (E_after − E_before) − Σ_{closed} penalty · MAE_pips − idle
 //      with E = realised net pips of the step + current_pips of the open trade.
 // Legality is checked here too: flat → HOLD, BUY, SELL; in a position → HOLD, CLOSE.
+//
+// Costs are charged here only. env.spread 'constant': every round trip pays spreadPips · units, half at
+// entry and half at exit. env.spread 'recorded': each side pays half the recorded spread (ask − bid at
+// the bar's open, BarSeries.spread) of the bar whose price it fills at: the entry of a decision at bar t
+// pays half of bar t + 1's spread, a CLOSE at bar t pays half of bar t + 1's, a forced close at close[t1]
+// half of bar t1's (the spread recorded at that bar's open: the nearest recorded quote), and an adopted
+// or outside close half of the bar it is booked at. While the trade is open it is marked as if the exit
+// paid the entry's half-spread again (current_pips = gross − entry bar's spread), the best estimate
+// without looking ahead. A bar without a recorded spread is an error, never a silent fallback.
 import {
   N_POSITION_FEATURES,
   ST_BARS,
@@ -33,7 +42,7 @@ import {
 } from '../features/position.js';
 import type { EnvConfig } from './config.js';
 import { TradeLog } from './trades.js';
-import { ACTION_NAMES, BUY, CLOSE, EnvInputError, HOLD, N_ACTIONS, SELL, type BarSeries } from './types.js';
+import { ACTION_NAMES, BUY, CLOSE, EnvInputError, HOLD, N_ACTIONS, SELL, missingSpreadError, type BarSeries } from './types.js';
 
 export const END_NONE = 0;
 export const END_FORCE_CLOSE = 1;
@@ -62,7 +71,12 @@ export class MarketCore {
   /** Closed trades, in the order they closed. */
   readonly trades: TradeLog;
   readonly pipsPerPrice: number;
+  /** The constant round-trip cost (spread 'constant'). */
   readonly costPips: number;
+  /** Whether fills pay the bars' recorded spreads (spread 'recorded'). */
+  readonly recorded: boolean;
+  /** Round-trip cost the open trade was entered with (its entry bar's): what its marks assume the exit pays. */
+  readonly entryCost: Float64Array;
   readonly penalty: number;
   readonly idlePenalty: number;
   readonly dense: boolean;
@@ -80,6 +94,8 @@ export class MarketCore {
     this.lanes = lanes;
     this.pipsPerPrice = pm.pipsPerPrice;
     this.costPips = pm.costPips;
+    this.recorded = cfg.spread === 'recorded';
+    this.entryCost = new Float64Array(lanes);
     this.penalty = cfg.reward.penalty;
     this.idlePenalty = cfg.reward.idlePenalty;
     this.dense = cfg.reward.mode === 'dense';
@@ -100,10 +116,23 @@ export class MarketCore {
     this.episode[lane] = episode;
   }
 
-  /** Opens a position of direction `dir` (+1 long, −1 short) filled at `price` (bar `entryIndex`, time `entryTs`). */
-  open(lane: number, dir: 1 | -1, price: number, entryIndex: number, entryTs: number): void {
+  /** The round-trip cost of a fill at bar i: the constant, or (recorded) bar i's spread in pips. */
+  costAt(bars: BarSeries, i: number): number {
+    if (!this.recorded) return this.costPips;
+    const s = bars.spread ? bars.spread[i] : NaN;
+    if (!(s >= 0)) throw missingSpreadError(bars.instrument, bars.ts[i], bars.spread ? 'its spread is not recorded' : 'the bars were loaded without spreads');
+    return s * this.pipsPerPrice;
+  }
+
+  /**
+   * Opens a position of direction `dir` (+1 long, −1 short) filled at `price` (bar `entryIndex` of `bars`,
+   * time `entryTs`); the entry pays half the round-trip cost at that bar.
+   */
+  open(lane: number, dir: 1 | -1, price: number, bars: BarSeries, entryIndex: number, entryTs: number): void {
     if (this.side[lane] !== 0) throw new EnvInputError(`lane ${lane}: a position is already open`);
-    openTrade(this.state, lane * TRADE_STATE_SIZE, dir, price, this.costPips);
+    const cost = this.costAt(bars, entryIndex);
+    this.entryCost[lane] = cost;
+    openTrade(this.state, lane * TRADE_STATE_SIZE, dir, price, cost);
     this.side[lane] = dir;
     this.entryIndex[lane] = entryIndex;
     this.entryTs[lane] = entryTs;
@@ -111,7 +140,7 @@ export class MarketCore {
 
   /** Marks the open position at the end of a held bar (no-op when flat). */
   mark(lane: number, high: number, low: number, close: number): void {
-    if (this.side[lane] !== 0) markTrade(this.state, lane * TRADE_STATE_SIZE, high, low, close, this.pipsPerPrice, this.costPips);
+    if (this.side[lane] !== 0) markTrade(this.state, lane * TRADE_STATE_SIZE, high, low, close, this.pipsPerPrice, this.entryCost[lane]);
   }
 
   /** Whether `a` is legal for the lane now. */
@@ -134,19 +163,22 @@ export class MarketCore {
   }
 
   /**
-   * The one close: the exit fill at `exitPrice` widens the excursions, the trade is recorded and the lane
-   * is flat afterwards. Returns the trade's net pips; `lastMae` holds its MAE (exit fill included) and
-   * `lastTrade` its index in `trades`.
+   * The one close: the exit fill at `exitPrice` (booked at bar `exitIndex` of `bars`, which pays the exit
+   * half of the cost) widens the excursions, the trade is recorded and the lane is flat afterwards.
+   * Returns the trade's net pips; `lastMae` holds its MAE (exit fill included) and `lastTrade` its index
+   * in `trades`.
    */
-  close(lane: number, exitIndex: number, exitTs: number, exitPrice: number, forced: boolean): number {
+  close(lane: number, bars: BarSeries, exitIndex: number, exitTs: number, exitPrice: number, forced: boolean): number {
     const st = this.state;
     const o = lane * TRADE_STATE_SIZE;
     const side = this.side[lane];
     if (side === 0) throw new EnvInputError(`lane ${lane}: no open position to close`);
+    // constant: entryCost = costPips and the halves add up to it exactly (halving is exact)
+    const cost = this.recorded ? this.entryCost[lane] / 2 + this.costAt(bars, exitIndex) / 2 : this.costPips;
     touchPrice(st, o, exitPrice, this.pipsPerPrice);
     // + 0 turns a short's −0 into 0 so records never carry a negative zero.
     const gross = side * (exitPrice - st[o + ST_ENTRY_PRICE]) * this.pipsPerPrice + 0;
-    const net = gross - this.costPips;
+    const net = gross - cost;
     const mae = st[o + ST_MAE];
     const e = this.entryIndex[lane];
     this.lastMae = mae;
@@ -162,7 +194,7 @@ export class MarketCore {
       exitPrice,
       gross,
       net,
-      this.costPips,
+      cost,
       mae,
       st[o + ST_MFE],
       st[o + ST_BARS],
@@ -195,12 +227,12 @@ export class MarketCore {
       if (a === HOLD) {
         r -= this.idlePenalty;
       } else if (a === BUY || a === SELL) {
-        this.open(lane, a === BUY ? 1 : -1, fill ? fill.price : bars.open[t1], t1, fill ? fill.ts : bars.ts[t1]);
+        this.open(lane, a === BUY ? 1 : -1, fill ? fill.price : bars.open[t1], bars, t1, fill ? fill.ts : bars.ts[t1]);
       } else {
         this.illegal(lane, a, t);
       }
     } else if (a === CLOSE) {
-      realised += this.close(lane, t1, fill ? fill.ts : bars.ts[t1], fill ? fill.price : bars.open[t1], false);
+      realised += this.close(lane, bars, t1, fill ? fill.ts : bars.ts[t1], fill ? fill.price : bars.open[t1], false);
       penalties += this.penalty * this.lastMae;
     } else if (a !== HOLD) {
       this.illegal(lane, a, t);
@@ -208,7 +240,7 @@ export class MarketCore {
     this.mark(lane, bars.high[t1], bars.low[t1], bars.close[t1]);
     if (end === END_FORCE_CLOSE && this.side[lane] !== 0) {
       const manual = this.lastTrade;
-      realised += this.close(lane, t1, bars.ts[t1] + this.barMs, bars.close[t1], true);
+      realised += this.close(lane, bars, t1, bars.ts[t1] + this.barMs, bars.close[t1], true);
       penalties += this.penalty * this.lastMae;
       if (manual >= 0) this.lastTrade = manual;
     }

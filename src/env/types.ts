@@ -9,6 +9,21 @@ export interface BarSeries {
   readonly high: Float64Array;
   readonly low: Float64Array;
   readonly close: Float64Array;
+  /**
+   * Recorded spread of each bar, ask − bid at the bar's open in price units (NaN: not recorded). Only
+   * present when loaded for env.spread 'recorded'; the constant spread needs none.
+   */
+  readonly spread?: Float64Array;
+  /** The instrument, for error messages. */
+  readonly instrument?: string;
+}
+
+/** The error of a bar without the recorded spread that env.spread 'recorded' must charge: never a silent fallback. */
+export function missingSpreadError(instrument: string | undefined, ts: number, what: string): EnvInputError {
+  return new EnvInputError(
+    `env.spread is 'recorded' but ${instrument ?? 'the instrument'} has no recorded spread for the bar at ${new Date(ts).toISOString()} (${what}): ` +
+      `fetch its bars with \`swt data fetch --price BA\`, or set env.spread: constant`,
+  );
 }
 
 /** Row-major feature matrix aligned with a BarSeries: row t = features of bar t (computed from bars ≤ t). */

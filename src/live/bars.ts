@@ -67,9 +67,19 @@ export class BarAggregator {
     return null;
   }
 
+  /**
+   * Drops the open bar (after a disconnect its minute misses the ticks of the outage): the stream feed's
+   * gap backfill brings the broker's complete candle for it instead.
+   */
+  discard(): void {
+    this.mid = this.bid = this.ask = null;
+    this.ticks = 0;
+  }
+
   private take(): LiveBar | null {
     if (!this.mid) return null;
-    const b: LiveBar = { ts: this.minute * this.barMs, ...this.mid, bid: this.bid, ask: this.ask, ticks: this.ticks };
+    // the recorded spread is the one at the bar's open, like the stored bars' (see MarketCore)
+    const b: LiveBar = { ts: this.minute * this.barMs, ...this.mid, spread: this.ask!.open - this.bid!.open, bid: this.bid, ask: this.ask, ticks: this.ticks };
     this.mid = this.bid = this.ask = null;
     this.ticks = 0;
     return b;

@@ -5,7 +5,8 @@ export type RiskState = 'ACTIVE' | 'REDUCING' | 'HALTED';
 
 export interface LiveEventMap {
   bar: { instrument: string; ts: number; open: number; high: number; low: number; close: number; bid_close: number | null; ask_close: number | null };
-  decision: { instrument: string; ts: number; bar_index: number; action: string; reason: string; position_units: number; strategy: string };
+  /** visits: the search's root visit counts by action (null: the policy does not search). */
+  decision: { instrument: string; ts: number; bar_index: number; action: string; reason: string; position_units: number; strategy: string; visits: Record<string, number> | null };
   order: { client_id: string; instrument: string; units: number; intent: string; status: string; reason: string | null; ts: number };
   fill: { client_id: string | null; transaction_id: string; instrument: string; units: number; price: number; mid: number | null; ts: number };
   reconciliation: { ts: number; instrument: string; trigger: string; ok: boolean; broker_units: number | null; local_units: number; discrepancy: string | null; action: string };
@@ -38,5 +39,67 @@ export class EventBus {
   emit<K extends LiveEventName>(name: K, e: LiveEventMap[K]): void {
     for (const fn of (this.listeners[name] ?? []) as Array<Listener<K>>) fn(e);
     for (const fn of this.any) fn(name, e);
+  }
+}
+
+export interface LoggedEvent {
+  seq: number;
+  name: LiveEventName;
+  data: LiveEventMap[LiveEventName];
+}
+
+/** A run's events kept for followers: about a week of M1 bars with their decisions (a few MB at most). */
+export const EVENT_LOG_CAPACITY = 20_000;
+
+/**
+ * The bus's recent events, numbered from 1, for a reader in another process (`swt serve` asks the
+ * runner's API for the events after its cursor). It keeps the newest `capacity` events: a reader that
+ * falls further behind learns it from `first_seq`.
+ */
+export class EventLog {
+  private buf: LoggedEvent[] = [];
+  private head = 0;
+  private nextSeq = 1;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly capacity: number) {
+    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`EventLog: capacity must be an integer >= 1, got ${capacity}`);
+  }
+
+  attach(bus: EventBus): () => void {
+    return bus.onAny((name, data) => this.push(name, data));
+  }
+
+  push(name: LiveEventName, data: LiveEventMap[LiveEventName]): void {
+    this.buf.push({ seq: this.nextSeq++, name, data });
+    // drop from the front in chunks: O(1) amortised per event
+    if (this.buf.length - this.head > this.capacity) this.head++;
+    if (this.head >= this.capacity) {
+      this.buf = this.buf.slice(this.head);
+      this.head = 0;
+    }
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Up to `limit` events with seq > after; first_seq: the oldest one kept; next_seq: the next to be logged. */
+  since(after: number, limit: number): { first_seq: number; next_seq: number; events: LoggedEvent[] } {
+    const first = this.buf.length > this.head ? this.buf[this.head].seq : this.nextSeq;
+    const from = this.head + Math.max(0, after + 1 - first);
+    return { first_seq: first, next_seq: this.nextSeq, events: this.buf.slice(from, Math.min(this.buf.length, from + limit)) };
+  }
+
+  /** Resolves at the next event, or after `ms`. */
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const i = this.waiters.indexOf(done);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref(); // a pending follower never keeps a finished runner alive
+      this.waiters.push(done);
+    });
   }
 }

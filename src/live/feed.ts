@@ -28,7 +28,7 @@ export class ReplayFeed implements Feed {
       if (wait > 0 && !(this.o.clock instanceof VirtualClock)) await this.o.clock.sleep(wait);
       // virtual time follows the replayed market: a bar is complete at its end
       if (this.o.clock instanceof VirtualClock) this.o.clock.set(s.ts[i] + this.o.barMs);
-      yield { ts: s.ts[i], open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i], bid: null, ask: null, ticks: 0 };
+      yield { ts: s.ts[i], open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i], spread: s.spread?.[i], bid: null, ask: null, ticks: 0 };
     }
   }
   close(): void {
@@ -76,7 +76,11 @@ export class StreamFeed implements Feed {
     this.stream = this.o.broker.priceStream([this.o.instrument], {
       onTick: (t: PriceTick) => this.push(this.agg.onTick(t)),
       onConnect: () => bus.emit('feed', { ts: clock.now(), status: 'connected', detail: this.o.instrument }),
-      onDisconnect: (why) => bus.emit('feed', { ts: clock.now(), status: 'disconnected', detail: why }),
+      onDisconnect: (why) => {
+        // the minute in progress misses the outage's ticks: the gap backfill brings its complete candle
+        this.agg.discard();
+        bus.emit('feed', { ts: clock.now(), status: 'disconnected', detail: why });
+      },
       onFatal: (e) => {
         this.fatal = e;
         this.wake?.();

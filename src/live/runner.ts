@@ -162,7 +162,7 @@ export class Runner {
         action = HOLD;
         reason = 'calendar_flatten_window';
       }
-      o.bus.emit('decision', { instrument: o.instrument, ts: bar.ts, bar_index: out.index, action: ACTION_NAMES[action], reason, position_units: this.localUnits, strategy: o.strategy });
+      o.bus.emit('decision', { instrument: o.instrument, ts: bar.ts, bar_index: out.index, action: ACTION_NAMES[action], reason, position_units: this.localUnits, strategy: o.strategy, visits: out.visits && Object.fromEntries(ACTION_NAMES.map((a, i) => [a, out.visits![i]])) });
       if (action !== HOLD) await this.submit(action, t0);
       // A broker that answers with the fill is settled (and reconciled) now; paper fills at the next open.
       if (this.inflight && !o.broker.fillsAtNextBar) await this.settle(this.inflight);

@@ -49,6 +49,8 @@ export interface LiveSessionOptions {
   features?: FeatureRowSource | null;
   schedule?: SessionSchedule | null;
   sessionEnd?: SessionEnd;
+  /** The instrument (named in errors). */
+  instrument?: string;
 }
 
 export type DecisionReason = 'policy' | 'feature_row_not_ok' | 'session_last_bar';
@@ -65,6 +67,8 @@ export interface BarOutcome {
   /** The decision taken at this bar's close (null: none, outside a session or at its last bar). */
   decision: number | null;
   reason: DecisionReason | null;
+  /** The search's root visit counts behind the decision ([HOLD, BUY, SELL, CLOSE]); null: the policy does not search, or was not asked. */
+  visits: number[] | null;
   /** Episode (session number in the schedule) this bar belongs to, or −1. */
   episode: number;
 }
@@ -97,7 +101,7 @@ export interface Execution {
 }
 
 export class LiveSession {
-  readonly series = new GrowingSeries();
+  readonly series: GrowingSeries;
   readonly core: MarketCore;
   readonly rows: GrowingRows | null;
   readonly status: number[] = [];
@@ -117,6 +121,7 @@ export class LiveSession {
 
   private constructor(private readonly opts: LiveSessionOptions) {
     const { env, policy } = opts;
+    this.series = new GrowingSeries(4096, opts.instrument);
     this.core = new MarketCore(env, 1);
     this.K = env.stack;
     const features = opts.features ?? null;
@@ -165,7 +170,7 @@ export class LiveSession {
    */
   adopt(dir: 1 | -1, price: number, ts: number): void {
     if (!this.inSession) throw new EnvInputError('no session is running: a position cannot be adopted outside one');
-    this.core.open(0, dir, price, this.series.length - 1, ts);
+    this.core.open(0, dir, price, this.series.view, this.series.length - 1, ts);
   }
 
   /**
@@ -178,7 +183,7 @@ export class LiveSession {
 
   /** The position was closed at the broker outside a decision (flatten, kill switch, calendar): record it. */
   closeOutside(price: number, ts: number): TradeRecord {
-    this.core.close(0, this.series.length - 1, ts, price, true);
+    this.core.close(0, this.series.view, this.series.length - 1, ts, price, true);
     return this.core.trades.record(this.core.lastTrade);
   }
 
@@ -192,7 +197,7 @@ export class LiveSession {
     const view = this.view;
     view.bars = bars;
     const core = this.core;
-    const outcome: BarOutcome = { index: t1, ts: bar.ts, status: ROW_OK, reward: 0, closed: [], decision: null, reason: null, episode: -1 };
+    const outcome: BarOutcome = { index: t1, ts: bar.ts, status: ROW_OK, reward: 0, closed: [], decision: null, reason: null, visits: null, episode: -1 };
 
     // 1. The pending decision fills at this bar's open; this bar is marked.
     if (this.inSession) {
@@ -245,7 +250,7 @@ export class LiveSession {
         view.episode[0] = episode;
         core.resetLane(0, episode);
         if (this.carry) {
-          core.open(0, this.carry.dir, this.carry.price, t1, this.carry.ts);
+          core.open(0, this.carry.dir, this.carry.price, bars, t1, this.carry.ts);
           this.carry = null;
         }
         core.writeMask(0, view.mask, 0);
@@ -266,6 +271,7 @@ export class LiveSession {
         const r = this.opts.policy.act(this.obs, view.mask, view, this.out);
         if (r && typeof (r as Promise<void>).then === 'function') await r;
         action = this.out[0];
+        if (this.opts.policy.lastVisits) outcome.visits = Array.from(this.opts.policy.lastVisits(0));
         if (!core.legal(0, action)) throw new EnvInputError(`policy '${this.opts.policy.name}' chose an illegal action ${action} at ${new Date(bar.ts).toISOString()}`);
       }
       this.pending = action;

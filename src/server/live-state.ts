@@ -38,7 +38,7 @@ export interface DecisionRow {
   reason: string;
   position_units: number;
   strategy: string;
-  /** The search's visit distribution, when the policy reports one (the decision event carries none yet). */
+  /** The search's root visit counts by action (null: the policy does not search). */
   visits: Record<string, number> | null;
 }
 
@@ -58,24 +58,25 @@ export interface LiveCounts {
 }
 
 export class LiveState {
-  private readonly startedAt: number;
+  private startedAt!: number;
   private readonly now: () => number;
-  private feedStatus = 'waiting';
-  private feedDetail = '';
-  private lastBar: LiveEventMap['bar'] | null = null;
-  private lastBarAt: number | null = null;
-  private units = 0;
-  private avgPrice: number | null = null;
-  private realised = 0;
-  private peak = 0;
-  private risk: { state: RiskState; reason: string } = { state: 'ACTIVE', reason: 'start' };
-  private lastDecision: DecisionRow | null = null;
-  private readonly equity: Array<[number, number]> = [];
-  private readonly fills: FillRow[] = [];
-  private readonly costs: number[] = [];
-  private lossStreak = 0;
-  private readonly submitted = new Map<string, number>();
-  readonly counts: LiveCounts = { bars: 0, gaps: 0, decisions: {}, orders: {}, fills: 0, rejections: 0, denials: {}, reconciliations: 0, discrepancies: 0, closed_positions: 0 };
+  // the fold of one run's events (clear() starts it over)
+  private feedStatus!: string;
+  private feedDetail!: string;
+  private lastBar!: LiveEventMap['bar'] | null;
+  private lastBarAt!: number | null;
+  private units!: number;
+  private avgPrice!: number | null;
+  private realised!: number;
+  private peak!: number;
+  private risk!: { state: RiskState; reason: string };
+  private lastDecision!: DecisionRow | null;
+  private equity!: Array<[number, number]>;
+  private fills!: FillRow[];
+  private costs!: number[];
+  private lossStreak!: number;
+  private submitted!: Map<string, number>;
+  counts!: LiveCounts;
   /** Wall-clock ms of the newest event folded into each panel (the load bench's latency origin). */
   readonly eventAt: Record<PanelType, number> = { collection_status: 0, trader_state: 0, trades: 0 };
   private readonly listeners: Array<(panel: PanelType) => void> = [];
@@ -83,9 +84,41 @@ export class LiveState {
   private readonly closeListeners: Array<(pips: number, streak: number) => void> = [];
   private readonly off: Array<() => void> = [];
 
-  constructor(private readonly o: LiveStateOptions) {
+  constructor(private o: LiveStateOptions) {
     this.now = o.now ?? Date.now;
+    this.clear();
+  }
+
+  private clear(): void {
     this.startedAt = this.now();
+    this.feedStatus = 'waiting';
+    this.feedDetail = '';
+    this.lastBar = null;
+    this.lastBarAt = null;
+    this.units = 0;
+    this.avgPrice = null;
+    this.realised = 0;
+    this.peak = 0;
+    this.risk = { state: 'ACTIVE', reason: 'start' };
+    this.lastDecision = null;
+    this.equity = [];
+    this.fills = [];
+    this.costs = [];
+    this.lossStreak = 0;
+    this.submitted = new Map();
+    this.counts = { bars: 0, gaps: 0, decisions: {}, orders: {}, fills: 0, rejections: 0, denials: {}, reconciliations: 0, discrepancies: 0, closed_positions: 0 };
+  }
+
+  /** Another run starts (swt serve found a new runner): its panels start from nothing. */
+  follow(run: { instrument: string; mode: string; pipSize: number }): void {
+    this.o = { ...this.o, ...run };
+    this.clear();
+    for (const p of ['collection_status', 'trader_state', 'trades'] as const) this.changed(p);
+  }
+
+  /** The run's instrument (null: waiting for one to follow). */
+  get instrument(): string | null {
+    return this.o.instrument || null;
   }
 
   /** Starts listening; returns this. */
@@ -100,7 +133,7 @@ export class LiveState {
     });
     on('decision', (e) => {
       this.counts.decisions[e.action] = (this.counts.decisions[e.action] ?? 0) + 1;
-      this.lastDecision = { ts: e.ts, bar_index: e.bar_index, action: e.action, reason: e.reason, position_units: e.position_units, strategy: e.strategy, visits: visitsOf(e) };
+      this.lastDecision = { ts: e.ts, bar_index: e.bar_index, action: e.action, reason: e.reason, position_units: e.position_units, strategy: e.strategy, visits: e.visits };
       this.changed('trader_state');
     });
     on('order', (e) => {
@@ -295,8 +328,3 @@ export class LiveState {
   }
 }
 
-/** A decision event may carry the search's visit counts (a policy with a search adds them). */
-function visitsOf(e: LiveEventMap['decision']): Record<string, number> | null {
-  const v = (e as { visits?: unknown }).visits;
-  return v && typeof v === 'object' ? (v as Record<string, number>) : null;
-}

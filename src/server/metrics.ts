@@ -37,30 +37,31 @@ export function createMetrics(src: MetricSources): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const live = src.live;
-  const c = live?.counts;
+  // read at scrape time: a followed runner's new run replaces the counts
+  const c = () => live!.counts;
   // Totals read from the state are gauges to prom-client but counters to Prometheus (monotonic), so
   // they keep the _total names and say so in their help.
-  const total = (name: string, help: string, read: () => number) => gauge(registry, name, `${help} (counter)`, [], (g) => void (c && g.set(read())));
+  const total = (name: string, help: string, read: () => number) => gauge(registry, name, `${help} (counter)`, [], (g) => void (live && g.set(read())));
   const byLabel = (name: string, help: string, label: string, read: () => Record<string, number>, always: string[] = []) =>
     gauge(registry, name, `${help} (counter)`, [label], (g) => {
-      if (!c) return;
+      if (!live) return;
       const m = read();
       for (const k of new Set([...always, ...Object.keys(m)])) g.set({ [label]: k }, m[k] ?? 0);
     });
 
-  total('swt_bars_received_total', 'Completed bars received from the feed', () => c!.bars);
+  total('swt_bars_received_total', 'Completed bars received from the feed', () => c().bars);
   gauge(registry, 'swt_feed_lag_seconds', 'Seconds since the last bar arrived', [], (g) => {
     const lag = live?.feedLagMs();
     if (lag !== null && lag !== undefined) g.set(lag / 1000);
   });
-  total('swt_feed_gaps_total', 'Gaps the feed reported (weekday minutes without a bar)', () => c!.gaps);
-  byLabel('swt_decisions_total', 'Decisions by action', 'action', () => c!.decisions, ACTIONS);
-  byLabel('swt_orders_total', 'Order events by status (submitted, filled, rejected, denied, …)', 'status', () => c!.orders);
-  total('swt_fills_total', 'Fills', () => c!.fills);
-  total('swt_order_rejections_total', 'Orders the broker rejected', () => c!.rejections);
-  byLabel('swt_risk_denials_total', 'Orders the risk engine denied, by code', 'code', () => c!.denials);
-  total('swt_reconciliations_total', 'Reconciliation runs', () => c!.reconciliations);
-  total('swt_reconciliation_discrepancies_total', 'Reconciliation runs that found a discrepancy', () => c!.discrepancies);
+  total('swt_feed_gaps_total', 'Gaps the feed reported (weekday minutes without a bar)', () => c().gaps);
+  byLabel('swt_decisions_total', 'Decisions by action', 'action', () => c().decisions, ACTIONS);
+  byLabel('swt_orders_total', 'Order events by status (submitted, filled, rejected, denied, …)', 'status', () => c().orders);
+  total('swt_fills_total', 'Fills', () => c().fills);
+  total('swt_order_rejections_total', 'Orders the broker rejected', () => c().rejections);
+  byLabel('swt_risk_denials_total', 'Orders the risk engine denied, by code', 'code', () => c().denials);
+  total('swt_reconciliations_total', 'Reconciliation runs', () => c().reconciliations);
+  total('swt_reconciliation_discrepancies_total', 'Reconciliation runs that found a discrepancy', () => c().discrepancies);
   const value = (name: string, help: string, read: (s: LiveState) => number) => gauge(registry, name, help, [], (g) => void (live && g.set(read(live))));
   value('swt_position_units', 'Position in units (signed)', (s) => s.positionUnits);
   value('swt_unrealised_pips', 'Unrealised pips of the open position at the last close', (s) => s.unrealisedPips);

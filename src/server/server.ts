@@ -161,8 +161,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       if (!state) return { data: null, event_at_ms: 0 };
       return { data: state.panel(type), event_at_ms: state.eventAt[type] };
     },
-    d.throttle_ms,
-    now,
+    // the throttle runs on the wall clock, as its timers and the clients do (not the injected `now`)
+    { throttleMs: d.throttle_ms },
   );
   state?.onChange((p: PanelType) => hub.offer(p));
   alerts.onAlert(() => hub.offer('alert'));

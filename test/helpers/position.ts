@@ -3,6 +3,11 @@
 import { MarketCore } from '../../src/env/step.js';
 import { envConfig } from '../../src/env/config.js';
 import { tradeSnapshot, type TradeSnapshot } from '../../src/features/position.js';
+import type { BarSeries } from '../../src/env/types.js';
+
+// No bar prices are read by open/close with the constant spread; the core asks for a series only to
+// look up recorded spreads.
+const NO_BARS: BarSeries = { ts: new Float64Array(2), open: new Float64Array(2), high: new Float64Array(2), low: new Float64Array(2), close: new Float64Array(2) };
 
 export class OnePosition {
   readonly core: MarketCore;
@@ -10,7 +15,7 @@ export class OnePosition {
     this.core = new MarketCore(envConfig({ pipSize, spreadPips, units, reward: { penalty } }), 1);
   }
   open(side: 1 | -1, price: number): void {
-    this.core.open(0, side, price, 0, 0);
+    this.core.open(0, side, price, NO_BARS, 0, 0);
   }
   mark(high: number, low: number, close: number): void {
     this.core.mark(0, high, low, close);
@@ -23,7 +28,7 @@ export class OnePosition {
     return tradeSnapshot(this.core.state, 0);
   }
   close(price: number) {
-    this.core.close(0, 1, 1, price, false);
+    this.core.close(0, NO_BARS, 1, 1, price, false);
     return this.core.trades.record(this.core.lastTrade);
   }
 }

@@ -110,8 +110,13 @@ export class FakeV20 {
 
   /** Sends a PRICE line (and remembers the price for fills). */
   tick(instrument: string, ts: number, bid: number, ask: number): void {
+    this.streamRaw(this.priceLine(instrument, ts, bid, ask));
+  }
+
+  /** The PRICE line `tick` sends (newline included), for a test that writes it in pieces; remembers the price. */
+  priceLine(instrument: string, ts: number, bid: number, ask: number): string {
     this.setPrice(instrument, bid, ask);
-    this.streamRaw(`${JSON.stringify({ type: 'PRICE', time: rfc3339(ts + this.clockSkewMs), instrument, bids: [{ price: px(bid), liquidity: 1e6 }], asks: [{ price: px(ask), liquidity: 1e6 }], closeoutBid: px(bid), closeoutAsk: px(ask), status: 'tradeable', tradeable: true })}\n`);
+    return `${JSON.stringify({ type: 'PRICE', time: rfc3339(ts + this.clockSkewMs), instrument, bids: [{ price: px(bid), liquidity: 1e6 }], asks: [{ price: px(ask), liquidity: 1e6 }], closeoutBid: px(bid), closeoutAsk: px(ask), status: 'tradeable', tradeable: true })}\n`;
   }
 
   heartbeat(): void {

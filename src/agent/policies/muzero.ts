@@ -63,6 +63,10 @@ export class MuZeroPolicy implements Policy {
 
   resetLane(): void {}
 
+  lastVisits(lane: number): Float32Array {
+    return this.visits.subarray(lane * N_ACTIONS, (lane + 1) * N_ACTIONS);
+  }
+
   async act(obs: Float32Array | null, mask: Uint8Array, view: EnvView, out: Uint8Array): Promise<void> {
     if (!obs) throw new PolicyError('muzero reads the observation: run it with a feature set');
     const D = view.obsDim;

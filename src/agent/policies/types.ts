@@ -33,6 +33,11 @@ export interface Policy {
    * (view.active[i] === 0) are ignored. May return a promise (network inference): runners await it.
    */
   act(obs: Float32Array | null, mask: Uint8Array, view: EnvView, out: Uint8Array): void | Promise<void>;
+  /**
+   * Search policies: the root visit counts ([HOLD, BUY, SELL, CLOSE]) behind lane `lane`'s last
+   * decision, valid until the next act(). Absent for policies that do not search.
+   */
+  lastVisits?(lane: number): ArrayLike<number>;
   /** Releases native resources (ONNX sessions, search trees). Optional. */
   close?(): void | Promise<void>;
 }

@@ -26,10 +26,11 @@ export interface CollectInput {
   /** Checked after every step: true abandons the collect (nothing is returned). */
   stop?: () => boolean;
   /**
-   * Share of decisions taken while flat whose executed action is a uniformly random legal one instead
-   * of the search's (default 0). The draw is seeded by (seed, decision id) only, like the search.
+   * Share of decisions taken while flat (`share`) and in a position (`inPosition`, default 0) whose
+   * executed action is a uniformly random legal one instead of the search's. The draw is seeded by
+   * (seed, decision id) only, like the search.
    */
-  randomAction?: { share: number; seed: number };
+  randomAction?: { share: number; seed: number; inPosition?: number };
 }
 
 /** What the collect's decisions were, for the action mix and the collapse guard. */
@@ -98,7 +99,7 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
   const actions = new Int32Array(B);
   const finals: number[] = [];
   let envSteps = 0;
-  const explore = input.randomAction && input.randomAction.share > 0 ? input.randomAction : null;
+  const explore = input.randomAction && (input.randomAction.share > 0 || (input.randomAction.inPosition ?? 0) > 0) ? input.randomAction : null;
   const exploreSeed = explore ? streamSeed(explore.seed, 0x72616e64) : 0;
   const search = async (k: number) => actor.act(rowsObs, rowsMask, k, ids.subarray(0, k));
   const record = (i: number, u: number, r: { values: Float64Array; policy: Float32Array }, k: number) => {
@@ -125,8 +126,10 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
       const chosen = r.actions[j];
       const u = env.t[i] - env.start[i];
       record(i, u, r, j);
-      // Entries only: a random exit would cut holds short and teach that no trade ever pays its spread.
-      const a = explore && env.side[i] === 0 ? randomLegal(chosen, explore.share, exploreSeed, ids[j], rowsMask, j * A) : chosen;
+      // Random exits are rarer than random entries: frequent ones would cut holds short and teach that
+      // no trade pays its spread; without any, an agent that holds all session never stands flat again.
+      const share = explore ? (env.side[i] === 0 ? explore.share : (explore.inPosition ?? 0)) : 0;
+      const a = share > 0 ? randomLegal(chosen, share, exploreSeed, ids[j], rowsMask, j * A) : chosen;
       if (a !== chosen) counts.random++;
       bufs[i].actions[u] = a;
       actions[i] = a;

@@ -274,7 +274,7 @@ export class OandaClient implements Broker {
   }
 
   /** M1 (or other) candles of a time range: at most 5000 per request (the API's cap). */
-  async candles(instrument: string, o: { from: number; to?: number | null; count?: number; price: 'M' | 'BA'; granularity?: string }): Promise<z.infer<typeof rawCandles>> {
+  async candles(instrument: string, o: { from: number; to?: number | null; count?: number; price: 'M' | 'BA' | 'MBA'; granularity?: string }): Promise<z.infer<typeof rawCandles>> {
     const q = new URLSearchParams({ price: o.price, granularity: o.granularity ?? 'M1', from: new Date(o.from).toISOString() });
     if (o.to != null) q.set('to', new Date(o.to).toISOString());
     else q.set('count', String(o.count ?? 5000));

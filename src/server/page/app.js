@@ -47,9 +47,38 @@
     text('t-risk', `${t.risk_state} (${t.risk_reason})`);
     const d = t.last_decision;
     text('t-decision', d ? `${d.action} at ${iso(d.ts)} (${d.reason})` : '–');
-    text('t-visits', d && d.visits ? Object.entries(d.visits).map(([k, v]) => `${k} ${v}`).join(', ') : '–');
+    visits(d);
     const e = t.equity_curve;
     if (e.ts.length > 1) chart('equity-chart', [{ label: 'equity pips', stroke: '#58a6ff' }], [e.ts.map((x) => x / 1000), e.pips]);
+  }
+
+  // The search's root visit counts as a bar per action (widths through the CSSOM: the CSP forbids style attributes).
+  function visits(d) {
+    const el = document.getElementById('t-visits');
+    el.replaceChildren();
+    if (!d || !d.visits) {
+      el.textContent = d ? 'no search' : '–';
+      return;
+    }
+    const total = Object.values(d.visits).reduce((a, b) => a + b, 0) || 1;
+    for (const [action, n] of Object.entries(d.visits)) {
+      const row = document.createElement('div');
+      row.className = 'visit';
+      row.dataset.action = action;
+      const name = document.createElement('span');
+      name.textContent = action;
+      const track = document.createElement('span');
+      track.className = 'visit-track';
+      const bar = document.createElement('span');
+      bar.className = 'visit-bar';
+      bar.style.width = `${((100 * n) / total).toFixed(1)}%`;
+      track.append(bar);
+      const count = document.createElement('span');
+      count.className = 'visit-n';
+      count.textContent = String(n);
+      row.append(name, track, count);
+      el.append(row);
+    }
   }
 
   function trades(x) {

@@ -9,6 +9,7 @@ import { m006SnakeCase } from './006_snake_case.js';
 import { m007RunFitRange } from './007_run_fit_range.js';
 import { m008LiveJournal } from './008_live_journal.js';
 import { m009Training } from './009_training.js';
+import { m010BarSpreads } from './010_bar_spreads.js';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,4 @@ export interface Migration {
   up: string[];
 }
 
-export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal, m009Training].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal, m009Training, m010BarSpreads].sort((a, b) => a.version - b.version);

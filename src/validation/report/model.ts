@@ -427,7 +427,7 @@ function provenanceBlocks(r: ValidationResult): Block[] {
       ['Feature set', pv.feature_set ?? 'none (the policy reads bars only)'],
       ['Config hash', pv.config_hash],
       ['Seed', String(pv.seed)],
-      ['Costs', `pip ${env.pip_size}, spread ${env.spread_pips} pips per round trip, ${env.units} units, reward ${env.reward.mode}`],
+      ['Costs', `pip ${env.pip_size}, ${env.spread === 'recorded' ? "each bar's recorded spread" : `spread ${env.spread_pips} pips`} per round trip, ${env.units} units, reward ${env.reward.mode}`],
       [
         'Monte Carlo',
         mc.status === 'no_trades'
