@@ -1,6 +1,8 @@
 // bench:train — self-play and learner throughput of the default network (config defaults, no preset):
 // 64 environments in lock-step, 15-simulation Gumbel searches over ONNX Runtime, then learner updates
 // (batch 256, unroll 5) on what was collected. Prints name=value lines and the core count.
+// Then PPO (the ppo config section, no preset): rollouts of ppo.rollout steps on ppo.envs lanes acting
+// through ONNX Runtime (and, for comparison, through tfjs), and the PPO epochs over a rollout.
 // Bars are the synthetic generator's; the feature rows are random (the speed does not depend on them).
 import { loadConfig } from '../src/config/load.js';
 import { weekCalendar } from '../src/data/calendar.js';
@@ -18,6 +20,8 @@ import { collect } from '../src/agent/selfplay/selfplay.js';
 import { ReplayBuffer } from '../src/agent/train/replay.js';
 import { Learner, makeBatch } from '../src/agent/train/learner.js';
 import { Prng } from '../src/util/prng.js';
+import { initPpoWeights, ppoSpecFromConfig } from '../src/agent/network/ppo-spec.js';
+import { PpoLearner } from '../src/agent/ppo/learner.js';
 import { report, reportCores } from './util.js';
 
 const config = loadConfig();
@@ -72,5 +76,25 @@ report('train_samples_per_s', tc.batch_size / trainS, 0);
 report('iteration_updates', tc.updates_per_iteration);
 report('selfplay_share', res.seconds / (res.seconds + iterTrain));
 report('train_share', iterTrain / (res.seconds + iterTrain));
+// ---- PPO ----
+const ppoSpec = ppoSpecFromConfig(config, observationSize(config.env.stack, F));
+const ppo = new PpoLearner(ppoSpec, initPpoWeights(ppoSpec, 1), config.ppo);
+const envCfg = envConfigFromConfig(config, 'SYN_GBPJPY');
+const rolloutInput = { bars, features, sessions, env: envCfg, seed: 1, firstEpisode: 0 };
+await ppo.rollout({ ...rolloutInput, iteration: 0 }); // warm-up
+const ro = (await ppo.rollout({ ...rolloutInput, iteration: 1 }))!;
+const roTfjs = (await ppo.rollout({ ...rolloutInput, iteration: 1, engine: 'tfjs' }))!;
+ppo.train(ro, 1, 0); // warm-up
+const tp = performance.now();
+const ppoSteps = ppo.train(ro, 1, 1).length;
+const ppoTrainS = (performance.now() - tp) / 1000;
+ppo.dispose();
+report('ppo_envs', config.ppo.envs);
+report('ppo_rollout', config.ppo.rollout);
+report('ppo_env_steps_per_s', ro.envSteps / ro.seconds, 0);
+report('ppo_env_steps_per_s_tfjs', roTfjs.envSteps / roTfjs.seconds, 0);
+report('ppo_minibatch', config.ppo.minibatch);
+report('ppo_updates_per_s', ppoSteps / ppoTrainS);
+report('ppo_iteration_s', ro.seconds + ppoTrainS);
 report('load_average_1m', (await import('node:os')).loadavg()[0]);
 reportCores();

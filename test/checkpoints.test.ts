@@ -11,7 +11,7 @@ import { initTfjs } from '../src/agent/network/backend.js';
 import { GRAPH_NAMES, architectureId, initWeights, networkSpec, parameters, type NetworkSpec } from '../src/agent/network/spec.js';
 import { TfjsNetwork, optimizerState, restoreOptimizer } from '../src/agent/network/tfjs.js';
 import { OnnxModel, TfjsModel } from '../src/agent/network/model.js';
-import { CheckpointError, loadCheckpoint, nextVersion, saveCheckpoint, removeStaleTemps, type CheckpointMeta, type SaveInput } from '../src/agent/checkpoints/checkpoint.js';
+import { CheckpointError, loadCheckpoint, muzeroNetwork, nextVersion, saveCheckpoint, removeStaleTemps, type CheckpointMeta, type SaveInput } from '../src/agent/checkpoints/checkpoint.js';
 import { featureSetObservation, listCheckpoints, openCheckpoint, pruneCheckpoints, recordCheckpoint, resolveCheckpoint } from '../src/agent/checkpoints/registry.js';
 import { Store } from '../src/store/db.js';
 import { loadConfig } from '../src/config/load.js';
@@ -77,7 +77,7 @@ describe('save and load', () => {
     expect(Prng.fromState(ck.rng.replay).u32()).toBe(sampler.u32());
 
     // continue: the original one more step, and a restored copy one more step
-    const restored = new TfjsNetwork(ck.spec, ck.weights);
+    const restored = new TfjsNetwork(muzeroNetwork(ck).spec, ck.weights);
     const opt2 = tf.train.adam(1e-2);
     await restoreOptimizer(opt2, ck.optimizer!);
     step(net, opt);
@@ -93,8 +93,8 @@ describe('save and load', () => {
     const beforeTf = TfjsModel.fromWeights(spec, weights);
     const { dir } = await saveCheckpoint(path.join(tmp, 'outputs'), baseInput({ weights }));
     const ck = await loadCheckpoint(dir);
-    const after = await OnnxModel.create(ck.spec, ck.onnx);
-    const afterTf = TfjsModel.fromWeights(ck.spec, ck.weights);
+    const after = await OnnxModel.create(muzeroNetwork(ck).spec, muzeroNetwork(ck).onnx);
+    const afterTf = TfjsModel.fromWeights(muzeroNetwork(ck).spec, ck.weights);
     for (const g of GRAPH_NAMES) {
       const feeds = randomFeeds(spec, g, 16, 2);
       const [a, b, c, d] = await Promise.all([before.runner.run(g, feeds, 16), after.runner.run(g, feeds, 16), beforeTf.runner.run(g, feeds, 16), afterTf.runner.run(g, feeds, 16)]);
@@ -284,7 +284,7 @@ describe('swt checkpoints (CLI)', () => {
     expect(Object.keys(meta).every((k) => /^[a-z0-9_]+$/.test(k))).toBe(true);
     const ck = await loadCheckpoint(meta.dir, { featureHash: fs.hash });
     expect(ck.spec.obs_dim).toBe(fs.obsDim);
-    expect(ck.spec.hidden).toBe(config.model.hidden);
+    expect(muzeroNetwork(ck).spec.hidden).toBe(config.model.hidden);
     // same seed, same weights
     const again = JSON.parse(run(['checkpoints', 'init', '--seed', '7', '--json']).stdout) as { dir: string; files: Record<string, { sha256: string }> };
     expect(again.files['weights.bin'].sha256).toBe(meta.files['weights.bin'].sha256);

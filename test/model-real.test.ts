@@ -8,7 +8,7 @@ import { GRAPH_NAMES, initWeights, networkSpec, type NetworkSpec } from '../src/
 import { buildOnnxGraphs } from '../src/agent/network/onnx.js';
 import { OnnxModel, TfjsModel, type Feeds } from '../src/agent/network/model.js';
 import { MuZeroActor, decisionId } from '../src/agent/muzero/actor.js';
-import { CheckpointError } from '../src/agent/checkpoints/checkpoint.js';
+import { CheckpointError, muzeroNetwork } from '../src/agent/checkpoints/checkpoint.js';
 import { openCheckpoint } from '../src/agent/checkpoints/registry.js';
 import { loadMarket, type Market } from '../src/env/market.js';
 import { envConfigFromConfig } from '../src/env/config.js';
@@ -83,7 +83,7 @@ describe.skipIf(!HAS_SHARED)('the network on the real 2016 GBP/JPY data', () => 
     ['the default network', null],
   ])('%s: every output of every graph within 1e-5 on real feature rows', async (_label, sizes) => {
     const { obs, n, obsDim } = realObservations();
-    const spec: NetworkSpec = sizes ? networkSpec({ obsDim, ...sizes }) : (await openCheckpoint(store, checkpointId)).spec;
+    const spec: NetworkSpec = sizes ? networkSpec({ obsDim, ...sizes }) : muzeroNetwork(await openCheckpoint(store, checkpointId)).spec;
     expect(spec.obs_dim).toBe(obsDim);
     const weights = initWeights(spec, 5);
     const onnx = await OnnxModel.create(spec, buildOnnxGraphs(spec, weights));
@@ -113,7 +113,7 @@ describe.skipIf(!HAS_SHARED)('the network on the real 2016 GBP/JPY data', () => 
     const onnx = await MuZeroActor.open({ ...opts, checkpoint: ck });
     const onnxAgain = await MuZeroActor.open({ ...opts, checkpoint: 'latest', store });
     const onnxSplit = await MuZeroActor.open({ ...opts, checkpoint: ck, maxBatch: 5 }); // other batch composition
-    const tfjs = MuZeroActor.fromModel(TfjsModel.fromWeights(ck.spec, ck.weights), opts);
+    const tfjs = MuZeroActor.fromModel(TfjsModel.fromWeights(muzeroNetwork(ck).spec, ck.weights), opts);
     const e = newEnv();
     const obs = new Float32Array(SESSIONS * e.obsDim);
     const ids = new Float64Array(SESSIONS);

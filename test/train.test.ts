@@ -6,12 +6,11 @@ import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
-import { indexSessions } from '../src/data/sessions.js';
-import { runFeatureBuild } from '../src/app/features.js';
 import { trainFromStore, trainStatus, type TrainRequest } from '../src/app/train.js';
 import { storedMeta } from '../src/agent/checkpoints/registry.js';
 import { Store } from '../src/store/db.js';
-import { SYN, synthStore } from './helpers/synth-store.js';
+import { SYN } from './helpers/synth-store.js';
+import { query, trainStore } from './helpers/train-store.js';
 import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { existsSync } from 'node:fs';
 
@@ -60,14 +59,6 @@ function fresh(extra: Record<string, unknown> = {}): { db: string; config: Confi
   };
 }
 
-async function query<T extends Record<string, unknown>>(db: string, sql: string): Promise<T[]> {
-  const store = await Store.open(db);
-  try {
-    return await store.all<T>(sql);
-  } finally {
-    store.close();
-  }
-}
 
 const filesOf = async (db: string, id: string) => (await (async () => {
   const store = await Store.open(db);
@@ -79,15 +70,7 @@ const filesOf = async (db: string, id: string) => (await (async () => {
 })());
 
 beforeAll(async () => {
-  base = await synthStore(t.dir, 'base', { from: '2022-01-03', to: '2022-01-12', seed: 4, edge: true });
-  const config = loadConfig({ overrides: { 'data.session_length': 60 } });
-  const store = await Store.open(base);
-  try {
-    await indexSessions(store, config, SYN, 60, config.data.max_gap_minutes);
-    await runFeatureBuild(store, config, SYN, 'default', { quiet: true });
-  } finally {
-    store.close();
-  }
+  base = await trainStore(t.dir);
 }, 240_000);
 
 describe('swt train (the loop)', () => {

@@ -1,4 +1,7 @@
-// `swt train`: the MuZero training loop over the store's data.
+// `swt train`: the training loop over the store's data, shared by both learners (MuZero here, PPO in
+// ./train-ppo.ts): one run loop owns runs, counters, the collapse guard, evaluations, checkpoints, the
+// best checkpoint, training_metrics and stopping; a TrainDriver does one learner's collect and updates.
+// MuZero:
 //
 // One iteration = one collect (a session on each of train.envs lanes, searched with the actors'
 // weights) then train.updates_per_iteration updates of the learner, alternating in one thread: the
@@ -21,12 +24,16 @@ import { observationSize } from '../env/observation.js';
 import { initTfjs } from '../agent/network/backend.js';
 import { buildOnnxGraphs } from '../agent/network/onnx.js';
 import { OnnxModel } from '../agent/network/model.js';
-import { architectureId, initWeights, networkSpecFromConfig, parameters, paramSize, type NetworkSpec, type Weights } from '../agent/network/spec.js';
+import { initWeights, networkSpecFromConfig, parameters, paramSize, type NetworkSpec, type Weights } from '../agent/network/spec.js';
 import { MuZeroActor } from '../agent/muzero/actor.js';
 import { MuZeroPolicy } from '../agent/policies/muzero.js';
-import { readCheckpointFile, type CheckpointMeta } from '../agent/checkpoints/checkpoint.js';
+import { readCheckpointFile, type Checkpoint, type CheckpointMeta } from '../agent/checkpoints/checkpoint.js';
+import { specArchitectureId, type AnySpec } from '../agent/network/family.js';
+import type { NamedArray } from '../agent/network/tfjs.js';
+import type { Policy } from '../agent/policies/types.js';
+import { collect, type DecisionCounts } from '../agent/selfplay/selfplay.js';
+import { ppoDriver } from './train-ppo.js';
 import { hyperparametersHash, openCheckpoint, saveAndRecord } from '../agent/checkpoints/registry.js';
-import { collect } from '../agent/selfplay/selfplay.js';
 import { ReplayBuffer } from '../agent/train/replay.js';
 import { Learner, makeBatch, type Losses } from '../agent/train/learner.js';
 import { CollapseGuard, type ActionMix, type GuardState } from '../agent/train/guard.js';
@@ -37,7 +44,11 @@ import { Prng } from '../util/prng.js';
 import { UsageError } from '../util/errors.js';
 import { isoOrNull, loadStoreMarket } from './market.js';
 
+export type Algo = 'muzero' | 'ppo';
+
 export interface TrainRequest {
+  /** The learner (default muzero). */
+  algo?: Algo;
   preset: string;
   instrument: string;
   range: TimeRange;
@@ -63,6 +74,7 @@ export interface Evaluation {
 }
 
 export interface TrainProgress {
+  algo: Algo;
   iterations: number;
   episodes: number;
   updates: number;
@@ -70,7 +82,8 @@ export interface TrainProgress {
   seconds: number;
   episodes_per_s: number;
   env_steps_per_s: number;
-  losses: Losses | null;
+  /** The last update's losses (the learner's own names). */
+  losses: Record<string, number> | null;
   action_mix: ActionMix;
   /** Mean net pips per trade of the last collect (null without trades). */
   expectancy: number | null;
@@ -91,9 +104,14 @@ export interface TrainSummary extends TrainProgress {
   eval_seconds: number;
 }
 
-/** Everything a checkpoint must carry for --resume to continue exactly (the JSON part). */
+/**
+ * Everything a checkpoint must carry for --resume to continue exactly (the JSON part): the loop's
+ * counters and guard, and the driver's own state (MuZero: last_refresh, rng; PPO: normalizer).
+ */
 interface TrainState {
   format: 'swt-train-state';
+  /** Absent for MuZero (states saved before PPO existed). */
+  algo?: Algo;
   run_id: string;
   preset: string;
   seed: number;
@@ -101,12 +119,11 @@ interface TrainState {
   updates: number;
   episodes: number;
   env_steps: number;
-  last_refresh: number;
   last_eval: number;
   best_sqn: number | null;
   best_checkpoint: string | null;
   guard: GuardState;
-  rng: { sessions: number[]; sample: number[] };
+  [driverState: string]: unknown;
 }
 
 const STATE_FILE = 'train_state.json';
@@ -163,18 +180,7 @@ async function actorFor(spec: NetworkSpec, weights: Weights, config: Config, mct
 /** The network on held-out sessions at temperature 0, as the `muzero` policy plays it (backtest rules: forced close at the end). */
 export async function evaluateWeights(spec: NetworkSpec, weights: Weights, market: Market, sessions: EpisodeSet, env: EnvConfig, config: Config, seed: number): Promise<Evaluation> {
   const actor = await actorFor(spec, weights, config, config.mcts, seed, 0, 64);
-  const policy = new MuZeroPolicy({ checkpoint: 'training', simulations: actor.simulations, temperature: 0 }, actor);
-  try {
-    const r = await runBacktest({ bars: market.bars, features: market.features, episodes: sessions, policy, env, batch: config.env.batch });
-    const m = r.metrics;
-    const e: Evaluation = { trades: m.trades, net_pips: m.net_pips, sessions: sessions.start.length };
-    if (m.sqn !== null) e.sqn = m.sqn;
-    if (m.expectancy !== null) e.expectancy = m.expectancy;
-    if (m.win_rate !== null) e.win_rate = m.win_rate;
-    return e;
-  } finally {
-    await policy.close();
-  }
+  return evaluatePolicy(new MuZeroPolicy({ checkpoint: 'training', simulations: actor.simulations, temperature: 0 }, actor), market, sessions, env, config);
 }
 
 /** Training and held-out evaluation sessions: the last holdout_fraction of the range's sessions are never played by self-play. */
@@ -208,48 +214,231 @@ async function writeEvent(store: Store, runId: string, kind: string, message: st
 
 const finiteOrNull = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
+/** One row of training_metrics. */
+export interface MetricRow {
+  kind: string;
+  step: number;
+  episode: number;
+  metrics: unknown;
+}
+
+/** What one iteration of a learner did (a collect, then its updates). */
+export interface DriverIteration {
+  /** Rows of the collect's episodes and of each update (the loop adds the iteration and evaluation rows). */
+  rows: MetricRow[];
+  counts: DecisionCounts;
+  episodes: number;
+  envSteps: number;
+  /** Trades closed in the collect and their net pips. */
+  trades: number;
+  netPips: number;
+  updates: number;
+  losses: Record<string, number> | null;
+  collectSeconds: number;
+  /** Further fields of the iteration row (replay statistics …). */
+  extra: Record<string, unknown>;
+}
+
+/**
+ * A learner inside the shared run loop of trainFromStore: MuZero (self-play + replay) or PPO
+ * (rollouts). The loop owns the run, the counters, the collapse guard, the evaluations, checkpoints,
+ * the best checkpoint, the metrics and stopping; a driver owns its network, optimizer and data.
+ */
+export interface TrainDriver {
+  readonly spec: AnySpec;
+  /** One collect and its updates; null when a stop request abandoned the collect (a resume redoes it). */
+  iterate(run: Readonly<RunCounters>, stop: () => boolean): Promise<DriverIteration | null>;
+  weights(): Weights;
+  optimizerState(): Promise<NamedArray[]>;
+  /** What a checkpoint carries for --resume beyond weights and optimizer: JSON state, RNG states, files. */
+  saved(): { state: Record<string, unknown>; rng: Record<string, number[]>; files: Record<string, Uint8Array> };
+  /** The given weights on held-out sessions at temperature 0, as their policy plays them. */
+  evaluate(weights: Weights, sessions: EpisodeSet): Promise<Evaluation>;
+  dispose(): void;
+}
+
+/** The run's counters, shared by the loop and the driver. */
+export interface RunCounters {
+  seed: number;
+  iterations: number;
+  updates: number;
+  episodes: number;
+  env_steps: number;
+}
+
+/** What a driver factory gets: the run's data and, on --resume, what its last checkpoint holds. */
+export interface DriverContext {
+  config: Config;
+  market: Market;
+  /** Values in one env observation. */
+  obsDim: number;
+  env: EnvConfig;
+  trainSessions: EpisodeSet;
+  seed: number;
+  /** The loaded checkpoint and the parsed train state of a resumed run. */
+  resume: { ck: Checkpoint; state: Record<string, unknown> } | null;
+}
+
+/** The architecture a learner trains, for observations of `obsDim` values. */
+export type DriverFactory = { algo: Algo; spec(config: Config, obsDim: number): AnySpec; create(ctx: DriverContext): Promise<TrainDriver> };
+
+/** The playing policy's metrics on the evaluation sessions (backtest rules: forced close at the end). */
+export async function evaluatePolicy(policy: Policy, market: Market, sessions: EpisodeSet, env: EnvConfig, config: Config): Promise<Evaluation> {
+  try {
+    const r = await runBacktest({ bars: market.bars, features: market.features, episodes: sessions, policy, env, batch: config.env.batch });
+    const m = r.metrics;
+    const e: Evaluation = { trades: m.trades, net_pips: m.net_pips, sessions: sessions.start.length };
+    if (m.sqn !== null) e.sqn = m.sqn;
+    if (m.expectancy !== null) e.expectancy = m.expectancy;
+    if (m.win_rate !== null) e.win_rate = m.win_rate;
+    return e;
+  } finally {
+    await policy.close?.();
+  }
+}
+
+// ---- MuZero ------------------------------------------------------------------------------------
+
+const muzeroDriver: DriverFactory = {
+  algo: 'muzero',
+  spec: (config, obsDim) => networkSpecFromConfig(config, obsDim),
+  async create({ config, market, obsDim: D, env, trainSessions, seed, resume }) {
+    const tc = config.train;
+    const spec = networkSpecFromConfig(config, D);
+    const obsDim = spec.obs_dim;
+    let learner: Learner;
+    let replay: ReplayBuffer;
+    let actorWeights: Weights;
+    let lastRefresh = 0;
+    let rng: { sessions: number[]; sample: number[] };
+    if (resume) {
+      const { ck, state } = resume;
+      const replayBytes = await readCheckpointFile(ck, REPLAY_FILE);
+      const actorBytes = await readCheckpointFile(ck, ACTOR_FILE);
+      if (!replayBytes || !actorBytes || !ck.optimizer) throw new UsageError(`--resume: checkpoint ${ck.meta.id} holds no training state (not saved by swt train)`);
+      learner = new Learner(spec, ck.weights, tc);
+      await learner.restore(ck.optimizer, Number(state.updates));
+      replay = ReplayBuffer.deserialize(replayBytes, tc.replay, tc.td_steps, config.mcts.discount);
+      actorWeights = unpackWeights(spec, actorBytes);
+      lastRefresh = Number(state.last_refresh);
+      rng = state.rng as typeof rng;
+    } else {
+      const weights = initWeights(spec, seed);
+      learner = new Learner(spec, weights, tc);
+      replay = new ReplayBuffer(tc.replay, obsDim, tc.td_steps, config.mcts.discount);
+      actorWeights = weights;
+      rng = { sessions: new Prng(seed, 0x73657373).state(), sample: new Prng(seed, 0x73616d70).state() };
+    }
+    let sessionRng = Prng.fromState(rng.sessions);
+    const sampleRng = Prng.fromState(rng.sample);
+    const mcts = selfPlayMcts(config);
+    return {
+      spec,
+      async iterate(run, stop) {
+        if (run.updates - lastRefresh >= tc.refresh_every) {
+          actorWeights = learner.getWeights();
+          lastRefresh = run.updates;
+        }
+        const temperature = config.mcts.mode === 'puct' ? temperatureAt(config, run.episodes) : 1;
+        const actor = await actorFor(spec, actorWeights, config, mcts, run.seed, temperature, tc.envs);
+        const rngBefore = sessionRng.state();
+        let c;
+        try {
+          c = await collect({ bars: market.bars, features: market.features!, sessions: trainSessions, env, actor, lanes: tc.envs, firstEpisode: run.episodes, rng: sessionRng, stop, randomAction: { share: randomActionShareAt(config, run.episodes), inPosition: config.train.exploration.random_action_in_position, seed: run.seed } });
+        } finally {
+          await actor.close();
+        }
+        if (!c) {
+          // abandoned: the stream goes back to where this collect started, which a resume redoes
+          sessionRng = Prng.fromState(rngBefore);
+          return null;
+        }
+        const rows: MetricRow[] = [];
+        let trades = 0;
+        let pips = 0;
+        for (const t of c.trajectories) {
+          replay.add(t);
+          trades += t.trades;
+          pips += t.netPips;
+          let ret = 0;
+          for (const r of t.rewards) ret += r;
+          const hold = t.actions.reduce((a, x) => a + (x === 0 ? 1 : 0), 0);
+          rows.push({ kind: 'episode', step: run.updates, episode: t.episode, metrics: { return: ret, trades: t.trades, net_pips: t.netPips, steps: t.actions.length, hold_share: hold / t.actions.length } });
+        }
+        const episodes = run.episodes + c.trajectories.length;
+        let losses: Losses | null = null;
+        let updates = 0;
+        if (replay.size >= tc.min_replay_episodes) {
+          for (let u = 0; u < tc.updates_per_iteration; u++) {
+            const batch = makeBatch(replay.sample(tc.batch_size, sampleRng), tc.unroll, obsDim, spec.support);
+            losses = learner.update(batch);
+            updates++;
+            rows.push({ kind: 'update', step: run.updates + updates, episode: episodes, metrics: losses });
+          }
+        }
+        return {
+          rows,
+          counts: c.counts,
+          episodes: c.trajectories.length,
+          envSteps: c.envSteps,
+          trades,
+          netPips: pips,
+          updates,
+          losses: losses as Record<string, number> | null,
+          collectSeconds: c.seconds,
+          extra: { replay: replay.stats(), selfplay_seconds: c.seconds, collect_env_steps: c.envSteps },
+        };
+      },
+      weights: () => learner.getWeights(),
+      optimizerState: () => learner.optimizerState(),
+      saved: () => {
+        const r = { sessions: sessionRng.state(), sample: sampleRng.state() };
+        return { state: { last_refresh: lastRefresh, rng: r }, rng: r, files: { [REPLAY_FILE]: replay.serialize(), [ACTOR_FILE]: packWeights(spec, actorWeights) } };
+      },
+      evaluate: (weights, sessions) => evaluateWeights(spec, weights, market, sessions, env, config, seed),
+      dispose: () => learner.dispose(),
+    };
+  },
+};
+
+// a function, not a table built at load time: ./train-ppo.ts imports this module back
+const driverFor = (algo: Algo): DriverFactory => (algo === 'ppo' ? ppoDriver : muzeroDriver);
+
 export async function trainFromStore(store: Store, config: Config, req: TrainRequest): Promise<TrainSummary> {
   const t0 = performance.now();
   const tc = config.train;
+  const algo: Algo = req.algo ?? 'muzero';
+  const factory = driverFor(algo);
   const backend = (await initTfjs()).backend;
   const envCfg = envConfigFromConfig(config, req.instrument);
   const market = await loadStoreMarket(store, config, { instrument: req.instrument, range: req.range, sessions: 'all', seed: 0, featureSet: config.features.default_set });
   if (!market.features || !market.featureHash || !market.featureSet) throw new UsageError('training needs the feature rows: run `swt features build` first');
   const obsDim = observationSize(config.env.stack, market.features.nFeatures);
-  const spec = networkSpecFromConfig(config, obsDim);
-  const archId = architectureId(spec);
+  const spec = factory.spec(config, obsDim);
+  const archId = specArchitectureId(spec);
   const cHash = configHash(config);
 
   // ---- a new run, or the state of the latest one ------------------------------------------------
   let state: TrainState;
-  let learner: Learner;
-  let replay: ReplayBuffer;
-  let actorWeights: Weights;
   let parent: CheckpointMeta | null = null;
+  let resume: DriverContext['resume'] = null;
   if (req.resume) {
     const run = await store.one<{ run_id: string; last_checkpoint: string | null; config_hash: string; preset: string }>('SELECT run_id, last_checkpoint, config_hash, preset FROM training_runs ORDER BY started_at DESC, run_id DESC LIMIT 1');
     if (!run || !run.last_checkpoint) throw new UsageError('--resume: no training run with a checkpoint in this store (start one without --resume)');
     if (run.config_hash !== cHash) throw new UsageError(`--resume: run ${run.run_id} was trained with config ${run.config_hash} (preset ${run.preset}); this config is ${cHash}: resume with the same preset, config and overrides`);
     const ck = await openCheckpoint(store, run.last_checkpoint, { architectureId: archId, featureHash: market.featureHash });
     const stateBytes = await readCheckpointFile(ck, STATE_FILE);
-    const replayBytes = await readCheckpointFile(ck, REPLAY_FILE);
-    const actorBytes = await readCheckpointFile(ck, ACTOR_FILE);
-    if (!stateBytes || !replayBytes || !actorBytes || !ck.optimizer) throw new UsageError(`--resume: checkpoint ${ck.meta.id} holds no training state (not saved by swt train)`);
+    if (!stateBytes || !ck.optimizer) throw new UsageError(`--resume: checkpoint ${ck.meta.id} holds no training state (not saved by swt train)`);
     state = JSON.parse(new TextDecoder().decode(stateBytes)) as TrainState;
-    learner = new Learner(spec, ck.weights, tc);
-    await learner.restore(ck.optimizer, state.updates);
-    replay = ReplayBuffer.deserialize(replayBytes, tc.replay, tc.td_steps, config.mcts.discount);
-    actorWeights = unpackWeights(spec, actorBytes);
+    if ((state.algo ?? 'muzero') !== algo) throw new UsageError(`--resume: run ${run.run_id} trains ${state.algo ?? 'muzero'}, not ${algo}: resume it with --algo ${state.algo ?? 'muzero'}`);
+    resume = { ck, state: state as unknown as Record<string, unknown> };
     parent = ck.meta;
   } else {
     const seed = req.seed ?? tc.seed;
     const runId = `train-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${Math.random().toString(16).slice(2, 8)}`;
-    const weights = initWeights(spec, seed);
-    learner = new Learner(spec, weights, tc);
-    replay = new ReplayBuffer(tc.replay, obsDim, tc.td_steps, config.mcts.discount);
-    actorWeights = weights;
     state = {
       format: 'swt-train-state',
+      ...(algo === 'muzero' ? {} : { algo }),
       run_id: runId,
       preset: req.preset,
       seed,
@@ -257,12 +446,10 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
       updates: 0,
       episodes: 0,
       env_steps: 0,
-      last_refresh: 0,
       last_eval: 0,
       best_sqn: null,
       best_checkpoint: null,
       guard: { chunks: [], active: [] },
-      rng: { sessions: new Prng(seed, 0x73657373).state(), sample: new Prng(seed, 0x73616d70).state() },
     };
     const now = new Date().toISOString().replace('Z', '');
     await store.run(
@@ -273,14 +460,12 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
   }
   const runId = state.run_id;
   const { train: trainSessions, evaluation: evalSessions } = splitSessions(market.episodes, config, state.seed);
-  let sessionRng = Prng.fromState(state.rng.sessions);
-  const sampleRng = Prng.fromState(state.rng.sample);
   const guard = CollapseGuard.fromState(tc.guard, state.guard);
-  const mcts = selfPlayMcts(config);
   await store.release();
+  const driver = await factory.create({ config, market, obsDim, env: envCfg, trainSessions, seed: state.seed, resume });
 
   const collapses: string[] = [];
-  let lastLosses: Losses | null = null;
+  let lastLosses: Record<string, number> | null = null;
   let lastEval: Evaluation | null = null;
   let lastExpectancy: number | null = null;
   let lastCheckpoint = parent?.id ?? '';
@@ -295,6 +480,7 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
   const progress = (): TrainProgress => {
     const s = (performance.now() - t0) / 1000;
     return {
+      algo,
       iterations: state.iterations,
       episodes: state.episodes,
       updates: state.updates,
@@ -312,17 +498,18 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
 
   const checkpoint = async (evaluation: Evaluation | null): Promise<void> => {
     state.guard = guard.state();
-    state.rng = { sessions: sessionRng.state(), sample: sampleRng.state() };
-    const weights = learner.getWeights();
-    const saved = await store.unit(async () => {
+    const saved = driver.saved();
+    Object.assign(state, saved.state);
+    const weights = driver.weights();
+    const done = await store.unit(async () => {
       const r = await saveAndRecord(
         store,
         config,
         {
           spec,
           weights,
-          optimizer: await learner.optimizerState(),
-          rng: state.rng,
+          optimizer: await driver.optimizerState(),
+          rng: saved.rng,
           featureSet: { name: market.featureSet!, hash: market.featureHash! },
           configHash: cHash,
           hyperparametersHash: hyperparametersHash(config),
@@ -332,11 +519,7 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
           trainingSteps: state.updates,
           evaluation: evaluation as Record<string, number> | null,
           backend: `tfjs-${backend}`,
-          extraFiles: {
-            [STATE_FILE]: new TextEncoder().encode(JSON.stringify({ ...state, best_checkpoint: state.best_checkpoint })),
-            [REPLAY_FILE]: replay.serialize(),
-            [ACTOR_FILE]: packWeights(spec, actorWeights),
-          },
+          extraFiles: { [STATE_FILE]: new TextEncoder().encode(JSON.stringify(state)), ...saved.files },
         },
         { prune: true },
       );
@@ -351,8 +534,16 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
       );
       return r;
     });
-    parent = saved.meta;
-    lastCheckpoint = saved.meta.id;
+    parent = done.meta;
+    lastCheckpoint = done.meta.id;
+  };
+
+  const evaluateNow = async (): Promise<Evaluation> => {
+    const te = performance.now();
+    const e = await driver.evaluate(driver.weights(), evalSessions);
+    evalSeconds += (performance.now() - te) / 1000;
+    state.last_eval = state.updates;
+    return e;
   };
 
   let status: 'stopped' | 'finished' = 'finished';
@@ -365,68 +556,32 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
         status = 'stopped';
         break;
       }
-      // ---- collect ----
-      if (state.updates - state.last_refresh >= tc.refresh_every) {
-        actorWeights = learner.getWeights();
-        state.last_refresh = state.updates;
-      }
-      const temperature = config.mcts.mode === 'puct' ? temperatureAt(config, state.episodes) : 1;
-      const actor = await actorFor(spec, actorWeights, config, mcts, state.seed, temperature, tc.envs);
-      const rngBefore = sessionRng.state();
-      let c;
-      try {
-        c = await collect({ bars: market.bars, features: market.features, sessions: trainSessions, env: envCfg, actor, lanes: tc.envs, firstEpisode: state.episodes, rng: sessionRng, stop: stopAsked, randomAction: { share: randomActionShareAt(config, state.episodes), inPosition: config.train.exploration.random_action_in_position, seed: state.seed } });
-      } finally {
-        await actor.close();
-      }
-      if (!c) {
-        // abandoned: the stream goes back to where this collect started, which a resume redoes
-        sessionRng = Prng.fromState(rngBefore);
+      const tt = performance.now();
+      const it = await driver.iterate(state, stopAsked);
+      if (!it) {
         status = 'stopped';
         break;
       }
-      selfplaySeconds += c.seconds;
-      const rows: Array<{ kind: string; step: number; episode: number; metrics: unknown }> = [];
-      let trades = 0;
-      let pips = 0;
-      for (const t of c.trajectories) {
-        replay.add(t);
-        trades += t.trades;
-        pips += t.netPips;
-        let ret = 0;
-        for (const r of t.rewards) ret += r;
-        const hold = t.actions.reduce((a, x) => a + (x === 0 ? 1 : 0), 0);
-        rows.push({ kind: 'episode', step: state.updates, episode: t.episode, metrics: { return: ret, trades: t.trades, net_pips: t.netPips, steps: t.actions.length, hold_share: hold / t.actions.length } });
-      }
-      lastExpectancy = trades ? pips / trades : null;
-      state.episodes += c.trajectories.length;
-      state.env_steps += c.envSteps;
-      for (const alarm of guard.observe(c.counts)) {
+      selfplaySeconds += it.collectSeconds;
+      trainSeconds += (performance.now() - tt) / 1000 - it.collectSeconds;
+      const rows = it.rows;
+      lastExpectancy = it.trades ? it.netPips / it.trades : null;
+      state.episodes += it.episodes;
+      state.env_steps += it.envSteps;
+      state.updates += it.updates;
+      if (it.losses) lastLosses = it.losses;
+      for (const alarm of guard.observe(it.counts)) {
         collapses.push(alarm.kind);
         req.onWarning?.(alarm.message);
         log().warn({ run_id: runId, ...alarm }, alarm.message);
         await store.unit(() => writeEvent(store, runId, alarm.kind, alarm.message, { share: alarm.share, threshold: alarm.threshold, decisions: alarm.decisions, episodes: state.episodes, updates: state.updates }));
       }
-      // ---- train ----
-      const tt = performance.now();
-      if (replay.size >= tc.min_replay_episodes) {
-        for (let u = 0; u < tc.updates_per_iteration; u++) {
-          const batch = makeBatch(replay.sample(tc.batch_size, sampleRng), tc.unroll, obsDim, spec.support);
-          lastLosses = learner.update(batch);
-          state.updates++;
-          rows.push({ kind: 'update', step: state.updates, episode: state.episodes, metrics: lastLosses });
-        }
-      }
-      trainSeconds += (performance.now() - tt) / 1000;
       state.iterations++;
       dirty = true;
-      rows.push({ kind: 'iteration', step: state.updates, episode: state.episodes, metrics: { ...progress(), losses: undefined, evaluation: undefined, replay: replay.stats(), selfplay_seconds: c.seconds, collect_env_steps: c.envSteps } });
+      rows.push({ kind: 'iteration', step: state.updates, episode: state.episodes, metrics: { ...progress(), losses: undefined, evaluation: undefined, ...it.extra } });
       // ---- evaluate + checkpoint ----
-      if (state.updates - state.last_eval >= tc.eval_every) {
-        const te = performance.now();
-        lastEval = await evaluateWeights(spec, learner.getWeights(), market, evalSessions, envCfg, config, state.seed);
-        evalSeconds += (performance.now() - te) / 1000;
-        state.last_eval = state.updates;
+      if (state.updates - state.last_eval >= evalEvery(config, algo)) {
+        lastEval = await evaluateNow();
         rows.push({ kind: 'evaluation', step: state.updates, episode: state.episodes, metrics: lastEval });
         await store.unit(() => writeMetrics(store, runId, rows));
         await checkpoint(lastEval);
@@ -438,16 +593,13 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
     }
     if (dirty || !lastCheckpoint) {
       if (status === 'finished' && state.updates > state.last_eval) {
-        const te = performance.now();
-        lastEval = await evaluateWeights(spec, learner.getWeights(), market, evalSessions, envCfg, config, state.seed);
-        evalSeconds += (performance.now() - te) / 1000;
-        state.last_eval = state.updates;
+        lastEval = await evaluateNow();
         await store.unit(() => writeMetrics(store, runId, [{ kind: 'evaluation', step: state.updates, episode: state.episodes, metrics: lastEval }]));
         await checkpoint(lastEval);
       } else await checkpoint(null);
     }
   } finally {
-    learner.dispose();
+    driver.dispose();
   }
   const p = progress();
   const summary: TrainSummary = {
@@ -469,7 +621,12 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
   return summary;
 }
 
-function finiteLosses(l: Losses | null): Record<string, number | null> | null {
+/** Evaluate and checkpoint every this many updates (gradient steps). */
+function evalEvery(config: Config, algo: Algo): number {
+  return algo === 'ppo' ? config.ppo.eval_every : config.train.eval_every;
+}
+
+function finiteLosses(l: Record<string, number> | null): Record<string, number | null> | null {
   return l ? Object.fromEntries(Object.entries(l).map(([k, v]) => [k, finiteOrNull(v)])) : null;
 }
 

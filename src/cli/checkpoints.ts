@@ -4,8 +4,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { action, common, makeContext, parseInteger, printJson, type CommonOpts } from './context.js';
 import { initCheckpoint, listCheckpoints, openCheckpoint, pruneCheckpoints, type CheckpointRow } from '../agent/checkpoints/registry.js';
-import { onnxFile, type CheckpointMeta } from '../agent/checkpoints/checkpoint.js';
-import { GRAPH_NAMES, graphOutputs, type NetworkSpec } from '../agent/network/spec.js';
+import { muzeroNetwork, onnxFile, type CheckpointMeta } from '../agent/checkpoints/checkpoint.js';
+import { isPpoSpec } from '../agent/network/ppo-spec.js';
+import { GRAPH_NAMES, graphOutputs } from '../agent/network/spec.js';
 
 const REF_HELP = 'latest, best (highest evaluation SQN), an id from `swt checkpoints list`, or a checkpoint directory';
 
@@ -49,11 +50,14 @@ export function registerCheckpoints(program: Command): void {
         }
         const m = ck.meta;
         const s = ck.spec;
+        const arch = isPpoSpec(s)
+          ? `ppo: obs ${s.obs_dim} x history ${s.history}, encoder ${s.encoder_units}, actor ${s.actor_hidden}, critic ${s.critic_hidden}`
+          : `obs ${s.obs_dim}, hidden ${s.hidden}, blocks ${s.blocks}, latent ${s.latent}, codes ${s.num_codes}, support ${s.support.bins} bins`;
         process.stdout.write(
           [
             `checkpoint ${m.id}  version ${m.version}${m.parent_id ? ` (from ${m.parent_id})` : ''}`,
             `  directory      ${ck.dir} (every file matches its sha256)`,
-            `  architecture   ${m.architecture_id}: obs ${s.obs_dim}, hidden ${s.hidden}, blocks ${s.blocks}, latent ${s.latent}, codes ${s.num_codes}, support ${s.support.bins} bins`,
+            `  architecture   ${m.architecture_id}: ${arch}`,
             `  feature set    ${m.feature_set} (hash ${m.feature_hash})`,
             `  trained        ${m.training_steps} steps, ${m.episodes} episodes on ${m.backend}`,
             `  evaluation     ${m.evaluation ? JSON.stringify(m.evaluation) : 'none'}`,
@@ -72,14 +76,15 @@ export function registerCheckpoints(program: Command): void {
       action(async (ref: string, o: CommonOpts & { out: string }) => {
         const ctx = makeContext(o);
         const ck = await openCheckpoint(await ctx.openStore(), ref);
+        const net = muzeroNetwork(ck);
         mkdirSync(o.out, { recursive: true });
         const files: string[] = [];
         const graphs: Record<string, unknown> = {};
         for (const g of GRAPH_NAMES) {
           const file = onnxFile(g);
-          writeFileSync(path.join(o.out, file), ck.onnx[g]);
+          writeFileSync(path.join(o.out, file), net.onnx[g]);
           files.push(file);
-          graphs[g] = { file, sha256: ck.meta.files[file].sha256, inputs: (ck.spec as NetworkSpec).graphs[g].inputs, outputs: graphOutputs(ck.spec, g) };
+          graphs[g] = { file, sha256: ck.meta.files[file].sha256, inputs: net.spec.graphs[g].inputs, outputs: graphOutputs(net.spec, g) };
         }
         writeFileSync(path.join(o.out, 'model.json'), `${JSON.stringify({ ...summary(ck.meta), architecture: ck.spec, graphs }, null, 2)}\n`);
         files.push('model.json');

@@ -35,11 +35,11 @@ export interface Ctx {
   openStore(opts?: { hold?: HoldMode }): Promise<Store>;
 }
 
-export function makeContext(opts: CommonOpts, overrides: Record<string, unknown> = {}, preset?: string): Ctx {
+export function makeContext(opts: CommonOpts, overrides: Record<string, unknown> = {}, preset?: string, algo?: 'muzero' | 'ppo'): Ctx {
   const all: Record<string, unknown> = { ...overrides };
   if (opts.db) all['store.db'] = opts.db;
   if (opts.logLevel) all['log.level'] = opts.logLevel;
-  const config: Config = loadConfig({ file: opts.config, overrides: all, preset });
+  const config: Config = loadConfig({ file: opts.config, overrides: all, preset, algo });
   initLogger({ level: config.log.level, fileLevel: config.log.file_level, dir: config.log.dir });
   let store: Store | null = null;
   return {

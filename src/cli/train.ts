@@ -7,8 +7,10 @@ import { pickInstrument } from '../app/market.js';
 import { trainFromStore, trainStatus, type TrainProgress, type TrainSummary } from '../app/train.js';
 
 const PRESETS = ['test', 'demo', 'default'] as const;
+const ALGOS = ['muzero', 'ppo'] as const;
 
 interface TrainOpts extends CommonOpts {
+  algo: (typeof ALGOS)[number];
   preset: string;
   instrument?: string;
   from?: string;
@@ -28,7 +30,7 @@ function line(p: TrainProgress): string {
     `ep ${p.episodes} (${p.episodes_per_s.toFixed(1)}/s)`,
     `steps ${p.env_steps} (${p.env_steps_per_s.toFixed(0)}/s)`,
     `upd ${p.updates}`,
-    l ? `loss ${l.total.toFixed(3)} (p ${l.policy.toFixed(3)} v ${l.value.toFixed(3)} r ${l.reward.toFixed(3)})` : 'loss -',
+    l ? `loss ${l.total.toFixed(3)} (p ${l.policy.toFixed(3)} v ${l.value.toFixed(3)} ${l.reward !== undefined ? `r ${l.reward.toFixed(3)}` : `ent ${(l.entropy ?? 0).toFixed(3)}`})` : 'loss -',
     `mix H ${pct(m.HOLD)} B ${pct(m.BUY)} S ${pct(m.SELL)} C ${pct(m.CLOSE)} flat-hold ${pct(p.action_mix.hold_while_flat)}`,
     `exp ${p.expectancy === null ? '-' : p.expectancy.toFixed(2)}`,
     `best sqn ${p.best_sqn === null ? '-' : p.best_sqn.toFixed(2)}`,
@@ -38,7 +40,7 @@ function line(p: TrainProgress): string {
 function summaryText(s: TrainSummary): string {
   const e = s.evaluation;
   return [
-    `training run ${s.run_id} (${s.preset}, tfjs ${s.backend}) ${s.status}: ${s.episodes} episodes, ${s.env_steps} env steps, ${s.updates} updates in ${s.seconds.toFixed(0)} s`,
+    `training run ${s.run_id} (${s.algo} ${s.preset}, tfjs ${s.backend}) ${s.status}: ${s.episodes} episodes, ${s.env_steps} env steps, ${s.updates} updates in ${s.seconds.toFixed(0)} s`,
     `  ${line(s)}`,
     `  last evaluation: ${e ? `sqn ${e.sqn?.toFixed(2) ?? '-'}, expectancy ${e.expectancy?.toFixed(2) ?? '-'}, trades ${e.trades}, net ${e.net_pips.toFixed(1)} pips on ${e.sessions} held-out sessions` : 'none'}`,
     `  checkpoints: last ${s.last_checkpoint}, best ${s.best_checkpoint ?? '-'}`,
@@ -48,11 +50,12 @@ function summaryText(s: TrainSummary): string {
 }
 
 export function registerTrain(program: Command): void {
-  const t = program.command('train').description('train the MuZero agent by self-play (swt train status: the latest run)');
+  const t = program.command('train').description('train the MuZero agent by self-play, or the PPO agent (--algo ppo) (swt train status: the latest run)');
 
   common(t.command('run', { isDefault: true }))
-    .description('self-play, replay and learner; evaluation and checkpoints every train.eval_every updates')
-    .addOption(new Option('--preset <name>', 'training preset (train_presets in the config)').choices([...PRESETS]).default('default'))
+    .description('muzero: self-play, replay and learner, evaluation and checkpoints every train.eval_every updates; ppo: rollouts and PPO epochs, every ppo.eval_every gradient steps')
+    .addOption(new Option('--algo <name>', 'the learner').choices([...ALGOS]).default('muzero'))
+    .addOption(new Option('--preset <name>', 'training preset (train_presets in the config; ppo_presets with --algo ppo)').choices([...PRESETS]).default('default'))
     .option('--instrument <name>', 'instrument (default: the only one in the store)', instrumentArg)
     .option('--from <date>', 'start of the training range (YYYY-MM-DD or ISO timestamp, UTC)')
     .option('--to <date>', 'end (inclusive) of the training range')
@@ -63,7 +66,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(
       action(async (o: TrainOpts) => {
-        const ctx = makeContext(o, {}, o.preset);
+        const ctx = makeContext(o, {}, o.preset, o.algo);
         const store = await ctx.openStore({ hold: 'unit' });
         const instrument = await pickInstrument(store, o.instrument);
         let stop = false;
@@ -80,6 +83,7 @@ export function registerTrain(program: Command): void {
         let lastLine = 0;
         try {
           const s = await trainFromStore(store, ctx.config, {
+            algo: o.algo,
             preset: o.preset,
             instrument,
             range: parseRange(o.from, o.to),

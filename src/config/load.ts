@@ -81,8 +81,10 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Dotted-path overrides from CLI flags, applied last. */
   overrides?: Record<string, unknown>;
-  /** A training preset (train_presets.<name>) applied over the file, under the SWT_* variables and flags. */
+  /** A training preset (train_presets.<name>, or ppo_presets.<name> for algo ppo) applied over the file, under the SWT_* variables and flags. */
   preset?: string;
+  /** Which learner's presets `preset` names (default muzero: train_presets). */
+  algo?: 'muzero' | 'ppo';
 }
 
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -101,10 +103,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   const sources = [file];
   if (opts.preset !== undefined) {
-    const presets = (base.train_presets ?? {}) as Record<string, Record<string, unknown>>;
-    if (!Object.hasOwn(presets, opts.preset)) throw new ConfigError(`unknown training preset "${opts.preset}" (train_presets has: ${Object.keys(presets).join(', ')})`);
+    const section = opts.algo === 'ppo' ? 'ppo_presets' : 'train_presets';
+    const presets = (base[section] ?? {}) as Record<string, Record<string, unknown>>;
+    if (!Object.hasOwn(presets, opts.preset)) throw new ConfigError(`unknown training preset "${opts.preset}" (${section} has: ${Object.keys(presets).join(', ')})`);
     base = deepMerge(base, presets[opts.preset]);
-    sources.push(`preset ${opts.preset}`);
+    sources.push(`${section === 'ppo_presets' ? 'ppo ' : ''}preset ${opts.preset}`);
   }
   const envPairs = envOverrides(opts.env ?? process.env, base);
   for (const [k, v] of envPairs) setPath(base, k, v);

@@ -77,6 +77,39 @@ const live = z.strictObject({
 
 // Training (src/agent/train, src/app/train.ts): self-play, replay, targets, losses, optimizer, evaluation,
 // collapse guard. `train_presets` hold named overrides (of train, model, mcts, env) applied on top.
+// PPO (src/agent/ppo, `swt train --algo ppo`): the actor-critic's sizes (they make its architecture_id)
+// and the update. `ppo_presets` hold named overrides (of ppo, env) applied on top with --algo ppo.
+const ppo = z.strictObject({
+  model: z.strictObject({
+    history: z.number().int().min(1).max(256),
+    encoder: z.number().int().min(1).max(8192),
+    actor_hidden: z.number().int().min(1).max(8192),
+    critic_hidden: z.number().int().min(1).max(8192),
+    layer_norm_epsilon: z.number().positive(),
+  }),
+  envs: z.number().int().min(1).max(4096),
+  rollout: z.number().int().min(1).max(65536),
+  gamma: z.number().gt(0).max(1),
+  gae_lambda: z.number().min(0).max(1),
+  clip: z.number().gt(0).max(1),
+  value_clip: z.number().gt(0),
+  value_coef: z.number().nonnegative(),
+  entropy: z.number().nonnegative(),
+  epochs: z.number().int().min(1).max(100),
+  minibatch: z.number().int().min(1),
+  reward_scale: z.number().positive(),
+  initial_close_logit: z.number(),
+  normalizer_epsilon: z.number().positive(),
+  optimizer: z.strictObject({
+    lr: z.number().positive(),
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    epsilon: z.number().positive(),
+    max_grad_norm: z.number().positive(),
+  }),
+  eval_every: z.number().int().min(1),
+});
+
 const train = z.strictObject({
   envs: z.number().int().min(1).max(4096),
   unroll: z.number().int().min(1).max(64),
@@ -222,6 +255,8 @@ export const configSchema = z.strictObject({
   }),
   train,
   train_presets: z.partialRecord(z.enum(['test', 'demo', 'default']), z.partialRecord(z.enum(['train', 'model', 'mcts', 'env']), z.record(z.string(), z.unknown()))),
+  ppo,
+  ppo_presets: z.partialRecord(z.enum(['test', 'demo', 'default']), z.partialRecord(z.enum(['ppo', 'train', 'env']), z.record(z.string(), z.unknown()))),
   checkpoints: z.strictObject({
     dir: z.string().min(1),
     keep_last: z.number().int().min(1),

@@ -14,15 +14,17 @@ import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../util/errors.js';
-import { GRAPH_NAMES, NETWORK_MAJOR, architectureId, checkWeights, parameters, paramSize, type GraphName, type NetworkSpec, type Weights } from '../network/spec.js';
-import { buildOnnxGraphs, type OnnxGraphs } from '../network/onnx.js';
+import { NETWORK_MAJOR, paramSize, type GraphName, type NetworkSpec, type Weights } from '../network/spec.js';
+import type { OnnxGraphs } from '../network/onnx.js';
+import { algoOf, buildSpecGraphs, checkSpecWeights, specArchitectureId, specGraphNames, specParameters, type AnySpec } from '../network/family.js';
+import { PPO_GRAPH, type PpoSpec } from '../network/ppo-spec.js';
 import type { NamedArray } from '../network/tfjs.js';
 
 export const CHECKPOINT_FORMAT = 'swt-checkpoint';
 export const META_FILE = 'checkpoint.json';
 export const WEIGHTS_FILE = 'weights.bin';
 export const OPTIMIZER_FILE = 'optimizer.bin';
-export const onnxFile = (g: GraphName): string => `${g}.onnx`;
+export const onnxFile = (g: GraphName | string): string => `${g}.onnx`;
 
 export type RefusalReason = 'metadata' | 'missing' | 'truncated' | 'sha256' | 'version' | 'architecture' | 'feature_set';
 
@@ -65,7 +67,8 @@ export const checkpointMetaSchema = z.strictObject({
 export type CheckpointMeta = z.infer<typeof checkpointMetaSchema>;
 
 export interface CheckpointContent {
-  spec: NetworkSpec;
+  /** A MuZero or a PPO network (see ../network/family.ts). */
+  spec: AnySpec;
   weights: Weights;
   /** Optimizer state (e.g. optimizerState() of ../network/tfjs.ts), or null when there is none yet. */
   optimizer?: NamedArray[] | null;
@@ -86,7 +89,7 @@ export interface SaveInput extends CheckpointContent {
   /** The tfjs backend that trained it ('none' when it was only initialised). */
   backend: string;
   /** The graphs when already built from these weights (else they are built here). */
-  onnx?: OnnxGraphs;
+  onnx?: Record<string, Uint8Array>;
   /** Further files of the owner (e.g. the training state: replay, actor weights), checked like the others. */
   extraFiles?: Record<string, Uint8Array>;
   /** Called after each file is durably written (progress). */
@@ -96,7 +99,24 @@ export interface SaveInput extends CheckpointContent {
 export interface Checkpoint extends Required<CheckpointContent> {
   dir: string;
   meta: CheckpointMeta;
-  onnx: OnnxGraphs;
+  /** The ONNX graphs by name (specGraphNames of the spec). */
+  onnx: Record<string, Uint8Array>;
+}
+
+function wrongFamily(ck: Checkpoint, want: 'muzero' | 'ppo'): CheckpointError {
+  return new CheckpointError('architecture', `checkpoint ${ck.meta.id} holds a ${algoOf(ck.spec)} network, not a ${want} one (train it with swt train --algo ${want})`);
+}
+
+/** The MuZero network of a checkpoint, or the refusal of another family. */
+export function muzeroNetwork(ck: Checkpoint): { spec: NetworkSpec; onnx: OnnxGraphs } {
+  if (algoOf(ck.spec) !== 'muzero') throw wrongFamily(ck, 'muzero');
+  return { spec: ck.spec as NetworkSpec, onnx: ck.onnx as OnnxGraphs };
+}
+
+/** The PPO network of a checkpoint, or the refusal of another family. */
+export function ppoNetwork(ck: Checkpoint): { spec: PpoSpec; graph: Uint8Array } {
+  if (algoOf(ck.spec) !== 'ppo') throw wrongFamily(ck, 'ppo');
+  return { spec: ck.spec as PpoSpec, graph: ck.onnx[PPO_GRAPH] };
 }
 
 export function newCheckpointId(): string {
@@ -177,8 +197,8 @@ export function removeStaleTemps(root: string): string[] {
 /** Writes a checkpoint directory under `root` atomically; returns its metadata and directory. */
 export async function saveCheckpoint(root: string, input: SaveInput): Promise<{ meta: CheckpointMeta; dir: string }> {
   const { spec, weights } = input;
-  checkWeights(spec, weights);
-  const archId = architectureId(spec);
+  checkSpecWeights(spec, weights);
+  const archId = specArchitectureId(spec);
   const id = newCheckpointId();
   await mkdir(root, { recursive: true });
   removeStaleTemps(root);
@@ -192,11 +212,11 @@ export async function saveCheckpoint(root: string, input: SaveInput): Promise<{ 
     input.onFileWritten?.(name);
   };
   try {
-    await put(WEIGHTS_FILE, pack(parameters(spec).map((p) => weights.get(p.name)!)));
+    await put(WEIGHTS_FILE, pack(specParameters(spec).map((p) => weights.get(p.name)!)));
     const optimizer = input.optimizer ?? null;
     if (optimizer) await put(OPTIMIZER_FILE, pack(optimizer.map((o) => o.data)));
-    const graphs = input.onnx ?? buildOnnxGraphs(spec, weights);
-    for (const g of GRAPH_NAMES) await put(onnxFile(g), graphs[g]);
+    const graphs = input.onnx ?? buildSpecGraphs(spec, weights);
+    for (const g of specGraphNames(spec)) await put(onnxFile(g), graphs[g]);
     for (const [name, data] of Object.entries(input.extraFiles ?? {})) await put(name, data);
     const meta: CheckpointMeta = {
       format: CHECKPOINT_FORMAT,
@@ -269,8 +289,8 @@ export function compatibility(meta: CheckpointMeta, expect: LoadExpectations = {
   if (major > NETWORK_MAJOR) {
     return new CheckpointError('version', `checkpoint ${meta.id} has version ${meta.version}: its network major ${major} is newer than this code knows (${NETWORK_MAJOR}); upgrade swt to load it`);
   }
-  const spec = meta.architecture as unknown as NetworkSpec;
-  if (spec.major !== major || architectureId(spec) !== meta.architecture_id) {
+  const spec = meta.architecture as unknown as AnySpec;
+  if (spec.major !== major || specArchitectureId(spec) !== meta.architecture_id) {
     return new CheckpointError('metadata', `checkpoint ${meta.id}: its architecture does not hash to its architecture_id ${meta.architecture_id} (edited metadata?)`);
   }
   if (expect.architectureId !== undefined && meta.architecture_id !== expect.architectureId) {
@@ -323,8 +343,8 @@ export async function loadCheckpoint(dir: string, expect: LoadExpectations = {})
   const meta = await readCheckpointMeta(dir);
   const refusal = compatibility(meta, expect);
   if (refusal) throw refusal;
-  const spec = meta.architecture as unknown as NetworkSpec;
-  const params = parameters(spec);
+  const spec = meta.architecture as unknown as AnySpec;
+  const params = specParameters(spec);
   const wbytes = await readVerified(dir, meta, WEIGHTS_FILE);
   const need = params.reduce((s, p) => s + paramSize(p), 0) * 4;
   if (wbytes.byteLength !== need) throw new CheckpointError('truncated', `checkpoint ${meta.id}: ${WEIGHTS_FILE} holds ${wbytes.byteLength} bytes, the architecture needs ${need}`);
@@ -346,7 +366,7 @@ export async function loadCheckpoint(dir: string, expect: LoadExpectations = {})
       k += n * 4;
     }
   }
-  const onnx = {} as OnnxGraphs;
-  for (const g of GRAPH_NAMES) onnx[g] = await readVerified(dir, meta, onnxFile(g));
+  const onnx: Record<string, Uint8Array> = {};
+  for (const g of specGraphNames(spec)) onnx[g] = await readVerified(dir, meta, onnxFile(g));
   return { dir, meta, spec, weights, optimizer, rng: meta.rng, onnx };
 }

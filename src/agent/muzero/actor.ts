@@ -12,7 +12,7 @@ import type { Config } from '../../config/schema.js';
 import { Searcher } from '../search.js';
 import { OnnxModel, type NetworkModel } from '../network/model.js';
 import type { NetworkSpec } from '../network/spec.js';
-import { compatibility, type Checkpoint, type CheckpointMeta } from '../checkpoints/checkpoint.js';
+import { compatibility, muzeroNetwork, type Checkpoint, type CheckpointMeta } from '../checkpoints/checkpoint.js';
 import { openCheckpoint } from '../checkpoints/registry.js';
 
 /** A unique decision id from an episode number and the bar (or step) inside it, for `act` ids. */
@@ -93,7 +93,8 @@ export class MuZeroActor {
     const ck = typeof opts.checkpoint === 'string' ? await openCheckpoint(opts.store ?? null, opts.checkpoint, expect) : opts.checkpoint;
     const refusal = compatibility(ck.meta, expect);
     if (refusal) throw refusal;
-    const model = await OnnxModel.create(ck.spec, ck.onnx, { threads: opts.threads });
+    const net = muzeroNetwork(ck);
+    const model = await OnnxModel.create(net.spec, net.onnx, { threads: opts.threads });
     return new MuZeroActor(model, ck.meta, opts);
   }
 

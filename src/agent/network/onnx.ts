@@ -4,7 +4,8 @@
 // one to one onto ONNX operators (Gemm, LayerNormalization, Relu, Add, ReduceMin/Max, Softmax).
 // The bytes depend only on the spec and the weights, so a rebuild reproduces them exactly.
 import onnxProto from 'onnx-proto';
-import { GRAPH_NAMES, checkWeights, graphOutputs, parameters, walkGraph, type FunctionInput, type FunctionName, type GraphName, type Layer, type NetworkSpec, type Weights } from './spec.js';
+import { GRAPH_NAMES, checkWeights, graphOutputs, parameters, walkGraph, type FunctionInput, type FunctionName, type GraphName, type Layer, type NetworkSpec, type ParamSpec, type Weights } from './spec.js';
+import { NORM_MEAN, NORM_STD, PPO_GRAPH, checkPpoWeights, ppoParameters, type PpoSpec } from './ppo-spec.js';
 
 const { onnx } = onnxProto;
 
@@ -15,6 +16,7 @@ export type OnnxGraphs = Record<GraphName, Uint8Array>;
 
 const F32 = onnx.TensorProto.DataType.FLOAT;
 const I32 = onnx.TensorProto.DataType.INT32;
+const I64 = onnx.TensorProto.DataType.INT64;
 
 function floatBytes(data: Float32Array): Uint8Array {
   // rawData is little-endian; so is every platform Node runs on here.
@@ -51,10 +53,12 @@ class GraphWriter {
   private n = 0;
 
   constructor(
-    private readonly spec: NetworkSpec,
+    params: ParamSpec[],
     private readonly weights: Weights,
+    private readonly layerNormEpsilon: number,
+    private readonly minmaxEpsilon: number,
   ) {
-    this.shapes = new Map(parameters(spec).map((p) => [p.name, p.shape]));
+    this.shapes = new Map(params.map((p) => [p.name, p.shape]));
   }
 
   fresh(hint: string): string {
@@ -86,6 +90,27 @@ class GraphWriter {
     return name;
   }
 
+  int64s(name: string, values: number[]): string {
+    if (!this.have.has(name)) {
+      const d = BigInt64Array.from(values.map((v) => BigInt(v)));
+      this.initializers.push({ name, dims: [values.length], dataType: I64, rawData: new Uint8Array(d.buffer) });
+      this.have.add(name);
+    }
+    return name;
+  }
+
+  /** The model bytes of the nodes written so far (IR 8, opset 17). */
+  model(producerVersion: string, name: string, input: onnxProto.onnx.IValueInfoProto[], output: onnxProto.onnx.IValueInfoProto[]): Uint8Array {
+    const model: onnxProto.onnx.IModelProto = {
+      irVersion: ONNX_IR_VERSION,
+      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      producerName: 'swt',
+      producerVersion,
+      graph: { name, node: this.nodes, initializer: this.initializers, input, output },
+    };
+    return onnx.ModelProto.encode(model).finish();
+  }
+
   /** [size, size] identity: Gather(eye, index) is the one-hot row of each index. */
   eye(size: number): string {
     const d = new Float32Array(size * size);
@@ -102,7 +127,7 @@ class GraphWriter {
         case 'layer_norm':
           x = this.node('LayerNormalization', [x, this.param(`${l.name}/gamma`), this.param(`${l.name}/beta`)], [
             attrInt('axis', -1),
-            attrFloat('epsilon', this.spec.layer_norm_epsilon),
+            attrFloat('epsilon', this.layerNormEpsilon),
           ]);
           break;
         case 'relu':
@@ -114,7 +139,7 @@ class GraphWriter {
         case 'minmax': {
           const lo = this.node('ReduceMin', [x], [attrInts('axes', [-1]), attrInt('keepdims', 1)]);
           const hi = this.node('ReduceMax', [x], [attrInts('axes', [-1]), attrInt('keepdims', 1)]);
-          const eps = this.constant('minmax_epsilon', [], Float32Array.of(this.spec.minmax_epsilon));
+          const eps = this.constant('minmax_epsilon', [], Float32Array.of(this.minmaxEpsilon));
           const range = this.node('Max', [this.node('Sub', [hi, lo]), eps]);
           x = this.node('Div', [this.node('Sub', [x, lo]), range]);
           break;
@@ -124,8 +149,8 @@ class GraphWriter {
     return x;
   }
 
-  call(fn: FunctionName, args: string[]): Record<string, string> {
-    const f = this.spec.functions[fn];
+  call(spec: NetworkSpec, fn: FunctionName, args: string[]): Record<string, string> {
+    const f = spec.functions[fn];
     const parts = f.inputs.map((inp: FunctionInput, i) => (inp.kind === 'index' ? this.node('Gather', [this.eye(inp.size), args[i]], [attrInt('axis', 0)], 'onehot') : args[i]));
     const x = this.layers(parts.length === 1 ? parts[0] : this.node('Concat', parts, [attrInt('axis', 1)]), f.trunk);
     const out: Record<string, string> = {};
@@ -138,33 +163,24 @@ class GraphWriter {
 export function buildOnnxGraph(spec: NetworkSpec, weights: Weights, name: GraphName): Uint8Array {
   checkWeights(spec, weights);
   const g = spec.graphs[name];
-  const w = new GraphWriter(spec, weights);
+  const w = new GraphWriter(parameters(spec), weights, spec.layer_norm_epsilon, spec.minmax_epsilon);
   const outputs = walkGraph(
     spec,
     name,
     g.inputs.map((inp) => inp.name),
-    (fn, args) => w.call(fn, args),
+    (fn, args) => w.call(spec, fn, args),
   );
   for (const o of outputs) {
     // Support heads leave the graph as probabilities, ready for the two-hot decoder.
     const from = o.kind === 'support' ? w.node('Softmax', [o.value], [attrInt('axis', -1)]) : o.value;
     w.nodes.push({ opType: 'Identity', input: [from], output: [o.name], name: `${o.name}_out` });
   }
-  const sizes = graphOutputs(spec, name);
-  const model: onnxProto.onnx.IModelProto = {
-    irVersion: ONNX_IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    producerName: 'swt',
-    producerVersion: `${spec.format}/${spec.major}`,
-    graph: {
-      name,
-      node: w.nodes,
-      initializer: w.initializers,
-      input: g.inputs.map((inp) => (inp.kind === 'index' ? valueInfo(inp.name, I32, ['n']) : valueInfo(inp.name, F32, ['n', inp.size]))),
-      output: sizes.map((o) => valueInfo(o.name, F32, ['n', o.size])),
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return w.model(
+    `${spec.format}/${spec.major}`,
+    name,
+    g.inputs.map((inp) => (inp.kind === 'index' ? valueInfo(inp.name, I32, ['n']) : valueInfo(inp.name, F32, ['n', inp.size]))),
+    graphOutputs(spec, name).map((o) => valueInfo(o.name, F32, ['n', o.size])),
+  );
 }
 
 /** The three inference graphs. */
@@ -172,4 +188,29 @@ export function buildOnnxGraphs(spec: NetworkSpec, weights: Weights): OnnxGraphs
   const out = {} as OnnxGraphs;
   for (const name of GRAPH_NAMES) out[name] = buildOnnxGraph(spec, weights, name);
   return out;
+}
+
+/**
+ * The PPO actor-critic as one ONNX graph `policy`: inputs `obs` [n, H·D] (the window, oldest first)
+ * and `mask` [n, A] (1 legal, 0 not); outputs `logits` [n, A] (masked) and `value` [n, 1]. The
+ * normaliser (Reshape, Sub, Div, Clip) runs inside the graph with the checkpoint's statistics.
+ */
+export function buildPpoOnnx(spec: PpoSpec, weights: Weights): Uint8Array {
+  checkPpoWeights(spec, weights);
+  const { history: H, obs_dim: D, num_actions: A } = spec;
+  const w = new GraphWriter(ppoParameters(spec), weights, spec.layer_norm_epsilon, 0);
+  const x3 = w.node('Reshape', ['obs', w.int64s('window_shape', [-1, H, D])]);
+  const centred = w.node('Sub', [x3, w.param(NORM_MEAN)]);
+  const scaled = w.node('Div', [centred, w.param(NORM_STD)]);
+  const clipped = w.node('Clip', [scaled, w.constant('clamp_lo', [], Float32Array.of(-spec.clamp)), w.constant('clamp_hi', [], Float32Array.of(spec.clamp))]);
+  const flat = w.node('Reshape', [clipped, w.int64s('flat_shape', [-1, H * D])]);
+  const current = w.node('Slice', [flat, w.int64s('current_start', [(H - 1) * D]), w.int64s('current_end', [H * D]), w.int64s('current_axis', [1])]);
+  const enc = w.layers(flat, spec.encoder);
+  const x = w.node('Concat', [enc, current], [attrInt('axis', 1)]);
+  const raw = w.layers(x, spec.actor);
+  const penalty = w.node('Mul', [w.node('Sub', ['mask', w.constant('one', [], Float32Array.of(1))]), w.constant('mask_scale', [], Float32Array.of(-spec.mask_logit))]);
+  const logits = w.node('Add', [raw, penalty]);
+  const value = w.layers(x, spec.critic);
+  w.nodes.push({ opType: 'Identity', input: [logits], output: ['logits'], name: 'logits_out' }, { opType: 'Identity', input: [value], output: ['value'], name: 'value_out' });
+  return w.model(`${spec.format}/${spec.major}`, PPO_GRAPH, [valueInfo('obs', F32, ['n', H * D]), valueInfo('mask', F32, ['n', A])], [valueInfo('logits', F32, ['n', A]), valueInfo('value', F32, ['n', 1])]);
 }

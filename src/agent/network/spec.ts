@@ -298,9 +298,12 @@ export interface ParamSpec {
   shape: number[];
   /** glorot: uniform(+-sqrt(6 / (fan_in + fan_out))); zeros; ones. */
   init: 'glorot' | 'zeros' | 'ones';
+  /** false: a statistic carried with the weights (input normalisation), never changed by the optimizer. */
+  trainable?: boolean;
 }
 
-function layerParams(layers: Layer[], out: ParamSpec[]): void {
+/** The parameters of a layer list (dense kernels and biases, LayerNorm scales and offsets), in order. */
+export function layerParams(layers: Layer[], out: ParamSpec[]): void {
   for (const l of layers) {
     if (l.op === 'dense') {
       out.push({ name: `${l.name}/kernel`, shape: [l.inputs, l.units], init: 'glorot' }, { name: `${l.name}/bias`, shape: [l.units], init: 'zeros' });
@@ -332,9 +335,14 @@ export type Weights = Map<string, Float32Array>;
 
 /** Seeded initial weights (Glorot-uniform kernels, zero biases, unit LayerNorm scales). */
 export function initWeights(spec: NetworkSpec, seed: number): Weights {
+  return initParams(parameters(spec), seed);
+}
+
+/** Seeded initial values of a parameter list (any network family). */
+export function initParams(params: ParamSpec[], seed: number): Weights {
   const rng = new Prng(seed, 0x6e6574);
   const w: Weights = new Map();
-  for (const p of parameters(spec)) {
+  for (const p of params) {
     const data = new Float32Array(paramSize(p));
     if (p.init === 'ones') data.fill(1);
     else if (p.init === 'glorot') {
@@ -348,7 +356,12 @@ export function initWeights(spec: NetworkSpec, seed: number): Weights {
 
 /** Refuses weights that do not fit the spec (names, sizes), naming the first mismatch. */
 export function checkWeights(spec: NetworkSpec, w: Weights): void {
-  for (const p of parameters(spec)) {
+  checkParams(parameters(spec), w);
+}
+
+/** Refuses weights that do not fit a parameter list (names, sizes), naming the first mismatch. */
+export function checkParams(params: ParamSpec[], w: Weights): void {
+  for (const p of params) {
     const d = w.get(p.name);
     if (!d) throw new Error(`weights: parameter ${p.name} is missing`);
     if (d.length !== paramSize(p)) throw new Error(`weights: parameter ${p.name} has ${d.length} values, the spec needs ${paramSize(p)} (${p.shape.join('x')})`);

@@ -63,6 +63,54 @@ export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: numb
   return { grads: out, norm };
 }
 
+/** A layer list on a batch, its parameters looked up by name (shared by every network family). */
+export function applyLayers(x: tf.Tensor, layers: Layer[], param: (name: string) => tf.Tensor, layerNormEpsilon: number, minmaxEpsilon: number): tf.Tensor {
+  for (const l of layers) {
+    switch (l.op) {
+      case 'dense':
+        x = dense(x, param(`${l.name}/kernel`), param(`${l.name}/bias`));
+        break;
+      case 'layer_norm': {
+        const mean = tf.mean(x, -1, true);
+        const centred = tf.sub(x, mean);
+        const variance = tf.mean(tf.square(centred), -1, true);
+        x = tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, layerNormEpsilon))), param(`${l.name}/gamma`)), param(`${l.name}/beta`));
+        break;
+      }
+      case 'relu':
+        x = tf.relu(x);
+        break;
+      case 'residual':
+        x = tf.add(x, applyLayers(x, l.body, param, layerNormEpsilon, minmaxEpsilon));
+        break;
+      case 'minmax': {
+        const lo = tf.min(x, -1, true);
+        const hi = tf.max(x, -1, true);
+        x = tf.div(tf.sub(x, lo), tf.maximum(tf.sub(hi, lo), minmaxEpsilon));
+        break;
+      }
+    }
+  }
+  return x;
+}
+
+/** Clips gradients by global norm, applies them and releases them; returns the norm before clipping. */
+export function applyClippedGradients(optimizer: tf.Optimizer, grads: Record<string, tf.Tensor>, maxNorm: number): number {
+  const clipped = clipByGlobalNorm(grads, maxNorm);
+  optimizer.applyGradients(clipped.grads as tf.NamedTensorMap as never);
+  tf.dispose(Object.values(grads));
+  if (clipped.grads !== grads) tf.dispose(Object.values(clipped.grads));
+  return clipped.norm;
+}
+
+/** The values of kept scalar tensors, which are released. */
+export function takeScalars(kept: Record<string, tf.Scalar>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(kept)) out[k] = v.dataSync()[0];
+  tf.dispose(Object.values(kept));
+  return out;
+}
+
 let instances = 0;
 
 /** The network as tfjs variables. Variables are named `<instance>/<parameter>` (tfjs names are global). */
@@ -88,34 +136,7 @@ export class TfjsNetwork {
   }
 
   private layers(x: tf.Tensor, layers: Layer[]): tf.Tensor {
-    const eps = this.spec.layer_norm_epsilon;
-    for (const l of layers) {
-      switch (l.op) {
-        case 'dense':
-          x = dense(x, this.v(`${l.name}/kernel`), this.v(`${l.name}/bias`));
-          break;
-        case 'layer_norm': {
-          const mean = tf.mean(x, -1, true);
-          const centred = tf.sub(x, mean);
-          const variance = tf.mean(tf.square(centred), -1, true);
-          x = tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), this.v(`${l.name}/gamma`)), this.v(`${l.name}/beta`));
-          break;
-        }
-        case 'relu':
-          x = tf.relu(x);
-          break;
-        case 'residual':
-          x = tf.add(x, this.layers(x, l.body));
-          break;
-        case 'minmax': {
-          const lo = tf.min(x, -1, true);
-          const hi = tf.max(x, -1, true);
-          x = tf.div(tf.sub(x, lo), tf.maximum(tf.sub(hi, lo), this.spec.minmax_epsilon));
-          break;
-        }
-      }
-    }
-    return x;
+    return applyLayers(x, layers, (name) => this.v(name), this.spec.layer_norm_epsilon, this.spec.minmax_epsilon);
   }
 
   /**
@@ -194,7 +215,7 @@ interface AdamPowers {
 const ADAM_POWERS = ['adam/acc_beta1', 'adam/acc_beta2'] as const;
 
 /** The optimizer's state (Adam: iteration count, both moments per variable, the bias-correction powers), named by parameter. */
-export async function optimizerState(net: TfjsNetwork, optimizer: tf.Optimizer): Promise<NamedArray[]> {
+export async function optimizerState(net: { parameterOf(variableName: string): string }, optimizer: tf.Optimizer): Promise<NamedArray[]> {
   const named = await optimizer.getWeights();
   const out = named.map((n) => ({
     name: net.parameterOf(n.name),

@@ -11,21 +11,24 @@ import { resolveCheckpoint } from '../checkpoints/registry.js';
 import { decisionId, MuZeroActor } from '../muzero/actor.js';
 import { num, PolicyError, type ParamSpec, type Policy, type PolicyContext, type PolicyParams, type ResolvedPolicy } from './types.js';
 
+/** The checkpoint reference of a learned policy (muzero, ppo). */
+export const CHECKPOINT_PARAM: ParamSpec = {
+  name: 'checkpoint',
+  type: 'string',
+  default: 'latest',
+  pattern: /^[A-Za-z0-9_.\/-]+$/,
+  grid: [],
+  description: 'checkpoint: latest, best (highest evaluation SQN), an id from `swt checkpoints list`, or a directory',
+};
+
 export const MUZERO_PARAMS: readonly ParamSpec[] = [
-  {
-    name: 'checkpoint',
-    type: 'string',
-    default: 'latest',
-    pattern: /^[A-Za-z0-9_.\/-]+$/,
-    grid: [],
-    description: 'checkpoint: latest, best (highest evaluation SQN), an id from `swt checkpoints list`, or a directory',
-  },
+  CHECKPOINT_PARAM,
   { name: 'simulations', type: 'int', default: 15, min: 1, max: 400, grid: [], description: 'search simulations per decision' },
   { name: 'temperature', type: 'float', default: 0, min: 0, max: 10, grid: [], description: 'visit-count temperature (0: the most visited; evaluation default)' },
 ];
 
-/** Main process: `latest`/`best`/an id → the checkpoint's id (recorded with the run) and its directory. */
-export async function resolveMuZero(params: PolicyParams, ctx: { store: Store; config: Config }): Promise<ResolvedPolicy> {
+/** Main process: `latest`/`best`/an id → the checkpoint's id (recorded with the run) and its directory (muzero, ppo). */
+export async function resolveCheckpointParam(params: PolicyParams, ctx: { store: Store; config: Config }): Promise<ResolvedPolicy> {
   const ref = String(params.checkpoint);
   const { id, dir } = await resolveCheckpoint(ctx.store, ref);
   return { params: { ...params, checkpoint: id ?? ref }, artifacts: { checkpoint_dir: dir } };

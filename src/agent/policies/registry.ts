@@ -3,7 +3,8 @@
 // walk-forward reads the declared grids.
 import { BuyAndHoldPolicy, HoldPolicy, MaCrossoverPolicy, MeanReversionPolicy, RandomPolicy } from './baselines.js';
 import { createLinearPolicy, LINEAR_PARAMS } from './linear.js';
-import { createMuZeroPolicy, MUZERO_PARAMS, resolveMuZero } from './muzero.js';
+import { createMuZeroPolicy, MUZERO_PARAMS, resolveCheckpointParam } from './muzero.js';
+import { createPpoPolicy, PPO_PARAMS } from './ppo.js';
 import type { Config } from '../../config/schema.js';
 import type { Store } from '../../store/db.js';
 import { num, PolicyError, type ParamSpec, type ParamValue, type Policy, type PolicyContext, type PolicyParams, type PolicySpec, type ResolvedPolicy } from './types.js';
@@ -191,6 +192,15 @@ registerPolicy({
   description: 'a Stochastic MuZero checkpoint (ONNX Runtime) searched by the native batched MCTS',
   params: MUZERO_PARAMS,
   observes: true,
-  resolve: resolveMuZero,
+  resolve: resolveCheckpointParam,
   create: createMuZeroPolicy,
+});
+
+registerPolicy({
+  name: 'ppo',
+  description: 'a PPO actor-critic checkpoint (ONNX Runtime) over the last H observations, greedy over the legal actions',
+  params: PPO_PARAMS,
+  observes: true,
+  resolve: resolveCheckpointParam,
+  create: createPpoPolicy,
 });

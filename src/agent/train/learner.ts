@@ -16,7 +16,7 @@ import { twoHotEncode, type SupportSpec } from '../../../bindings/mcts.js';
 import type { Config } from '../../config/schema.js';
 import { N_ACTIONS } from '../../env/types.js';
 import { parameters, type NetworkSpec, type Weights } from '../network/spec.js';
-import { clipByGlobalNorm, optimizerState, restoreOptimizer, stopGradient, TfjsNetwork, type NamedArray } from '../network/tfjs.js';
+import { applyClippedGradients, optimizerState, restoreOptimizer, stopGradient, takeScalars, TfjsNetwork, type NamedArray } from '../network/tfjs.js';
 import { steps, type Sample } from './replay.js';
 
 export type TrainConfig = Config['train'];
@@ -204,15 +204,9 @@ export class Learner {
       kept.total = tf.keep(tf.clone(terms.total));
       return terms.total;
     }, this.net.trainable());
-    const clipped = clipByGlobalNorm(grads, this.cfg.optimizer.max_grad_norm);
-    this.optimizer.applyGradients(clipped.grads as tf.NamedTensorMap as never);
-    tf.dispose(Object.values(grads));
-    if (clipped.grads !== grads) tf.dispose(Object.values(clipped.grads));
-    const out = { grad_norm: clipped.norm, lr } as Losses;
-    for (const [k, v] of Object.entries(kept)) (out as unknown as Record<string, number>)[k] = v.dataSync()[0];
-    tf.dispose(Object.values(kept));
+    const norm = applyClippedGradients(this.optimizer, grads, this.cfg.optimizer.max_grad_norm);
     this.steps++;
-    return out;
+    return { ...takeScalars(kept), grad_norm: norm, lr } as Losses;
   }
 
   getWeights(): Weights {
