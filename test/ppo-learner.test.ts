@@ -4,8 +4,6 @@
 // statistics equal the plain mean and variance of everything it has seen.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { weekCalendar } from '../src/data/calendar.js';
-import { generateBars } from '../src/data/synth.js';
 import { envConfigFromConfig } from '../src/env/config.js';
 import { sessionEpisodes } from '../src/env/episodes.js';
 import { observationSize } from '../src/env/observation.js';
@@ -15,19 +13,13 @@ import { PpoLearner, type PpoLosses } from '../src/agent/ppo/learner.js';
 import { ObsWindow } from '../src/agent/ppo/window.js';
 import { RunningNormalizer } from '../src/agent/ppo/normalizer.js';
 import { Prng } from '../src/util/prng.js';
+import { synthMarket } from './helpers/series.js';
 
 const base = loadConfig({ preset: 'test', algo: 'ppo' });
 const config = { ...base, ppo: { ...base.ppo, envs: 4, rollout: 64, minibatch: 64, epochs: 2 } };
 const F = 8;
-const ts: number[] = [];
-const close: number[] = [];
-generateBars({ from: '2022-01-03', to: '2022-01-05', seed: 1, startPrice: 150, pipSize: 0.01, calendar: weekCalendar(config) }, (ms, _o, _h, _l, c) => {
-  ts.push(ms);
-  close.push(c);
-});
-const bars = { ts: Float64Array.from(ts), open: Float64Array.from(close), high: Float64Array.from(close), low: Float64Array.from(close), close: Float64Array.from(close) };
-const rng = new Prng(3);
-const features = { data: Float32Array.from({ length: ts.length * F }, () => rng.normal() * 3 + 2), nFeatures: F };
+const { bars, features } = await synthMarket(F, { scale: 3, shift: 2 });
+const ts = bars.ts;
 const L = 40; // short sessions: several session ends (truncations) inside one rollout
 const sessions = sessionEpisodes(Array.from({ length: Math.floor(ts.length / L) - 1 }, (_, i) => i * L), L, ts.length);
 const spec = ppoSpecFromConfig(config, observationSize(config.env.stack, F));

@@ -3,8 +3,6 @@
 // own choices, so exploration cannot hide a collapse.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { weekCalendar } from '../src/data/calendar.js';
-import { generateBars } from '../src/data/synth.js';
 import { envConfigFromConfig } from '../src/env/config.js';
 import { sessionEpisodes } from '../src/env/episodes.js';
 import { observationSize } from '../src/env/observation.js';
@@ -14,18 +12,12 @@ import { initWeights, networkSpecFromConfig } from '../src/agent/network/spec.js
 import { MuZeroActor } from '../src/agent/muzero/actor.js';
 import { collect, type CollectResult } from '../src/agent/selfplay/selfplay.js';
 import { Prng } from '../src/util/prng.js';
+import { synthMarket } from './helpers/series.js';
 
 const config = loadConfig({ preset: 'test' });
 const F = 8;
-const ts: number[] = [];
-const close: number[] = [];
-generateBars({ from: '2022-01-03', to: '2022-01-05', seed: 1, startPrice: 150, pipSize: 0.01, calendar: weekCalendar(config) }, (ms, _o, _h, _l, c) => {
-  ts.push(ms);
-  close.push(c);
-});
-const bars = { ts: Float64Array.from(ts), open: Float64Array.from(close), high: Float64Array.from(close), low: Float64Array.from(close), close: Float64Array.from(close) };
-const rng = new Prng(3);
-const features = { data: Float32Array.from({ length: ts.length * F }, () => rng.normal()), nFeatures: F };
+const { bars, features } = await synthMarket(F);
+const ts = bars.ts;
 const L = config.data.session_length;
 const sessions = sessionEpisodes(Array.from({ length: Math.floor(ts.length / L) - 1 }, (_, i) => i * L), L, ts.length);
 const spec = networkSpecFromConfig(config, observationSize(config.env.stack, F));

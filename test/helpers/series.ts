@@ -80,3 +80,24 @@ export function loadSharedGbpJpy(shared: string): BarSeries {
   }
   return b;
 }
+
+/**
+ * The synthetic generator's closes over a few days as a bar series (open = high = low = close), with
+ * seeded random feature rows of `nFeatures` columns (`scale`·N(0,1) + `shift`): an in-memory market
+ * for self-play and rollout tests, where only the env's mechanics matter.
+ */
+export async function synthMarket(nFeatures: number, opts: { scale?: number; shift?: number } = {}): Promise<{ bars: BarSeries; features: FeatureMatrix }> {
+  const { loadConfig } = await import('../../src/config/load.js');
+  const { weekCalendar } = await import('../../src/data/calendar.js');
+  const { generateBars } = await import('../../src/data/synth.js');
+  const ts: number[] = [];
+  const close: number[] = [];
+  generateBars({ from: '2022-01-03', to: '2022-01-05', seed: 1, startPrice: 150, pipSize: 0.01, calendar: weekCalendar(loadConfig()) }, (ms, _o, _h, _l, c) => {
+    ts.push(ms);
+    close.push(c);
+  });
+  const bars = { ts: Float64Array.from(ts), open: Float64Array.from(close), high: Float64Array.from(close), low: Float64Array.from(close), close: Float64Array.from(close) };
+  const rng = new Prng(3);
+  const features = { data: Float32Array.from({ length: ts.length * nFeatures }, () => rng.normal() * (opts.scale ?? 1) + (opts.shift ?? 0)), nFeatures };
+  return { bars, features };
+}
