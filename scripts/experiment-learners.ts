@@ -122,18 +122,25 @@ function html(heading: string, columns: string[], data: Row[]): string {
     const byPolicy = new Map<string, number[]>();
     for (const r of data.filter((x) => x.series === series)) byPolicy.set(String(r.policy), [...(byPolicy.get(String(r.policy)) ?? []), Number(r.oos_net_pips ?? 0)]);
     const bars = [...byPolicy].map(([p, xs]) => ({ p, v: xs.reduce((a, b) => a + b, 0) / xs.length }));
-    const max = Math.max(1, ...bars.map((b) => Math.abs(b.v)));
-    const W = 640;
-    const mid = 320;
+    // labels in their own column; the axis sits at zero on a scale from min(0, lowest) to max(0, highest)
+    const W = 760;
+    const x0 = 170;
+    const x1 = W - 70;
+    const lo = Math.min(0, ...bars.map((b) => b.v));
+    const hi = Math.max(0, ...bars.map((b) => b.v));
+    const span = Math.max(1, hi - lo);
+    const at = (v: number) => x0 + ((v - lo) / span) * (x1 - x0);
+    const mid = at(0);
     const rowsSvg = bars
       .map((b, i) => {
-        const w = (Math.abs(b.v) / max) * (W - mid - 90);
-        const x = b.v >= 0 ? mid : mid - w;
+        const x = Math.min(at(b.v), mid);
+        const w = Math.abs(at(b.v) - mid);
         const y = 10 + i * 26;
-        return `<text x="${mid - 180}" y="${y + 14}" font-size="12">${esc(b.p)}</text><rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${b.v >= 0 ? '#2e7d32' : '#c62828'}"/><text x="${(b.v >= 0 ? x + w + 4 : mid + 4).toFixed(1)}" y="${y + 14}" font-size="12">${b.v.toFixed(0)}</text>`;
+        const label = b.v >= 0 ? at(b.v) + 4 : mid + 4;
+        return `<text x="0" y="${y + 14}" font-size="12">${esc(b.p)}</text><rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${b.v >= 0 ? '#2e7d32' : '#c62828'}"/><text x="${label.toFixed(1)}" y="${y + 14}" font-size="12">${b.v.toFixed(0)}</text>`;
       })
       .join('');
-    return `<h3>${esc(series)}: mean out-of-sample net pips over seeds</h3><svg width="${W}" height="${20 + bars.length * 26}" role="img"><line x1="${mid}" y1="0" x2="${mid}" y2="${20 + bars.length * 26}" stroke="#555"/>${rowsSvg}</svg>`;
+    return `<h3>${esc(series)}: mean out-of-sample net pips over seeds</h3><svg width="${W}" height="${20 + bars.length * 26}" role="img"><line x1="${mid.toFixed(1)}" y1="0" x2="${mid.toFixed(1)}" y2="${20 + bars.length * 26}" stroke="#555"/>${rowsSvg}</svg>`;
   });
   const table = `<table><thead><tr>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${data.map((r) => `<tr>${columns.map((c) => `<td>${esc(fmt(r[c]))}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
   const links = reports.map((r) => `<li><a href="${esc(r.dir)}/">${esc(`${SERIES[r.dataset]}, seed ${r.seed}`)}</a></li>`).join('');
