@@ -7,7 +7,7 @@
 // the episode numbers and the weights, never on timing or batch splits.
 import { TradingEnv } from '../../env/env.js';
 import type { EnvConfig } from '../../env/config.js';
-import { N_ACTIONS, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../../env/types.js';
+import { HOLD, N_ACTIONS, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../../env/types.js';
 import { streamSeed, type Prng } from '../../util/prng.js';
 import { decisionId, type MuZeroActor } from '../muzero/actor.js';
 import type { Trajectory } from '../train/replay.js';
@@ -137,7 +137,7 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
       counts.actions[chosen]++;
       if (env.side[i] === 0) {
         counts.flat++;
-        if (chosen === 0) counts.holdFlat++;
+        if (chosen === HOLD) counts.holdFlat++;
       } else counts.inMarket++;
     }
     env.step(actions);

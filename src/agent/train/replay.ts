@@ -12,7 +12,7 @@
 //    at most `batch_share` of each batch.
 // Sampling draws from a caller's Prng only, so a batch depends on the seed and the buffer, nothing else.
 import type { Config } from '../../config/schema.js';
-import { N_ACTIONS } from '../../env/types.js';
+import { BUY, CLOSE, N_ACTIONS } from '../../env/types.js';
 import type { Prng } from '../../util/prng.js';
 import { nStepTargets } from './targets.js';
 
@@ -104,7 +104,7 @@ export class ReplayBuffer {
     let ret = 0;
     for (let i = 0; i < T; i++) ret += t.rewards[i];
     const entryExit: number[] = [];
-    for (let u = 0; u < t.actions.length; u++) if (t.masks[u * N_ACTIONS + 1] === 1 || t.actions[u] === 3) entryExit.push(u);
+    for (let u = 0; u < t.actions.length; u++) if (t.masks[u * N_ACTIONS + BUY] === 1 || t.actions[u] === CLOSE) entryExit.push(u);
     return { ...t, targets: nStepTargets(t.rewards, t.values, this.tdSteps, this.gamma, 'truncation'), return: ret, entryExit: Int32Array.from(entryExit) };
   }
 
