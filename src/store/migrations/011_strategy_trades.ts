@@ -1,0 +1,18 @@
+import type { Migration } from './index.js';
+
+// Closed trades per strategy of a live or paper run: the live strategy's (from broker fills) and each
+// shadow's (from its own paper book), tagged by strategy. Rolling performance, the promoter's
+// bootstrap and Kelly sizing all read this one table, so a strategy's record is computed in one place.
+// `strategy` is the policy spec as given (e.g. `muzero:checkpoint=best`); `shadow` says whether the
+// trade was only simulated. Gains are in pips after costs (net_pips); pnl is in the account currency
+// when the run knows the units (NULL otherwise).
+export const m011StrategyTrades: Migration = {
+  version: 11,
+  name: 'strategy trades: closed trades per strategy (live and shadow)',
+  up: [
+    `CREATE TABLE IF NOT EXISTS strategy_trades (run_id VARCHAR NOT NULL, strategy VARCHAR NOT NULL, shadow BOOLEAN NOT NULL,
+       instrument VARCHAR NOT NULL, side VARCHAR NOT NULL, units DOUBLE NOT NULL, entry_ts TIMESTAMP NOT NULL, exit_ts TIMESTAMP NOT NULL,
+       entry_price DOUBLE NOT NULL, exit_price DOUBLE NOT NULL, gross_pips DOUBLE NOT NULL, cost_pips DOUBLE NOT NULL,
+       net_pips DOUBLE NOT NULL, pnl DOUBLE, forced BOOLEAN NOT NULL)`,
+  ],
+};
