@@ -3,7 +3,7 @@
 // runs on its schedule at virtual time (no sleeping); trades are in a real DuckDB store's
 // strategy_trades, validations are saved by the real persist code, and every decision's evidence is
 // read back from the store.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import path from 'node:path';
 import { tempDir } from './helpers/paths.js';
 import { avg, DAY, gaussianPips, HOUR, INSTRUMENT, PIP, PRICE, saveValidationOf, writeTrades } from './helpers/promoter-store.js';
@@ -186,6 +186,42 @@ describe('the promoter on virtual time, with the evidence in a real store', () =
     expect(d.evidence.drawdown).toBeCloseTo(dd, 12);
     expect(dd).toBeGreaterThan(v.result.montecarlo.dd_percentiles.p95);
     expect(d.failed_rules[0].detail).toBe(`drawdown ${(100 * dd).toFixed(2)}% > validated p95 ${(100 * v.result.montecarlo.dd_percentiles.p95).toFixed(2)}%`);
+  });
+
+  it('hosted on a runner bus: polls at each bar on the runner clock; a failed run is a critical alert, not a crash', async () => {
+    const clock = new VirtualClock(day(1) - 1);
+    const bus = new EventBus();
+    const alerts: Array<LiveEventMap['alert']> = [];
+    bus.on('alert', (a) => alerts.push(a));
+    const applied: RolloutState[] = [];
+    const stores = { trades: store, validations: store };
+    const bar = (ts: number) => bus.emit('bar', { instrument: INSTRUMENT, ts, open: PRICE, high: PRICE, low: PRICE, close: PRICE, bid_close: null, ask_close: null });
+    // an instrument the config has no pip size for: the run fails, the host keeps going and hears of it
+    const broken = promoterSchedule(stores, config, { instrument: 'XAU_XYZ', live: LIVE, bus, target: { apply: (st) => void applied.push(st) } });
+    await broken.start(clock.now());
+    const detachBroken = broken.attach(bus, clock);
+    await writeTrades(store, { strategy: LIVE, shadow: false, pips: gaussianPips(3, 0.5, 8, 80), t0: day(0), spacingMs: SPACING });
+    await store.run(`UPDATE strategy_trades SET instrument = 'XAU_XYZ'`);
+    clock.set(day(1));
+    bar(day(1) - 60_000);
+    await vi.waitFor(() => expect(alerts).toHaveLength(1));
+    expect(alerts[0]).toMatchObject({ severity: 'critical', code: 'promoter_failed' });
+    expect(alerts[0].message).toMatch(/instrument XAU_XYZ is not in the config's instruments.*next run 2024-03-06T00:00:00.000Z/);
+    detachBroken();
+    expect(applied).toEqual([]);
+
+    const schedule = promoterSchedule(stores, config, { instrument: INSTRUMENT, live: LIVE, bus, target: { apply: (st) => void applied.push(st) } });
+    await schedule.start(clock.now());
+    schedule.attach(bus, clock);
+    await writeTrades(store, { strategy: LIVE, shadow: false, pips: gaussianPips(30, 0.5, 8, 81), t0: day(1), spacingMs: SPACING });
+    const next = schedule.nextRun();
+    clock.set(day(2) + 1000);
+    bar(day(2));
+    const r = await next;
+    expect(r.at).toBe(day(2) + 1000); // the clock's time, not the bar's
+    expect(r.decisions.map((d) => [d.kind, d.message])).toEqual([['hold', `no candidate: no strategy but ${LIVE} has closed trades on ${INSTRUMENT}`]]);
+    expect(applied).toEqual([r.state]);
+    expect(r.state).toMatchObject({ driver: LIVE, scale: 1, candidate: null });
   });
 
   it('names every rule a candidate fails: too few trades, no validation, no drawdown to compare with', async () => {
