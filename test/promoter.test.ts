@@ -228,6 +228,10 @@ describe('the promoter on virtual time, with the evidence in a real store', () =
     await writeTrades(store, { strategy: LIVE, shadow: false, pips: gaussianPips(50, 0.5, 8, 51), t0: day(0), spacingMs: SPACING });
     await writeTrades(store, { strategy: 'mean-reversion:window=90', shadow: true, pips: gaussianPips(40, 4, 8, 52), t0: day(0), spacingMs: SPACING });
     await writeTrades(store, { strategy: 'no-such-policy:x=1', shadow: true, pips: gaussianPips(20, 4, 8, 53), t0: day(0), spacingMs: SPACING });
+    // validated, but without an edge worth trading: the grader says so
+    const weak = await saveValidationOf(store, 'mean-reversion:window=30', gaussianPips(300, 0.2, 8, 54));
+    expect(['REJECT', 'IMPROVE']).toContain(weak.result.grade.recommendation);
+    await writeTrades(store, { strategy: 'mean-reversion:window=30', shadow: true, pips: gaussianPips(150, 4, 8, 55), t0: day(0), spacingMs: SPACING / 3 });
     const r = await promote({ trades: store, validations: store }, config, { now: day(3), instrument: INSTRUMENT });
     expect(r.state.live_strategy).toBe(LIVE); // the newest live (shadow = false) trade's strategy
     const byCand = Object.fromEntries(r.decisions.map((d) => [d.candidate, d]));
@@ -235,7 +239,12 @@ describe('the promoter on virtual time, with the evidence in a real store', () =
     expect(byCand['mean-reversion:window=90'].failed_rules[1].detail).toMatch(/no validation of mean-reversion with \{"entry_z":2,"exit_z":0.5,"window":90\} on GBP_JPY/);
     expect(byCand['no-such-policy:x=1'].failed_rules[1].detail).toMatch(/unknown policy 'no-such-policy'/);
     expect(byCand['no-such-policy:x=1'].evidence.p_better).not.toBeNull(); // the bootstrap is measured whatever else fails
-    expect((await rows()).length).toBe(2);
+    expect(byCand['mean-reversion:window=30'].failed_rules).toEqual([{ rule: 'grade', detail: `validation #${weak.id} recommends ${weak.result.grade.recommendation}, below TEST` }]);
+    expect((await rows()).map((r) => [r.kind, r.candidate, r.failed_rules])).toEqual([
+      ['not_qualified', 'mean-reversion:window=30', 'grade'],
+      ['not_qualified', 'mean-reversion:window=90', 'min_trades,grade,drawdown'],
+      ['not_qualified', 'no-such-policy:x=1', 'min_trades,grade,drawdown'],
+    ]);
   });
 
   it('matches a spec to its validation with the policy defaults filled in, and per unit of position', async () => {
@@ -294,6 +303,9 @@ describe('the promoter core', () => {
     expect(periodIndex(Date.UTC(2024, 2, 5, 6, 29), { periodMs: s.periodMs, offsetMs: s.offsetMs })).toBe(periodIndex(Date.UTC(2024, 2, 4, 6, 30), s));
     expect(() => parseSchedule('every day')).toThrow(/promoter.schedule: expected 'daily HH:MM UTC'/);
     expect(() => loadConfig({ env: { SWT_PROMOTER__SCHEDULE: 'daily 25:00 UTC' } })).toThrow(/promoter\.schedule/);
+    expect(() => loadConfig({ env: { SWT_PROMOTER__STAGES: '[0.5, 0.25, 1]' } })).toThrow(/promoter\.stages: stages must increase and end at 1/);
+    expect(() => loadConfig({ env: { SWT_PROMOTER__STAGES: '[0.25, 0.5]' } })).toThrow(/promoter\.stages/);
+    expect(loadConfig({ env: { SWT_PROMOTER__STAGES: '[0.5, 1]' } }).promoter.stages).toEqual([0.5, 1]);
   });
 
   it('a rollout does not advance twice in one period, however often it is checked', () => {
