@@ -12,7 +12,8 @@ import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { EventBus, type LiveEventMap } from '../src/live/events.js';
 import { VirtualClock } from '../src/live/clock.js';
-import { bootstrapPBetter, bootstrapPNegative, compoundedDrawdown, decide, initialRollout, periodIndex, type PromoterSettings, type RolloutState } from '../src/live/promoter.js';
+import { Prng } from '../src/util/prng.js';
+import { bootstrapMeans, bootstrapPBetter, bootstrapPNegative, compoundedDrawdown, decide, initialRollout, periodIndex, type PromoterSettings, type RolloutState } from '../src/live/promoter.js';
 import { nextSlot, parseSchedule } from '../src/live/promoter-schedule.js';
 import { promote, promoterSchedule, promoterSettings, readRollout } from '../src/app/promote.js';
 
@@ -282,6 +283,11 @@ describe('the promoter core', () => {
     const phi = (x: number) => 0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
     expect(Math.abs(p1 - phi(z))).toBeLessThan(0.03);
     expect(Math.abs(p1 - p2)).toBeLessThan(0.03);
+    // each resample draws its indices from the project's seeded stream, uniformly (Prng.below)
+    const rng = new Prng(5, 0);
+    const x = [1, 10, 100, 1000, 10000];
+    const first = Array.from({ length: 2 }, () => x.reduce((s) => s + x[rng.below(x.length)], 0) / x.length);
+    expect(Array.from(bootstrapMeans(x, 2, 5, 0))).toEqual(first);
     expect(bootstrapPNegative([-1, -2, -3], 1000, 1)).toBe(1);
     expect(bootstrapPNegative([1, 2, 3], 1000, 1)).toBe(0);
     // a live strategy without trades counts as earning 0 a trade

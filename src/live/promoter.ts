@@ -30,7 +30,7 @@
 //   rollback_expectancy  over its last rollback_last_n trades, P(expectancy < 0) >= confidence (the
 //                        share of B resamples whose mean is below 0).
 // A rolled-back strategy is evaluated afresh: only trades after the rollback count as its evidence.
-import { Prng } from '../util/prng.js';
+import { nextU32, seedState, streamSeed } from '../util/prng.js';
 import { RECOMMENDATIONS, type Recommendation } from '../validation/grade.js';
 
 export interface PromoterSettings {
@@ -156,14 +156,23 @@ export interface PromoterOutcome {
 
 // ------------------------------------------------------------------------------------------ statistics
 
-/** Means of `resamples` resamples of `x` with replacement at its own size. */
-export function bootstrapMeans(x: ArrayLike<number>, resamples: number, rng: Prng): Float64Array {
+/** Means of `resamples` resamples of `x` with replacement at its own size, from stream `stream` of `seed`. */
+export function bootstrapMeans(x: ArrayLike<number>, resamples: number, seed: number, stream: number): Float64Array {
   const n = x.length;
   if (n === 0) throw new RangeError('bootstrapMeans: need at least one value');
+  const v = Float64Array.from(x);
+  const st = new Uint32Array(4);
+  seedState(st, 0, streamSeed(seed, stream));
+  // nextBelow's rejection threshold, hoisted: the same draws, without a call per index
+  const threshold = 4294967296 % n;
   const out = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
     let s = 0;
-    for (let i = 0; i < n; i++) s += x[rng.below(n)];
+    for (let i = 0; i < n; i++) {
+      let u = nextU32(st, 0);
+      while (u < threshold) u = nextU32(st, 0);
+      s += v[u % n];
+    }
     out[b] = s / n;
   }
   return out;
@@ -171,8 +180,8 @@ export function bootstrapMeans(x: ArrayLike<number>, resamples: number, rng: Prn
 
 /** P(mean of a > mean of b) over paired independent resamples; an empty b counts as a mean of 0. */
 export function bootstrapPBetter(a: ArrayLike<number>, b: ArrayLike<number>, resamples: number, seed: number): number {
-  const ma = bootstrapMeans(a, resamples, new Prng(seed, 0));
-  const mb = b.length > 0 ? bootstrapMeans(b, resamples, new Prng(seed, 1)) : new Float64Array(resamples);
+  const ma = bootstrapMeans(a, resamples, seed, 0);
+  const mb = b.length > 0 ? bootstrapMeans(b, resamples, seed, 1) : new Float64Array(resamples);
   let k = 0;
   for (let i = 0; i < resamples; i++) if (ma[i] > mb[i]) k++;
   return k / resamples;
@@ -180,7 +189,7 @@ export function bootstrapPBetter(a: ArrayLike<number>, b: ArrayLike<number>, res
 
 /** P(mean of x < 0) over resamples. */
 export function bootstrapPNegative(x: ArrayLike<number>, resamples: number, seed: number): number {
-  const m = bootstrapMeans(x, resamples, new Prng(seed, 0));
+  const m = bootstrapMeans(x, resamples, seed, 0);
   let k = 0;
   for (let i = 0; i < resamples; i++) if (m[i] < 0) k++;
   return k / resamples;
