@@ -132,10 +132,15 @@ export interface Decision {
   ts: number;
   instrument: string;
   kind: DecisionKind;
+  /** The incumbent when the decision was made. */
   live_strategy: string;
+  /** The strategy the decision is about (null: a hold without candidates). */
   candidate: string | null;
+  /** The rollout stage the decision leads to (promote 1, advance 2, complete 3 …; the stage rolled back from; null: none). */
   stage: number | null;
+  /** The share of the live size the broker's driver trades after the decision. */
   scale: number;
+  /** Every rule that failed (empty for promote, advance, complete and hold). */
   failed_rules: RuleFailure[];
   message: string;
   evidence: Evidence;
