@@ -18,6 +18,8 @@ import { loadConfig } from '../src/config/load.js';
 import { Prng } from '../src/util/prng.js';
 import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { randomFeeds } from './helpers/network.js';
+import { initPpoWeights, ppoSpec } from '../src/agent/network/ppo-spec.js';
+import { resolvePolicy } from '../src/agent/policies/registry.js';
 
 const SIZES = { obsDim: 12, hidden: 16, blocks: 1, latent: 8, codes: 4, support: { lo: -10, hi: 10, bins: 21 } };
 const spec = networkSpec(SIZES);
@@ -259,6 +261,48 @@ describe('retention', () => {
       expect((await resolveCheckpoint(store, 'best')).id).toBe(ids[2]);
       // idempotent
       expect((await pruneCheckpoints(store, { keepLast: 3, keepBest: 2 })).removed).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('two learners in one store', () => {
+  // What happened in experiment:learners: PPO trained after MuZero in the same store; PPO's later
+  // and better-scored checkpoints filled every slot, the prune deleted MuZero's best, and `best` for a
+  // muzero policy named a PPO checkpoint.
+  it('each architecture keeps its own last K and best N, and best/latest answer within a learner', async () => {
+    const root = path.join(tmp, 'families');
+    const store = await Store.open(path.join(tmp, 'families.duckdb'));
+    try {
+      const ppo = ppoSpec({ obsDim: 12, history: 2, encoder: 4, actorHidden: 4, criticHidden: 4, layerNormEpsilon: 1e-5 });
+      const save = async (family: 'muzero' | 'ppo', sqn: number) => {
+        const input = family === 'ppo' ? baseInput({ spec: ppo, weights: initPpoWeights(ppo, 1), evaluation: { sqn, trades: 40 } }) : baseInput({ evaluation: { sqn, trades: 40 } });
+        const { meta, dir } = await saveCheckpoint(root, input);
+        await recordCheckpoint(store, meta, dir);
+        return meta.id;
+      };
+      const mz = [await save('muzero', 1.0), await save('muzero', 0.5)];
+      const pp = [await save('ppo', 3.0), await save('ppo', 4.0), await save('ppo', 2.0)];
+      const r = await pruneCheckpoints(store, { keepLast: 1, keepBest: 1 });
+      // per architecture: MuZero keeps its last (0.5) and its best (1.0); PPO its last (2.0) and best (4.0)
+      expect(r.removed).toEqual([pp[0]]);
+      expect((await resolveCheckpoint(store, 'best', 'muzero')).id).toBe(mz[0]);
+      expect((await resolveCheckpoint(store, 'best', 'ppo')).id).toBe(pp[1]);
+      expect((await resolveCheckpoint(store, 'latest', 'muzero')).id).toBe(mz[1]);
+      expect((await resolveCheckpoint(store, 'best')).id).toBe(pp[1]);
+      await expect(resolvePolicy('muzero', { checkpoint: 'best' }, { store, config: loadConfig() })).resolves.toMatchObject({ params: { checkpoint: mz[0] } });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a learner without checkpoints is told so, by name', async () => {
+    const store = await Store.open(path.join(tmp, 'only-muzero.duckdb'));
+    try {
+      const { meta, dir } = await saveCheckpoint(path.join(tmp, 'only-muzero'), baseInput({ evaluation: { sqn: 1, trades: 40 } }));
+      await recordCheckpoint(store, meta, dir);
+      await expectRefused(resolveCheckpoint(store, 'latest', 'ppo'), 'missing', /no checkpoint of the ppo learner in the store.*--algo ppo/);
     } finally {
       store.close();
     }

@@ -21,6 +21,8 @@ import type { Store } from '../store/db.js';
 import { UsageError } from '../util/errors.js';
 import type { EpisodeSet } from '../env/types.js';
 import { trainFromStore } from './train.js';
+import { resolveCheckpoint, type CheckpointFamily } from '../agent/checkpoints/registry.js';
+import { CheckpointError } from '../agent/checkpoints/checkpoint.js';
 import { featureSetFor, isoOrNull, loadFitMarket, loadStoreMarket, pickInstrument, type FitMarket, type MarketRequest } from './market.js';
 
 export interface PolicyChoice {
@@ -294,10 +296,14 @@ export interface WatchRequest extends Omit<ValidateRequest, 'policies' | 'runs'>
   onIdle?: (best: string | null) => void;
 }
 
-/** The id of the best checkpoint by evaluation SQN (the later one on a tie), or null. */
-async function bestCheckpoint(store: Store): Promise<string | null> {
-  const row = await store.one<{ id: string }>('SELECT id FROM checkpoints WHERE eval_sqn IS NOT NULL ORDER BY eval_sqn DESC, seq DESC LIMIT 1');
-  return row?.id ?? null;
+/** The id of the learner's best checkpoint by evaluation SQN (the later one on a tie), or null. */
+async function bestCheckpoint(store: Store, family: CheckpointFamily): Promise<string | null> {
+  try {
+    return (await resolveCheckpoint(store, 'best', family)).id;
+  } catch (e) {
+    if (e instanceof CheckpointError && e.reason === 'missing') return null;
+    throw e;
+  }
 }
 
 /**
@@ -306,13 +312,14 @@ async function bestCheckpoint(store: Store): Promise<string | null> {
  * store is read only briefly at each look, so training keeps writing beside it.
  */
 export async function watchValidations(store: Store, config: Config, req: WatchRequest): Promise<SavedValidation[]> {
-  if (!getPolicySpec(req.policy.name).resolve) throw new UsageError(`--watch validates new checkpoints: give a learned policy (e.g. --policy muzero), not '${req.policy.name}'`);
+  const learner = getPolicySpec(req.policy.name).learner;
+  if (!learner) throw new UsageError(`--watch validates new checkpoints: give a learned policy (e.g. --policy muzero), not '${req.policy.name}'`);
   const done: SavedValidation[] = [];
   let last: string | null = null;
   let stopped = false;
   void req.stop.then(() => (stopped = true));
   while (!stopped && (req.maxValidations === null || done.length < req.maxValidations)) {
-    const best = await bestCheckpoint(store);
+    const best = await bestCheckpoint(store, learner);
     await store.release();
     if (best && best !== last) {
       last = best;

@@ -12,6 +12,7 @@ import { observationSize } from '../../env/observation.js';
 import { gitCommit } from '../../util/git.js';
 import { initWeights, networkSpecFromConfig } from '../network/spec.js';
 import { initPpoWeights, ppoSpecFromConfig } from '../network/ppo-spec.js';
+import { algoOf, type AnySpec } from '../network/family.js';
 import { CheckpointError, checkpointMetaSchema, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta, type LoadExpectations, type SaveInput } from './checkpoint.js';
 
 export interface CheckpointRow {
@@ -94,23 +95,35 @@ export async function listCheckpoints(store: Store): Promise<CheckpointRow[]> {
   return (await store.all(`SELECT ${COLUMNS} FROM checkpoints ORDER BY seq`)).map(toRow);
 }
 
+export type CheckpointFamily = 'muzero' | 'ppo';
+
+/** The learner whose network a recorded checkpoint holds (from the spec in its metadata). */
+function familyOfMeta(meta: string): CheckpointFamily {
+  const architecture = (JSON.parse(meta) as { architecture?: { format?: unknown } }).architecture;
+  return algoOf({ format: String(architecture?.format ?? '') } as AnySpec);
+}
+
 /**
  * The checkpoint a reference names: `latest` (the last saved), `best` (highest evaluation SQN, the
- * later one on a tie), an id, or a checkpoint directory.
+ * later one on a tie), an id, or a checkpoint directory. With a family, `latest` and `best` look only
+ * among that learner's checkpoints: a store that trained MuZero and PPO answers each policy with its own.
  */
-export async function resolveCheckpoint(store: Store | null, ref: string): Promise<{ id: string | null; dir: string }> {
+export async function resolveCheckpoint(store: Store | null, ref: string, family?: CheckpointFamily): Promise<{ id: string | null; dir: string }> {
   if (ref === 'latest' || ref === 'best') {
     if (!store) throw new CheckpointError('missing', `checkpoint "${ref}" needs the store`);
-    const row =
+    const rows = (
       ref === 'latest'
-        ? await store.one<{ id: string; path: string }>('SELECT id, path FROM checkpoints ORDER BY seq DESC LIMIT 1')
-        : await store.one<{ id: string; path: string }>('SELECT id, path FROM checkpoints WHERE eval_sqn IS NOT NULL ORDER BY eval_sqn DESC, seq DESC LIMIT 1');
+        ? await store.all<{ id: string; path: string; meta: string }>('SELECT id, path, meta FROM checkpoints ORDER BY seq DESC')
+        : await store.all<{ id: string; path: string; meta: string }>('SELECT id, path, meta FROM checkpoints WHERE eval_sqn IS NOT NULL ORDER BY eval_sqn DESC, seq DESC')
+    ).filter((r) => family === undefined || familyOfMeta(r.meta) === family);
+    const row = rows[0];
     if (!row) {
+      const of = family ? ` of the ${family} learner` : '';
       throw new CheckpointError(
         'missing',
         ref === 'latest'
-          ? 'no checkpoint in the store: train one, or create one with `swt checkpoints init --seed S`'
-          : 'no checkpoint has an evaluation SQN yet (best = highest evaluation SQN): use latest or an id',
+          ? `no checkpoint${of} in the store: train one, or create one with \`swt checkpoints init --seed S${family === 'ppo' ? ' --algo ppo' : ''}\``
+          : `no checkpoint${of} has an evaluation SQN yet (best = highest evaluation SQN): use latest or an id`,
       );
     }
     return { id: row.id, dir: row.path };
@@ -134,12 +147,20 @@ export interface PruneResult {
   removed: string[];
 }
 
-/** Keeps the last `keepLast` and the best `keepBest` (by evaluation SQN); deletes the others (row, then directory). */
+/**
+ * Keeps, of each architecture, the last `keepLast` and the best `keepBest` (by evaluation SQN); deletes
+ * the others (row, then directory). Per architecture: training one network never prunes another's
+ * checkpoints (a PPO run beside a MuZero run in one store, a `demo` beside a `test` network).
+ */
 export async function pruneCheckpoints(store: Store, opts: { keepLast: number; keepBest: number; dryRun?: boolean }): Promise<PruneResult> {
   const rows = await listCheckpoints(store);
-  const keep = new Set<string>(rows.slice(Math.max(0, rows.length - opts.keepLast)).map((r) => r.id));
-  const ranked = rows.filter((r) => r.eval_sqn !== null).sort((a, b) => b.eval_sqn! - a.eval_sqn! || b.seq - a.seq);
-  for (const r of ranked.slice(0, opts.keepBest)) keep.add(r.id);
+  const keep = new Set<string>();
+  for (const arch of new Set(rows.map((r) => r.architecture_id))) {
+    const own = rows.filter((r) => r.architecture_id === arch);
+    for (const r of own.slice(Math.max(0, own.length - opts.keepLast))) keep.add(r.id);
+    const ranked = own.filter((r) => r.eval_sqn !== null).sort((a, b) => b.eval_sqn! - a.eval_sqn! || b.seq - a.seq);
+    for (const r of ranked.slice(0, opts.keepBest)) keep.add(r.id);
+  }
   const removed = rows.filter((r) => !keep.has(r.id));
   if (!opts.dryRun) {
     for (const r of removed) {

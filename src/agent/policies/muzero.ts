@@ -7,7 +7,7 @@ import { loadConfig } from '../../config/load.js';
 import type { EnvView } from '../../env/env.js';
 import { N_ACTIONS } from '../../env/types.js';
 import type { Store } from '../../store/db.js';
-import { resolveCheckpoint } from '../checkpoints/registry.js';
+import { resolveCheckpoint, type CheckpointFamily } from '../checkpoints/registry.js';
 import { decisionId, MuZeroActor } from '../muzero/actor.js';
 import { num, PolicyError, type ParamSpec, type Policy, type PolicyContext, type PolicyParams, type ResolvedPolicy } from './types.js';
 
@@ -27,11 +27,16 @@ export const MUZERO_PARAMS: readonly ParamSpec[] = [
   { name: 'temperature', type: 'float', default: 0, min: 0, max: 10, grid: [], description: 'visit-count temperature (0: the most visited; evaluation default)' },
 ];
 
-/** Main process: `latest`/`best`/an id → the checkpoint's id (recorded with the run) and its directory (muzero, ppo). */
-export async function resolveCheckpointParam(params: PolicyParams, ctx: { store: Store; config: Config }): Promise<ResolvedPolicy> {
-  const ref = String(params.checkpoint);
-  const { id, dir } = await resolveCheckpoint(ctx.store, ref);
-  return { params: { ...params, checkpoint: id ?? ref }, artifacts: { checkpoint_dir: dir } };
+/**
+ * Main process: `latest`/`best`/an id → the checkpoint's id (recorded with the run) and its directory;
+ * `latest` and `best` among the given learner's checkpoints (muzero, ppo).
+ */
+export function checkpointResolver(family: CheckpointFamily) {
+  return async (params: PolicyParams, ctx: { store: Store; config: Config }): Promise<ResolvedPolicy> => {
+    const ref = String(params.checkpoint);
+    const { id, dir } = await resolveCheckpoint(ctx.store, ref, family);
+    return { params: { ...params, checkpoint: id ?? ref }, artifacts: { checkpoint_dir: dir } };
+  };
 }
 
 export class MuZeroPolicy implements Policy {

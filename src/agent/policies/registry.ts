@@ -3,7 +3,7 @@
 // walk-forward reads the declared grids.
 import { BuyAndHoldPolicy, HoldPolicy, MaCrossoverPolicy, MeanReversionPolicy, RandomPolicy } from './baselines.js';
 import { createLinearPolicy, LINEAR_PARAMS } from './linear.js';
-import { createMuZeroPolicy, MUZERO_PARAMS, resolveCheckpointParam } from './muzero.js';
+import { checkpointResolver, createMuZeroPolicy, MUZERO_PARAMS } from './muzero.js';
 import { createPpoPolicy, PPO_PARAMS } from './ppo.js';
 import type { Config } from '../../config/schema.js';
 import type { Store } from '../../store/db.js';
@@ -192,7 +192,7 @@ registerPolicy({
   description: 'a Stochastic MuZero checkpoint (ONNX Runtime) searched by the native batched MCTS',
   params: MUZERO_PARAMS,
   observes: true,
-  resolve: resolveCheckpointParam,
+  resolve: checkpointResolver('muzero'),
   learner: 'muzero',
   create: createMuZeroPolicy,
 });
@@ -202,7 +202,7 @@ registerPolicy({
   description: 'a PPO actor-critic checkpoint (ONNX Runtime) over the last H observations, greedy over the legal actions',
   params: PPO_PARAMS,
   observes: true,
-  resolve: resolveCheckpointParam,
+  resolve: checkpointResolver('ppo'),
   learner: 'ppo',
   create: createPpoPolicy,
 });
