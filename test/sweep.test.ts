@@ -129,7 +129,7 @@ describe.skipIf(!BUILT)('swt sweep on the planted-edge series', () => {
     expect(new Set(oneRows.map((r) => r.score)).size).toBeGreaterThan(20);
   });
 
-  it('writes a self-contained report: champion and its validation, stage scores, effect plots, templates', () => {
+  it('writes a self-contained report: champion and its validation, stage scores, effect plots, templates', async () => {
     const html = readFileSync(path.join(tmp.dir, 'report-w1', 'index.html'), 'utf8');
     for (const id of ['stage-scores', 'effect-window', 'effect-entry_z', 'effect-exit_z', ...REPORT_CHARTS]) expect(html).toContain(`data-chart="${id}"`);
     for (const id of ['champion', 'stages', 'templates']) expect(html).toContain(`data-table="${id}"`);
@@ -142,6 +142,8 @@ describe.skipIf(!BUILT)('swt sweep on the planted-edge series', () => {
     const w = json.templates[0];
     expect(w).toMatchObject({ kind: 'range', log: true, top_trials: 4, all_trials: 32, range_min: 20, range_max: 300 });
     expect(w.top_p10).toBeLessThanOrEqual(w.top_p90);
+    // A new sweep does not write over an existing report directory.
+    await expect(sweepIn(copyDb('again'), sweepFile, { reportDir: path.join(tmp.dir, 'report-w1') })).rejects.toThrow(/report-w1 already exists: choose another --out or pass --force/);
   });
 
   it('resumes a sweep killed mid-way without redoing finished evaluations, and reaches the same champion', async () => {

@@ -26,7 +26,7 @@ import type { ParamValue } from '../agent/policies/types.js';
 import { openMinutesPerWeek } from '../validation/gains.js';
 import { shareMarket, ValidationPool, type JobOutcome, type PolicyJob, type SharedMarket } from '../validation/parallel.js';
 import { saveValidation } from '../validation/persist.js';
-import { writeReport, type ReportFiles } from '../validation/report/index.js';
+import { checkReportDir, type ReportFiles } from '../validation/report/index.js';
 import { parseScenarios, validationSettings, type ValidationResult } from '../validation/validate.js';
 import { championOf, ordered, stageBudgets, survivors, type Evaluation } from '../validation/sweep/halving.js';
 import { drawRound, loadSpace, roundsOf, SpaceError, type Draw, type Space } from '../validation/sweep/space.js';
@@ -50,6 +50,8 @@ export interface SweepRequest {
   workers?: number;
   /** Report directory (default reports/sweep-<id>); null: no report and no champion validation files. */
   reportDir?: string | null;
+  /** Write the report into an existing directory (a new sweep refuses one otherwise). */
+  force?: boolean;
   onProgress?: (p: SweepProgress) => void;
 }
 
@@ -170,6 +172,8 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
     const row = await store.one<{ id: number | null }>('SELECT max(id) AS id FROM sweeps');
     sweepId = Number(row?.id ?? 0) + 1;
     reportDir = req.reportDir === undefined ? path.join('reports', `sweep-${sweepId}`) : req.reportDir;
+    // A new sweep does not write over another report (a resumed one rewrites its own).
+    if (reportDir) checkReportDir(reportDir, Boolean(req.force));
     const now = new Date().toISOString();
     await store.run(
       `INSERT INTO sweeps (id, name, space_file, space_hash, space, policy, instrument, status, created_at, updated_at, report_dir)

@@ -14,6 +14,7 @@ interface SweepOpts extends CommonOpts {
   workers?: number;
   out?: string;
   report?: boolean;
+  force?: boolean;
 }
 
 const paramsText = (p: Record<string, number | string>) => Object.entries(p).map(([k, v]) => `${k}=${v}`).join(',');
@@ -53,6 +54,7 @@ export function registerSweep(program: Command): void {
     .option('--resume', 'continue the latest unfinished sweep of this space file (finished evaluations are kept)')
     .option('--workers <n>', "parallel evaluations (piscina threads; default: the space's workers)", parseInteger('--workers', 1))
     .option('--out <dir>', 'report directory (default reports/sweep-<id>)')
+    .option('--force', 'write the report into an existing --out directory (its report files are replaced)')
     .option('--no-report', 'no HTML report and no champion report files (the champion is still validated and saved)')
     .option('--json', 'print the summary as JSON')
     .action(
@@ -67,6 +69,7 @@ export function registerSweep(program: Command): void {
           resume: Boolean(o.resume),
           workers: o.workers,
           reportDir: o.report === false ? null : o.out,
+          force: Boolean(o.force),
           onProgress: tty ? (p) => process.stderr.write(`\r\x1b[2K${progressLine(p)}`) : undefined,
         });
         if (tty) process.stderr.write('\n');

@@ -56,7 +56,7 @@ function templateRows(t: Template): string[][] {
   if (t.kind === 'choices') {
     return t.values.map((v) => [t.param, String(v.value), fmtPct(v.top_share, 0), fmtPct(v.all_share, 0), '']);
   }
-  const d = (v: number) => fmtNum(v, Math.abs(v) >= 100 ? 0 : 3);
+  const d = (v: number) => fmtNum(v, Number.isInteger(v) || Math.abs(v) >= 100 ? 0 : 3);
   return [[t.param, `${d(t.range_min)} .. ${d(t.range_max)}${t.log ? ' (log)' : ''}`, `${d(t.top_p10)} .. ${d(t.top_p90)} (median ${d(t.top_median)})`, `${d(t.all_p10)} .. ${d(t.all_p90)}`, fmtPct(t.top_share_of_range, 0)]];
 }
 
@@ -111,8 +111,8 @@ export function sweepBlocks(input: SweepReportInput, generatedAt: string): Block
   }
   blocks.push({ t: 'h2', text: 'Parameter effects' });
   blocks.push({ t: 'p', text: 'Each point is one evaluation: stage 0 scores every trial on the same sessions; later stages re-score the survivors on more.' });
-  const charts = space.keys.map((k) => effectChart(space, k, evaluations, s.stage_sessions.length));
-  for (let i = 0; i < charts.length; i += 2) blocks.push({ t: 'charts', charts: charts.slice(i, i + 2) });
+  // One block: the charts wrap two to a row, an odd last one stays half width.
+  blocks.push({ t: 'charts', charts: space.keys.map((k) => effectChart(space, k, evaluations, s.stage_sessions.length)) });
   blocks.push({ t: 'h2', text: 'Templates: where the top 10% of trials concentrate' });
   blocks.push({
     t: 'p',
