@@ -70,7 +70,8 @@ export function registerSweep(program: Command): void {
           workers: o.workers,
           reportDir: o.report === false ? null : o.out,
           force: Boolean(o.force),
-          onProgress: tty ? (p) => process.stderr.write(`\r\x1b[2K${progressLine(p)}`) : undefined,
+          // Cut to the terminal's width: a wrapped line could not be rewritten in place.
+          onProgress: tty ? (p) => process.stderr.write(`\r\x1b[2K${progressLine(p).slice(0, Math.max(20, (process.stderr.columns || 200) - 1))}`) : undefined,
         });
         if (tty) process.stderr.write('\n');
         if (o.json) printJson(summary);
