@@ -75,7 +75,7 @@ describe('space file', () => {
     const s = loadSpace(file);
     expect(s.name).toBe('mr');
     expect(s.keys).toEqual(['entry_z', 'window']);
-    expect(s.doc).toMatchObject({ keep: 0.25, rounds: 1, workers: 1, sampler: { kind: 'sobol', seed: 1 }, scoring: { scenarios: 'none' }, fixed: {} });
+    expect(s.doc).toMatchObject({ keep: 0.25, rounds: 1, workers: 0, sampler: { kind: 'sobol', seed: 1 }, scoring: { scenarios: 'none' }, fixed: {} });
     expect(s.outOfSample.from?.toISOString()).toBe('2024-01-15T00:00:00.000Z');
     expect(s.outOfSample.to).toBeNull();
     expect(loadSpace(file).hash).toBe(s.hash);

@@ -100,7 +100,8 @@ describe.skipIf(!BUILT)('swt sweep on the planted-edge series', () => {
     oneRows = await rows(w1);
 
     expect(grid).toMatchObject({ status: 'done', trials: 48, evaluations: 48, full_budget_equivalents: 48, sessions_available: 135, stage_sessions: [135] });
-    expect(one).toMatchObject({ status: 'done', stop_reason: 'complete', trials: 32, stage_sessions: [10, 40, 135], evaluations_reused: 0 });
+    // workers 0 (auto) is one worker for a rule policy.
+    expect(one).toMatchObject({ status: 'done', stop_reason: 'complete', workers: 1, trials: 32, stage_sessions: [10, 40, 135], evaluations_reused: 0 });
     // 32 at stage 0, the best 8 at stage 1, the best 2 of those on every session.
     expect(one.stages.map((s) => s.evaluations)).toEqual([32, 8, 2]);
     // The cost, counted from the stored evaluations.

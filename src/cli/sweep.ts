@@ -52,7 +52,7 @@ export function registerSweep(program: Command): void {
     .option('--max-minutes <m>', 'stop after this many minutes (then --resume continues)', parseNumber('--max-minutes', 0))
     .option('--target-score <s>', 'stop as soon as a last-stage score reaches this composite score', parseNumber('--target-score', 0))
     .option('--resume', 'continue the latest unfinished sweep of this space file (finished evaluations are kept)')
-    .option('--workers <n>', "parallel evaluations (piscina threads; default: the space's workers)", parseInteger('--workers', 1))
+    .option('--workers <n>', "parallel evaluations (piscina threads); 0 = auto: 1 for rule policies, up to one per core for policies that observe features (default: the space's workers, 0)", parseInteger('--workers', 0))
     .option('--out <dir>', 'report directory (default reports/sweep-<id>)')
     .option('--force', 'write the report into an existing --out directory (its report files are replaced)')
     .option('--no-report', 'no HTML report and no champion report files (the champion is still validated and saved)')

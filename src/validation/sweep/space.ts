@@ -62,7 +62,8 @@ export const spaceSchema = z.strictObject({
       repeats: z.number().int().min(1).optional(),
     })
     .default({ scenarios: 'none' }),
-  workers: z.number().int().min(0).default(1),
+  /** Parallel evaluations; 0 = auto (one for rule policies, up to one per core for policies that observe). */
+  workers: z.number().int().min(0).default(0),
 });
 
 export type SpaceDocument = z.output<typeof spaceSchema>;
