@@ -128,7 +128,8 @@ function evaluationOf(draw: Draw, trial: number, round: number, stage: number, s
     point: draw.point,
     stage,
     sessions,
-    params: draw.params,
+    // What ran (a checkpoint reference resolved to its id), as the validation recorded it.
+    params: { ...r.policy.params },
     score: r.grade.score,
     grade: r.grade.letter,
     recommendation: r.grade.recommendation,
@@ -189,7 +190,12 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
   const marketReq = { instrument, range: space.outOfSample, sessions: 'all' as const, seed, featureSet };
   const market = await loadStoreMarket(store, config, marketReq);
   const fit = spec.fits ? await loadFitMarket(store, config, doc.policy, marketReq, space.inSample) : null;
-  const resolved = spec.resolve ? await resolvePolicy(doc.policy, doc.fixed, { store, config }) : null;
+  // References (muzero's checkpoint: latest) resolve once, when the sweep starts; a resumed sweep keeps
+  // what its first evaluations ran, even if `latest` names another checkpoint now.
+  const pinned = spec.resolve && done.length > 0 ? Object.fromEntries(Object.entries(done[0].params).filter(([k]) => !space.keys.includes(k))) : {};
+  const resolved = spec.resolve ? await resolvePolicy(doc.policy, { ...doc.fixed, ...pinned }, { store, config }) : null;
+  /** What a trial runs and records: the drawn values over the resolved fixed parameters. */
+  const paramsOf = (d: Draw): Record<string, ParamValue> => (resolved ? { ...resolved.params, ...Object.fromEntries(space.keys.map((k) => [k, d.params[k]])) } : d.params);
   // Workers need no store: give the file back to other processes between writes.
   await store.release();
 
@@ -207,8 +213,7 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
   const jobFor = (trial: number, stage: number, d: Draw): PolicyJob => ({
     key: `trial-${trial}-stage-${stage}`,
     policy: doc.policy,
-    // A policy with references (a checkpoint) runs what they name now; the searched values stay as drawn.
-    params: resolved ? { ...resolved.params, ...Object.fromEntries(space.keys.map((k) => [k, d.params[k]])) } : d.params,
+    params: paramsOf(d),
     artifacts: resolved?.artifacts ?? {},
     config,
     seed,
