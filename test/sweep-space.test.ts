@@ -78,6 +78,8 @@ describe('space file', () => {
     expect(s.doc).toMatchObject({ keep: 0.25, rounds: 1, workers: 0, sampler: { kind: 'sobol', seed: 1 }, scoring: { scenarios: 'none' }, fixed: {} });
     expect(s.outOfSample.from?.toISOString()).toBe('2024-01-15T00:00:00.000Z');
     expect(s.outOfSample.to).toBeNull();
+    expect(s.holdout).toBeNull();
+    expect(space({ holdout: { from: '2024-03-01' } }).holdout?.from?.toISOString()).toBe('2024-03-01T00:00:00.000Z');
     expect(loadSpace(file).hash).toBe(s.hash);
     expect(space().hash).not.toBe(space({ keep: 0.5 }).hash);
   });
@@ -96,6 +98,7 @@ describe('space file', () => {
     ['an unknown policy', { policy: 'nope' }, /space\.yaml: policy: unknown policy 'nope'/],
     ['a bad date', { out_of_sample: { from: '2024-13-45' } }, /space\.yaml: out_of_sample\.from must be a date/],
     ['a fraction kept of 1', { keep: 1 }, /space\.yaml[\s\S]*keep/],
+    ['a holdout that overlaps out_of_sample', { holdout: { from: '2024-02-20', to: '2024-03-10' } }, /space\.yaml: holdout\.from: the holdout must start at or after out_of_sample\.to/],
   ];
   for (const [what, over, re] of refused) {
     it(`refuses ${what}, naming the file and the field (exit code 2)`, () => {

@@ -194,6 +194,32 @@ describe.skipIf(!BUILT)('swt sweep on the planted-edge series', () => {
     expect(noTime(await rows(file))).toEqual(noTime(oneRows));
   });
 
+  it('validates the champion on the holdout when the space has one: data the sweep never chose on', async () => {
+    const file = copyDb('holdout');
+    const space = path.join(tmp.dir, 'mr-holdout.yaml');
+    writeFileSync(
+      space,
+      readFileSync(sweepFile, 'utf8')
+        .replace('out_of_sample: { from: "2024-01-15", to: "2024-02-29" }', 'out_of_sample: { from: "2024-01-15", to: "2024-02-14" }\nholdout: { from: "2024-02-15", to: "2024-02-29" }')
+        .replace('trials: 32', 'trials: 4')
+        .replace('stages: [ { sessions: 10 }, { sessions: 40 }, { sessions: all } ]', 'stages: [ { sessions: 10 } ]'),
+    );
+    const s = await sweepIn(file, space);
+    expect(s.champion).toMatchObject({ validated_on: 'holdout' });
+    const store = await Store.open(file);
+    try {
+      const v = await store.one<{ result: string }>('SELECT result::VARCHAR AS result FROM validations WHERE id = $1', [s.champion!.validation_id!]);
+      const p = JSON.parse(v!.result).provenance;
+      expect(p.range_from).toBe('2024-02-15T00:00:00Z');
+      expect(p.data_first >= '2024-02-15').toBe(true);
+      expect(p.sessions_run).toBeGreaterThan(0);
+      // The two ranges split the 135 sessions of the one-range sweeps: none is in both.
+      expect(p.sessions_run + s.sessions_available).toBeLessThanOrEqual(135);
+    } finally {
+      store.close();
+    }
+  });
+
   it('refuses a bad space file with exit code 2, naming the file and the field', async () => {
     const bad = path.join(tmp.dir, 'bad.yaml');
     writeFileSync(bad, `${COMMON}params:\n  window: { type: int, min: 20, max: 300 }\n  exit_z: { type: float, min: 0, max: 0 }\ntrials: 4\nstages: [ { sessions: 10 } ]\n`);

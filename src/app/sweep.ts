@@ -190,6 +190,7 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
   const marketReq = { instrument, range: space.outOfSample, sessions: 'all' as const, seed, featureSet };
   const market = await loadStoreMarket(store, config, marketReq);
   const fit = spec.fits ? await loadFitMarket(store, config, doc.policy, marketReq, space.inSample) : null;
+  const holdout = space.holdout ? shareMarket(await loadStoreMarket(store, config, { ...marketReq, range: space.holdout })) : null;
   // References (muzero's checkpoint: latest) resolve once, when the sweep starts; a resumed sweep keeps
   // what its first evaluations ran, even if `latest` names another checkpoint now.
   const pinned = spec.resolve && done.length > 0 ? Object.fromEntries(Object.entries(done[0].params).filter(([k]) => !space.keys.includes(k))) : {};
@@ -310,20 +311,24 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
   const status: SweepStatus = stop === 'max_minutes' ? 'stopped' : stop === 'target_score' ? 'target' : 'done';
   const champ = championOf(evaluations);
 
-  // The champion, validated for real: every session of the range, the config's full validation settings.
+  // The champion, validated for real with the config's full validation settings: on every session of
+  // the holdout when the space has one (data the sweep never chose on), else of the out-of-sample range.
   let validation: { id: number; result: ValidationResult; report: ReportFiles | null } | null = null;
+  const validatedOn = holdout ? 'holdout' : 'out_of_sample';
   if (champ) {
+    const base = jobFor(champ.trial, last, { point: champ.point, params: champ.params });
+    const range = space.holdout ?? space.outOfSample;
     const job: PolicyJob = {
-      ...jobFor(champ.trial, last, { point: champ.point, params: champ.params }),
+      ...base,
       key: `champion-trial-${champ.trial}`,
       settings: validationSettings(config, { seed }),
-      provenance: { ...jobFor(champ.trial, last, { point: champ.point, params: champ.params }).provenance, sessions_requested: 'all' },
+      provenance: { ...base.provenance, range_from: isoOrNull(range.from), range_to: isoOrNull(range.to), sessions_requested: 'all' },
       reportDir: reportDir ? path.join(reportDir, 'champion') : null,
       force: true,
     };
     const one = await ValidationPool.open(1);
     try {
-      const [oc] = await one.run([job], [full], [fitShared]);
+      const [oc] = await one.run([job], [holdout ?? full], [fitShared]);
       const id = await saveValidation(store, oc.result, oc.report?.dir ?? null);
       validation = { id, result: oc.result, report: oc.report };
     } finally {
@@ -368,6 +373,7 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
       params: champ.params,
       score: champ.score,
       grade: champ.grade,
+      validated_on: validatedOn,
       validation_id: validation?.id ?? null,
       validation_score: validation?.result.grade.score ?? null,
       validation_grade: validation?.result.grade.letter ?? null,

@@ -34,7 +34,7 @@ function printSummary(s: SweepSummary): void {
     `sweep #${s.sweep_id} ${s.name}: ${s.status} (${s.stop_reason}), ${s.trials} trials, ${s.evaluations} evaluations (${s.evaluations_reused} reused), ${s.full_budget_equivalents.toFixed(1)} full-budget equivalents, ${s.trials_per_minute.toFixed(1)} evaluations/min`,
     ...s.stages.map((x) => `  stage ${x.stage}: ${x.sessions} sessions, ${x.evaluations} evaluations, best ${x.best?.toFixed(1) ?? '-'}, median ${x.median?.toFixed(1) ?? '-'}`),
     c
-      ? `  champion: trial ${c.trial} (${paramsText(c.params)}) score ${c.score.toFixed(1)} ${c.grade} at stage ${c.stage}; validated on all sessions: ${c.validation_score?.toFixed(1) ?? '-'} ${c.validation_grade ?? ''} ${c.validation_recommendation ?? ''}${c.validation_id !== null ? ` (validation #${c.validation_id})` : ''}`
+      ? `  champion: trial ${c.trial} (${paramsText(c.params)}) score ${c.score.toFixed(1)} ${c.grade} at stage ${c.stage}; validated on the ${c.validated_on === 'holdout' ? 'holdout' : 'out-of-sample range'}: ${c.validation_score?.toFixed(1) ?? '-'} ${c.validation_grade ?? ''} ${c.validation_recommendation ?? ''}${c.validation_id !== null ? ` (validation #${c.validation_id})` : ''}`
       : '  no champion: nothing was evaluated',
   ];
   if (s.report) lines.push(`  report: ${s.report}`);

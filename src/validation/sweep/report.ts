@@ -84,7 +84,7 @@ export function sweepBlocks(input: SweepReportInput, generatedAt: string): Block
       ? {
           t: 'table',
           id: 'champion',
-          columns: ['trial', 'parameters', 'stage', 'sessions', 'sweep score', 'validation (all sessions, full settings)'],
+          columns: ['trial', 'parameters', 'stage', 'sessions', 'sweep score', `validation (${c.validated_on === 'holdout' ? 'holdout' : 'out-of-sample'}, all sessions, full settings)`],
           rows: [[String(c.trial), paramsText(c.params), String(c.stage), String(c.sessions), `${fmtNum(c.score, 1)} (${c.grade})`, c.validation_score === null ? '—' : `${fmtNum(c.validation_score, 1)} (${c.validation_grade}, ${c.validation_recommendation}), validation #${c.validation_id}`]],
           widths: [40, 175, 40, 50, 70, 140],
           align: ['r', 'l', 'r', 'r', 'r', 'l'],
@@ -128,7 +128,8 @@ export function sweepBlocks(input: SweepReportInput, generatedAt: string): Block
   });
   if (validation) {
     blocks.push({ t: 'h2', text: 'Champion validation report' });
-    blocks.push({ t: 'p', text: `The champion validated on every session of the out-of-sample range with the config's full validation settings (also in champion/index.html and champion/report.pdf).` });
+    const where = c?.validated_on === 'holdout' ? `the holdout (${space.doc.holdout?.from} .. ${space.doc.holdout?.to ?? 'end'}), data the sweep never chose on` : 'the out-of-sample range the sweep chose on (give the space a holdout to confirm on unseen data)';
+    blocks.push({ t: 'p', text: `The champion validated on every session of ${where}, with the config's full validation settings (also in champion/index.html and champion/report.pdf).` });
     blocks.push(...buildReport(validation, generatedAt).filter((b) => b.t !== 'pagebreak'));
   }
   return blocks;

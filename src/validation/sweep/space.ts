@@ -47,6 +47,8 @@ export const spaceSchema = z.strictObject({
   instrument: z.string().optional(),
   out_of_sample: rangeSchema,
   in_sample: rangeSchema.optional(),
+  /** Data the sweep never scores on, after out_of_sample: where the champion is validated (when given). */
+  holdout: rangeSchema.optional(),
   fixed: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
   params: z.record(z.string(), z.union([rangeParam, choiceParam])).refine((p) => Object.keys(p).length > 0, 'expected at least one searched parameter'),
   sampler: z.strictObject({ kind: z.enum(['sobol', 'random', 'grid']), seed: z.number().int().min(0).default(1) }).default({ kind: 'sobol', seed: 1 }),
@@ -79,6 +81,7 @@ export interface Space {
   keys: string[];
   outOfSample: TimeRange;
   inSample: TimeRange | null;
+  holdout: TimeRange | null;
 }
 
 function range(file: string, field: string, r: { from?: string; to?: string } | undefined): TimeRange | null {
@@ -145,8 +148,12 @@ export function parseSpace(file: string, raw: unknown): Space {
   checkSemantics(file, doc);
   const outOfSample = range(file, 'out_of_sample', doc.out_of_sample)!;
   const inSample = range(file, 'in_sample', doc.in_sample);
+  const holdout = range(file, 'holdout', doc.holdout);
+  if (holdout && !(holdout.from && outOfSample.to && holdout.from >= outOfSample.to)) {
+    throw new SpaceError(`${file}: holdout.from: the holdout must start at or after out_of_sample.to (both given): the sweep chooses on out_of_sample, the holdout confirms`);
+  }
   const stem = file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, '');
-  return { file, doc, hash: hashOf(doc), name: doc.name ?? stem, keys: Object.keys(doc.params), outOfSample, inSample };
+  return { file, doc, hash: hashOf(doc), name: doc.name ?? stem, keys: Object.keys(doc.params), outOfSample, inSample, holdout };
 }
 
 /** Reads and parses a space file. */

@@ -35,6 +35,8 @@ export interface SweepSummary {
     params: Record<string, ParamValue>;
     score: number;
     grade: string;
+    /** Where the champion was validated: the holdout when the space has one, else the out-of-sample range. */
+    validated_on: 'holdout' | 'out_of_sample';
     validation_id: number | null;
     validation_score: number | null;
     validation_grade: string | null;
