@@ -12,8 +12,8 @@
 // are written to sweep_trials in one transaction, so a killed sweep loses at most one chunk, and
 // --resume evaluates only the (trial, stage) pairs without a row. The sweep stops when every round is
 // done, at the time limit, or when a full-budget (last-stage) score reaches the target, whichever is
-// first; then the champion (championOf) is validated for real, with the config's full validation
-// settings, and the HTML report is written.
+// first; then the champion (championOf) is validated for real (on the holdout when the space has one),
+// with the config's full validation settings, and the HTML report is written.
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { configHash } from '../config/load.js';
