@@ -78,6 +78,9 @@ beforeAll(async () => {
   await json('validate', ['validate', '--db', db, '--run', bt.run.run_id, '--scenarios', 'adverse', '--out', path.join(tmp.dir, 'report'), '--json']);
   // The no-trade form of a validation (nulls, status no_trades, no scenarios).
   await json('validate (no trade)', ['validate', '--db', db, '--instrument', INSTRUMENT, '--policy', 'hold', '--out', path.join(tmp.dir, 'report-hold'), '--json']);
+  const space = path.join(tmp.dir, 'space.yaml');
+  writeFileSync(space, `policy: mean-reversion\ninstrument: ${INSTRUMENT}\nout_of_sample: { from: "2024-01-22" }\nparams:\n  window: { type: int, min: 30, max: 240, log: true }\n  exit_z: { choices: [0, 0.5] }\ntrials: 4\nstages: [ { sessions: 5 }, { sessions: all } ]\nscoring: { curves: 100, repeats: 1 }\n`);
+  await json('sweep', ['sweep', '--db', db, '--space', space, '--out', path.join(tmp.dir, 'sweep'), '--json']);
   await json('walkforward', ['walkforward', '--db', db, '--instrument', INSTRUMENT, '--policy', 'mean-reversion', '--folds', '2', '--param-grid', 'window=60,120', '--json']);
   const gains = path.join(tmp.dir, 'gains.txt');
   writeFileSync(gains, `gain\n${Array.from({ length: 60 }, (_, i) => ((i % 5) - 1.5) * 0.004).join('\n')}\n`);
@@ -90,7 +93,7 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
-  const commands = ['main', 'data synth', 'data import', 'data check', 'data check (rejections)', 'data sessions', 'features build', 'features show', 'features sets', 'config show', 'backtest', 'validate', 'validate (no trade)', 'walkforward', 'mc safe-f', 'mc scenarios', 'wst'];
+  const commands = ['main', 'data synth', 'data import', 'data check', 'data check (rejections)', 'data sessions', 'features build', 'features show', 'features sets', 'config show', 'backtest', 'validate', 'validate (no trade)', 'sweep', 'walkforward', 'mc safe-f', 'mc scenarios', 'wst'];
   for (const name of commands) {
     it(`swt ${name} --json`, () => {
       expect(outputs.has(name), `swt ${name} did not run`).toBe(true);
@@ -98,9 +101,9 @@ describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
     });
   }
 
-  it('validation.json in the report directory', () => {
-    for (const dir of ['report', 'report-hold']) {
-      const doc = JSON.parse(readFileSync(path.join(tmp.dir, dir, 'validation.json'), 'utf8')) as unknown;
+  it('validation.json in the report directory, and sweep.json in the sweep report', () => {
+    for (const file of ['report/validation.json', 'report-hold/validation.json', 'sweep/sweep.json', 'sweep/champion/validation.json']) {
+      const doc = JSON.parse(readFileSync(path.join(tmp.dir, file), 'utf8')) as unknown;
       expect(badKeys(doc)).toEqual([]);
     }
   });
@@ -118,9 +121,11 @@ describe.skipIf(!BUILT)('JSON keys are snake_case', () => {
       for (const r of await store.all<Record<string, unknown>>('SELECT name, spec, columns FROM feature_sets')) {
         for (const c of ['spec', 'columns']) docs.push([`feature_sets.${c} (${String(r.name)})`, String(r[c])]);
       }
-      // Not vacuous: one run (the backtest); ten validations (main's 4 policies on 2 series, validate, the
-      // no-trade validate); one feature set.
-      expect(docs.length).toBe(3 * 1 + 2 * 10 + 2);
+      for (const r of await store.all<Record<string, unknown>>('SELECT id, space::VARCHAR AS space FROM sweeps')) docs.push([`sweeps.space (#${String(r.id)})`, String(r.space)]);
+      for (const r of await store.all<Record<string, unknown>>('SELECT trial, stage, params::VARCHAR AS params FROM sweep_trials')) docs.push([`sweep_trials.params (${String(r.trial)}/${String(r.stage)})`, String(r.params)]);
+      // Not vacuous: one run (the backtest); eleven validations (main's 4 policies on 2 series, validate,
+      // the no-trade validate, the sweep's champion); one feature set; one sweep of 4 + 1 evaluations.
+      expect(docs.length).toBe(3 * 1 + 2 * 11 + 2 + 1 + 5);
       const bad = docs.flatMap(([where, text]) => badKeys(JSON.parse(text)).map((p) => `${where}: ${p}`));
       expect(bad).toEqual([]);
     } finally {

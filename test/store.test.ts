@@ -217,3 +217,24 @@ describe('holding the file only for units of work', () => {
     }, { hold: 'unit', command: 'swt test-holder' });
   });
 });
+
+describe('migrations', () => {
+  it('applies a migration numbered below the highest one applied (migrations written in parallel land out of order)', async () => {
+    const db = freshDb();
+    const s = await Store.open(db);
+    // As if migration 11 had not existed when this store was last opened.
+    await s.run('DROP TABLE strategy_trades');
+    await s.run('DELETE FROM schema_version WHERE version = 11');
+    const top = await s.schemaVersion();
+    s.close();
+    expect(top).toBeGreaterThan(11);
+    const again = await Store.open(db);
+    try {
+      expect((await again.all<{ version: number }>('SELECT version FROM schema_version WHERE version = 11')).length).toBe(1);
+      expect(await again.all('SELECT * FROM strategy_trades')).toEqual([]);
+      expect(await again.schemaVersion()).toBe(top);
+    } finally {
+      again.close();
+    }
+  });
+});

@@ -7,10 +7,11 @@ import { registerFeatures } from './features.js';
 import { registerMc } from './mc.js';
 import { registerBacktest } from './backtest.js';
 import { registerValidate } from './validate.js';
+import { registerSweep } from './sweep.js';
 import { registerCheckpoints } from './checkpoints.js';
 import { registerLive } from './live.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerPromote } from './promote.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerTrain, registerLive, registerPromote, registerServe];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerSweep, registerCheckpoints, registerTrain, registerLive, registerPromote, registerServe];

@@ -69,7 +69,7 @@ export function envOverrides(env: NodeJS.ProcessEnv, base: Record<string, unknow
   return out;
 }
 
-function formatIssues(error: { issues: Array<{ path: PropertyKey[]; message: string }> }, source: string): string {
+export function formatIssues(error: { issues: Array<{ path: PropertyKey[]; message: string }> }, source: string): string {
   return error.issues
     .map((i) => `  ${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
     .join('\n')

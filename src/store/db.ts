@@ -210,9 +210,12 @@ export class Store {
         'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)',
       );
       const current = await this.schemaVersion();
+      // Every migration not yet recorded runs, not only those above the highest: migrations written in
+      // parallel can land out of number order (014 before 012), and a store must still get 012.
+      const done = new Set((await this.all<{ version: number }>('SELECT version FROM schema_version')).map((r) => Number(r.version)));
       let applied = 0;
       for (const m of migrations) {
-        if (m.version <= current) continue;
+        if (done.has(m.version)) continue;
         await this.transaction(async () => {
           for (const stmt of m.up) await this.run(stmt);
           await this.run('INSERT INTO schema_version (version, name) VALUES ($1, $2)', [m.version, m.name]);

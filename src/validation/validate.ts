@@ -274,7 +274,7 @@ export function profitableDayShare(trades: { count: number; netPips: ArrayLike<n
 }
 
 /** Sorted copy, and the linear-interpolated percentile p in [0, 100] of sorted values. */
-function quantileSorted(s: Float64Array, p: number): number {
+export function quantileSorted(s: Float64Array, p: number): number {
   if (s.length === 1) return s[0];
   const r = (p / 100) * (s.length - 1);
   const lo = Math.floor(r);

@@ -40,7 +40,7 @@ function describeParams(spec: PolicySpec): string {
 }
 
 /** Why `v` is not a valid value of `p` (null when it is). */
-function valueError(p: ParamSpec, v: ParamValue): string | null {
+export function valueError(p: ParamSpec, v: ParamValue): string | null {
   if (p.type === 'string') {
     if (typeof v !== 'string') return `must be a string, got ${String(v)}`;
     if (p.choices && !p.choices.includes(v)) return `must be one of ${p.choices.join(', ')}, got '${v}'`;

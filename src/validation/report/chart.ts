@@ -430,3 +430,49 @@ export function emptyChart(id: string, title: string, width: number, height: num
     ],
   };
 }
+
+export interface ScatterInput {
+  id: string;
+  title: string;
+  width: number;
+  height: number;
+  points: ReadonlyArray<{ x: number; y: number; color: string }>;
+  /** Legend of the point colours (drawn as swatches). */
+  legend?: Array<{ label: string; color: string }>;
+  xLabel: string;
+  yLabel: string;
+  xLog?: boolean;
+  /** Categorical x: the points' x are indices into these labels. */
+  xCategories?: string[];
+}
+
+/** Points of y against x (e.g. a sweep's score against one parameter). */
+export function scatterChart(c: ScatterInput): Chart {
+  const prims: Prim[] = [titlePrim(c.title)];
+  const rows = legendFor(c.width, (c.legend ?? []).map((l) => ({ label: l.label, color: l.color, kind: 'band' as const })));
+  const fr = frameFor(c.width, c.height, rows.length);
+  const [ylo, yhi] = extent([c.points.map((p) => p.y)]);
+  const sy = linearScale(ylo, yhi, fr.y1, fr.y0, 4);
+  const pad = 6;
+  let sx: Scale;
+  let ticks: Array<{ at: number; text: string }> | undefined;
+  if (c.xCategories) {
+    const n = Math.max(1, c.xCategories.length);
+    const slot = (fr.x1 - fr.x0) / n;
+    sx = ((v: number) => fr.x0 + slot * (v + 0.5)) as Scale;
+    sx.ticks = [];
+    sx.label = String;
+    sx.log = false;
+    ticks = c.xCategories.map((t, i) => ({ at: sx(i), text: t }));
+  } else {
+    const [xlo, xhi] = extent([c.points.map((p) => p.x)]);
+    sx = c.xLog && xlo > 0 ? logScale(xlo, xhi, fr.x0 + pad, fr.x1 - pad) : linearScale(xlo, xhi, fr.x0 + pad, fr.x1 - pad, 5);
+  }
+  axes(prims, fr, c.xCategories ? null : sx, sy, { xLabel: c.xLabel + (c.xLog ? ' (log scale)' : ''), yLabel: c.yLabel, xTickLabels: ticks });
+  for (const p of c.points) {
+    if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
+    prims.push({ k: 'rect', x: round(sx(p.x) - 2), y: round(sy(p.y) - 2), w: 4, h: 4, fill: p.color, stroke: null, width: 0, opacity: 0.85 });
+  }
+  legend(prims, fr.x0 + 2, rows);
+  return { id: c.id, title: c.title, width: c.width, height: c.height, prims };
+}

@@ -60,7 +60,7 @@ function block(b: Block): string {
   }
 }
 
-export function renderHtml(blocks: Block[], title: string): string {
+export function renderHtml(blocks: Block[], title: string, footer = 'swt validation report · the same content is in report.pdf · machine-readable result in validation.json'): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -72,7 +72,7 @@ export function renderHtml(blocks: Block[], title: string): string {
 <body>
 <main>
 ${blocks.map(block).filter(Boolean).join('\n')}
-<footer>swt validation report · the same content is in report.pdf · machine-readable result in validation.json</footer>
+<footer>${escapeXml(footer)}</footer>
 </main>
 </body>
 </html>
