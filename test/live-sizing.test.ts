@@ -10,6 +10,7 @@ import { resolvePolicyParams } from '../src/agent/policies/registry.js';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { Journal } from '../src/live/journal.js';
+import type { SizingEvent } from '../src/live/events.js';
 import { Store } from '../src/store/db.js';
 import { realBarsStore, I } from './helpers/live-run.js';
 import { HAS_SHARED, tempDir } from './helpers/paths.js';
@@ -132,30 +133,30 @@ describe.skipIf(!HAS_SHARED)('a replay whose shadow sizes by Kelly or safe-f (li
       await run.runner.run();
       await journal.close();
       await run.close();
-      const sized = (await j.all<{ payload: string; strategy: string }>(`SELECT payload, strategy FROM events WHERE name = 'sizing' ORDER BY ts`)).map((r) => ({ strategy: r.strategy, ...(JSON.parse(r.payload) as Record<string, unknown>) }));
+      const sized = (await j.all<{ payload: string; strategy: string }>(`SELECT payload, strategy FROM events WHERE name = 'sizing' ORDER BY ts`)).map((r) => ({ ...(JSON.parse(r.payload) as SizingEvent), tag: r.strategy }));
       const entries = await j.all<{ client_id: string; strategy: string; units: number; intent: string }>(`SELECT client_id, strategy, abs(units) AS units, intent FROM orders WHERE intent IN ('BUY', 'SELL') ORDER BY created_at, client_id`);
       // one sizing record per entry order, for the live strategy (fixed) and the shadow (kelly), same units
       expect(entries.length).toBeGreaterThan(20);
-      expect(sized.map((s) => [s.client_id, s.strategy, s.units]).sort()).toEqual(entries.map((e) => [e.client_id, e.strategy, e.units]).sort());
+      expect(sized.map((s) => [s.client_id, s.tag, s.units]).sort()).toEqual(entries.map((e) => [e.client_id, e.strategy, e.units]).sort());
       const live = sized.filter((s) => s.strategy === 'ma-crossover');
       expect(live.length).toBeGreaterThan(0);
       for (const s of live) expect(s).toMatchObject({ method: 'fixed', units: 1, fraction: null, fallback: null, cap: null });
       const mine = sized.filter((s) => s.strategy === shadow);
       // Kelly's first entries fall back to the fixed 3 units, with the reason, while fewer than 8 trades closed
-      const early = mine.filter((s) => (s.trades as number) < 8);
+      const early = mine.filter((s) => s.trades < 8);
       expect(early.length).toBeGreaterThan(0);
       for (const s of early) expect(s).toMatchObject({ method: 'kelly', units: 3, fraction: null, fallback: `kelly needs 8 closed trades, the strategy has ${s.trades}` });
-      const later = mine.filter((s) => (s.trades as number) >= 8);
+      const later = mine.filter((s) => s.trades >= 8);
       expect(later.length).toBeGreaterThan(3);
       for (const s of later) {
         // the size follows from its journaled inputs: a quarter of W − (1 − W)/R, clamped, of the balance, capped at 20
-        const w = s.win_rate as number;
-        const r = s.payoff_ratio as number;
+        const w = s.win_rate!;
+        const r = s.payoff_ratio!;
         const f = Math.min(0.15, Math.max(0.02, 0.25 * (w - (1 - w) / r)));
         expect(s.fraction).toBeCloseTo(f, 12);
         expect(s.clamp).toBe(0.25 * (w - (1 - w) / r) < 0.02 ? 'min' : 0.25 * (w - (1 - w) / r) > 0.15 ? 'max' : null);
         expect(s.balance).toBe(config.live.paper.balance);
-        const units = Math.floor((f * 100_000) / (s.price as number) + 1e-9);
+        const units = Math.floor((f * 100_000) / s.price + 1e-9);
         expect(s.requested_units).toBe(units);
         expect(s.units).toBe(Math.min(units, 20));
         expect(s.cap).toBe(units > 20 ? 'max_position_units' : null);
@@ -192,7 +193,7 @@ describe.skipIf(!HAS_SHARED)('a replay whose shadow sizes by Kelly or safe-f (li
     const config: Config = { ...base, live: { ...base.live, strategies: { [shadow]: { sizing: { method: 'safe_f' }, risk: { max_position_units: 1000, max_order_units: 1000 } } } } };
     const from = new Date('2016-06-01T06:00:00Z');
     const run = await createLiveRun(store, config, { broker: 'paper', mode: 'practice', policy: 'ma-crossover', params: {}, instrument: I, feed: 'replay', speed: Infinity, start: from, range: { from, to: new Date('2016-06-01T09:00:00Z') }, sessions: false, seed: 1, shadows: [shadow] });
-    const sized: Array<Record<string, unknown>> = [];
+    const sized: SizingEvent[] = [];
     run.shadows[0].bus.on('sizing', (e) => sized.push(e));
     const fills: number[] = [];
     run.shadows[0].bus.on('fill', (f) => fills.push(Math.abs(f.units)));
@@ -205,7 +206,7 @@ describe.skipIf(!HAS_SHARED)('a replay whose shadow sizes by Kelly or safe-f (li
     for (const s of sized) {
       // 1.2 % of 100 000 as notional at ~158 yen: 7 units
       expect(s).toMatchObject({ method: 'safe_f', safe_f: 0.012, validation_id: row!.id, fraction: 0.012, fallback: null, cap: null });
-      expect(s.units).toBe(Math.floor((0.012 * 100_000) / (s.price as number) + 1e-9));
+      expect(s.units).toBe(Math.floor((0.012 * 100_000) / s.price + 1e-9));
     }
     // every fill (entry and exit) is of the sized units
     expect(new Set(fills)).toEqual(new Set(sized.map((s) => s.units)));

@@ -109,7 +109,18 @@ export function registerLive(program: Command): void {
               config,
               store,
               token: dashboardToken(config),
-              live: { bus: run.bus, control: run.runner, instrument: o.instrument, mode, pipSize: config.instruments[o.instrument].pip_size, runId, marketOpen: o.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms) },
+              live: {
+                bus: run.bus,
+                control: run.runner,
+                instrument: o.instrument,
+                mode,
+                pipSize: config.instruments[o.instrument].pip_size,
+                runId,
+                marketOpen: o.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms),
+                strategy: o.policy,
+                shadows: run.shadows,
+                performance: (s) => run.records.get(s)?.figures() ?? null,
+              },
             })
           : null;
         if (dashboard) process.stderr.write(`swt live: dashboard on ${dashboard.url}\n`);
