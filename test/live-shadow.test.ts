@@ -16,6 +16,10 @@ import { EventBus } from '../src/live/events.js';
 import { VirtualClock } from '../src/live/clock.js';
 import { Store } from '../src/store/db.js';
 import { FakeV20 } from './support/fake-v20.js';
+import { SharedFeatureRows } from '../src/live/shadow-rows.js';
+import { rowBuilderFor } from '../src/features/row.js';
+import { GrowingSeries } from '../src/env/series.js';
+import { loadBars } from '../src/env/market.js';
 import { realBarsStore, I } from './helpers/live-run.js';
 import { HAS_SHARED, tempDir } from './helpers/paths.js';
 
@@ -129,3 +133,75 @@ describe.skipIf(!HAS_SHARED)('swt live with --shadow: one live strategy at the b
     }
   }, 240_000);
 });
+
+describe.skipIf(!HAS_SHARED)('one feature-row build per bar for every strategy', () => {
+  it('two sessions reading the shared rows get, bar by bar, what a builder of their own gives; the builder runs once a bar', async () => {
+    const bars = await loadBars(store, I, { from: new Date(FROM), to: new Date(TO) });
+    const shared = new SharedFeatureRows(rowBuilderFor(config, config.features.default_set, I, 1));
+    const own = rowBuilderFor(config, config.features.default_set, I, 1);
+    const readers = [shared.view(), shared.view()].map((v) => ({ v, series: new GrowingSeries(4096, I), row: new Float32Array(v.width) }));
+    const ownSeries = new GrowingSeries(4096, I);
+    const ownRow = new Float32Array(own.width);
+    let ok = 0;
+    try {
+      for (let i = 0; i < bars.ts.length; i++) {
+        const bar = { ts: bars.ts[i], open: bars.open[i], high: bars.high[i], low: bars.low[i], close: bars.close[i] };
+        const t1 = ownSeries.push(bar);
+        const status = own.rowAt(ownSeries.view, t1, ownRow);
+        for (const r of readers) {
+          const k = r.series.push(bar);
+          expect(r.v.rowAt(r.series.view, k, r.row)).toBe(status);
+          expect(r.row).toEqual(ownRow);
+        }
+        if (status === 0) ok++;
+      }
+    } finally {
+      shared.free();
+      own.free?.();
+    }
+    expect(ok).toBeGreaterThan(0);
+    expect(shared.builds).toBe(bars.ts.length);
+  }, 60_000);
+});
+
+describe('the journal of a run with shadows', () => {
+  it("tags rows by strategy; a restart resumes from the live strategy's rows only; fills of two books with the same transaction id both stay", async () => {
+    const j = await Store.open(path.join(t.dir, 'tags.duckdb'));
+    try {
+      const live = new Journal(j, 'r1', 'ma-crossover');
+      const shadow = new Journal(j, 'r1', 'mean-reversion:window=60', true);
+      const bus = new EventBus();
+      const shBus = new EventBus();
+      live.attach(bus);
+      shadow.attach(shBus);
+      const since = { instrument: I, since_transaction_id: '0' };
+      // the shadow holds 1 unit and has an intent left open; the live strategy has done nothing yet
+      await shadow.intent({ ...since, client_id: 'r1s1-d-1', units: 1, target_units: 1, intent: 'BUY' }, 1000);
+      await shadow.outcome('r1s1-d-1', 'filled', null, 2000);
+      await shadow.intent({ ...since, client_id: 'r1s1-d-2', units: -1, target_units: 0, intent: 'CLOSE' }, 3000);
+      shBus.emit('fill', { client_id: 'r1s1-d-1', transaction_id: '1', instrument: I, units: 1, price: 150, mid: 150, ts: 2000 });
+      shBus.emit('reconciliation', { ts: 2000, instrument: I, trigger: 'post_trade', ok: true, broker_units: 1, local_units: 1, discrepancy: null, action: 'none' });
+      await shadow.close();
+      expect(await live.lastPosition(I)).toBeNull();
+      expect(await live.openIntents(I)).toEqual([]);
+      // the shadow's own journal never resumes anything
+      expect(await shadow.lastPosition(I)).toBeNull();
+      expect(await shadow.openIntents(I)).toEqual([]);
+
+      await live.intent({ ...since, client_id: 'r1-d-1', units: -1, target_units: -1, intent: 'SELL' }, 4000);
+      await live.outcome('r1-d-1', 'filled', null, 5000);
+      bus.emit('fill', { client_id: 'r1-d-1', transaction_id: '1', instrument: I, units: -1, price: 151, mid: 151, ts: 5000 });
+      await live.close();
+      expect(await live.lastPosition(I)).toBe(-1);
+      const fills = await j.all(`SELECT strategy, transaction_id, units FROM fills ORDER BY ts`);
+      expect(fills).toEqual([
+        { strategy: 'mean-reversion:window=60', transaction_id: '1', units: 1 },
+        { strategy: 'ma-crossover', transaction_id: '1', units: -1 },
+      ]);
+      expect(await j.all(`SELECT strategy, shadow, units FROM positions`)).toEqual([{ strategy: 'mean-reversion:window=60', shadow: true, units: 1 }]);
+    } finally {
+      j.close();
+    }
+  });
+});
+
