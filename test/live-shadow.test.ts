@@ -164,6 +164,37 @@ describe.skipIf(!HAS_SHARED)('one feature-row build per bar for every strategy',
   }, 60_000);
 });
 
+describe.skipIf(!HAS_SHARED)('a shadow that fails', () => {
+  it('is stopped with a critical alert; the live strategy trades on as it would alone', async () => {
+    const spec = 'mean-reversion:window=60,entry_z=1.5,exit_z=0';
+    const run = await createLiveRun(store, config, { ...replay, broker: 'paper', policy: 'ma-crossover', params: {}, shadows: [spec, 'ma-crossover:fast=5,slow=20'] });
+    const alone = await createLiveRun(store, config, { ...replay, broker: 'paper', policy: 'ma-crossover', params: {} });
+    // its policy throws at the 100th bar, as a broken model would
+    const sh = run.shadows[0];
+    const step = sh.onBar;
+    let n = 0;
+    (sh as { onBar: typeof step }).onBar = async (bar) => {
+      if (++n === 100) throw new Error('the model file is gone');
+      return step(bar);
+    };
+    const alerts: string[] = [];
+    run.bus.on('alert', (a) => a.code === 'shadow_failed' && alerts.push(`${a.severity}: ${a.message}`));
+    try {
+      await run.runner.run();
+      await alone.runner.run();
+      expect(alerts).toEqual([`critical: shadow ${spec} stopped: the model file is gone`]);
+      expect(sh.runner.stats.bars).toBe(99);
+      // the other shadow and the live strategy took every bar
+      expect(run.shadows[1].runner.stats.bars).toBe(8 * 60);
+      expect(run.session.trades.records()).toEqual(alone.session.trades.records());
+      expect(run.session.trades.count).toBeGreaterThan(0);
+    } finally {
+      await run.close();
+      await alone.close();
+    }
+  }, 60_000);
+});
+
 describe('the journal of a run with shadows', () => {
   it("tags rows by strategy; a restart resumes from the live strategy's rows only; fills of two books with the same transaction id both stay", async () => {
     const j = await Store.open(path.join(t.dir, 'tags.duckdb'));

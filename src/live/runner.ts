@@ -51,7 +51,13 @@ export interface RunnerOptions {
    * Runners that take every bar after this one (the shadow strategies: src/live/shadow.ts), started
    * with it. They come after, so a shadow never delays the live order.
    */
-  followers?: ReadonlyArray<{ start(): Promise<void>; onBar(bar: LiveBar): Promise<void> }>;
+  followers?: ReadonlyArray<Follower>;
+}
+
+export interface Follower {
+  readonly strategy: string;
+  start(): Promise<void>;
+  onBar(bar: LiveBar): Promise<void>;
 }
 
 interface Inflight {
@@ -87,9 +93,12 @@ export class Runner {
   readonly stats = { bars: 0, decisions: 0, orders: 0, fills: 0, denials: 0, reconciliations: 0 };
   /** ms from a bar's arrival to its order leaving (bars that sent an order). */
   readonly barToOrderMs: number[] = [];
+  /** The followers still running: one that fails is stopped with a critical alert, the live strategy goes on. */
+  private followers: Follower[];
 
   constructor(private readonly o: RunnerOptions) {
     this.size = o.units;
+    this.followers = [...(o.followers ?? [])];
     o.bus.on('risk_denial', () => this.stats.denials++);
   }
 
@@ -129,7 +138,16 @@ export class Runner {
    */
   async start(): Promise<void> {
     await this.startSelf();
-    for (const f of this.o.followers ?? []) await f.start();
+    for (const f of [...this.followers]) await this.follow(f, () => f.start());
+  }
+
+  private async follow(f: Follower, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      this.followers = this.followers.filter((x) => x !== f);
+      this.o.bus.emit('alert', { ts: this.o.clock.now(), severity: 'critical', code: 'shadow_failed', message: `shadow ${f.strategy} stopped: ${(e as Error).message}` });
+    }
   }
 
   private async startSelf(): Promise<void> {
@@ -211,7 +229,7 @@ export class Runner {
     }
     if (!this.inflight && o.clock.now() - this.lastRecon >= o.reconcileEveryMs) await this.reconcileNow('interval');
     await o.journal?.afterBar();
-    for (const f of o.followers ?? []) await f.onBar(bar);
+    for (const f of [...this.followers]) await this.follow(f, () => f.onBar(bar));
   }
 
   /**
