@@ -236,3 +236,35 @@ describe('the journal of a run with shadows', () => {
   });
 });
 
+describe('migration 012 on a journal written before shadows', () => {
+  it("gives old fills their order's strategy, old rows the live flag, and resumes the same position", async () => {
+    const file = path.join(t.dir, 'old-journal.duckdb');
+    const j = await Store.open(file);
+    // the journal as migration 008 left it
+    await j.run(`DROP TABLE fills`);
+    await j.run(`CREATE TABLE fills (run_id VARCHAR NOT NULL, transaction_id VARCHAR NOT NULL, client_id VARCHAR, instrument VARCHAR NOT NULL,
+       units DOUBLE NOT NULL, price DOUBLE NOT NULL, mid DOUBLE, ts TIMESTAMP NOT NULL, PRIMARY KEY (run_id, transaction_id))`);
+    for (const [table, col] of [['orders', 'shadow'], ['decisions', 'shadow'], ['positions', 'strategy'], ['positions', 'shadow'], ['reconciliations', 'strategy'], ['events', 'strategy']]) await j.run(`ALTER TABLE ${table} DROP COLUMN ${col}`);
+    await j.run(`DROP TABLE strategy_performance`);
+    await j.run(`DELETE FROM schema_version WHERE version >= 12`);
+    await j.run(`INSERT INTO orders VALUES ('old-d-1', 'old', 'ma-crossover', $1, 1, 1, 'BUY', 'filled', NULL, '0', '2024-03-06 10:00:00', '2024-03-06 10:01:00')`, [I]);
+    await j.run(`INSERT INTO fills VALUES ('old', '17', 'old-d-1', $1, 1, 150.02, 150, '2024-03-06 10:01:00'), ('old', '18', NULL, $1, -1, 150.1, NULL, '2024-03-06 10:02:00')`, [I]);
+    await j.run(`INSERT INTO positions VALUES ('old', '2024-03-06 10:01:00', $1, 1, 'reconciled')`, [I]);
+    j.close();
+
+    const m = await Store.open(file);
+    try {
+      expect(await m.schemaVersion()).toBeGreaterThanOrEqual(12);
+      expect(await m.all(`SELECT strategy, transaction_id, client_id, units FROM fills ORDER BY transaction_id`)).toEqual([
+        { strategy: 'ma-crossover', transaction_id: '17', client_id: 'old-d-1', units: 1 },
+        { strategy: '', transaction_id: '18', client_id: null, units: -1 },
+      ]);
+      expect(await m.all(`SELECT client_id, shadow FROM orders`)).toEqual([{ client_id: 'old-d-1', shadow: false }]);
+      // the old rows are the live strategy's: a restart resumes their position
+      expect(await new Journal(m, 'new', 'ma-crossover').lastPosition(I)).toBe(1);
+    } finally {
+      m.close();
+    }
+  });
+});
+
