@@ -277,6 +277,7 @@ export async function createLiveRun(store: Store, config: Config, o: LiveRunOpti
     }
   } catch (e) {
     await closeSessions();
+    await (broker as Broker).close?.();
     throw e;
   }
 
