@@ -11,7 +11,7 @@ import { initTfjs } from '../src/agent/network/backend.js';
 import { GRAPH_NAMES, architectureId, initWeights, networkSpec, parameters, type NetworkSpec } from '../src/agent/network/spec.js';
 import { TfjsNetwork, optimizerState, restoreOptimizer } from '../src/agent/network/tfjs.js';
 import { OnnxModel, TfjsModel } from '../src/agent/network/model.js';
-import { CheckpointError, loadCheckpoint, muzeroNetwork, nextVersion, saveCheckpoint, removeStaleTemps, type CheckpointMeta, type SaveInput } from '../src/agent/checkpoints/checkpoint.js';
+import { CheckpointError, loadCheckpoint, muzeroNetwork, ppoNetwork, nextVersion, saveCheckpoint, removeStaleTemps, type CheckpointMeta, type SaveInput } from '../src/agent/checkpoints/checkpoint.js';
 import { featureSetObservation, listCheckpoints, openCheckpoint, pruneCheckpoints, recordCheckpoint, resolveCheckpoint } from '../src/agent/checkpoints/registry.js';
 import { Store } from '../src/store/db.js';
 import { loadConfig } from '../src/config/load.js';
@@ -288,6 +288,16 @@ describe('swt checkpoints (CLI)', () => {
     // same seed, same weights
     const again = JSON.parse(run(['checkpoints', 'init', '--seed', '7', '--json']).stdout) as { dir: string; files: Record<string, { sha256: string }> };
     expect(again.files['weights.bin'].sha256).toBe(meta.files['weights.bin'].sha256);
+  });
+
+  it('init --algo ppo makes a PPO checkpoint (another store here, so the list below stays two)', async () => {
+    const r = swt(['checkpoints', 'init', '--seed', '7', '--algo', 'ppo', '--json', '--db', path.join(cwd, 'ppo.duckdb')], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const meta = JSON.parse(r.stdout) as CheckpointMeta & { dir: string };
+    const ck = await loadCheckpoint(meta.dir, {});
+    const config = loadConfig();
+    expect(ppoNetwork(ck).spec.history).toBe(config.ppo.model.history);
+    expect(() => muzeroNetwork(ck)).toThrow(/holds a ppo network, not a muzero one/);
   });
 
   it('list and show --json; show names what is wrong with a damaged checkpoint and exits 2', () => {

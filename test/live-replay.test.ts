@@ -151,4 +151,15 @@ describe.skipIf(!HAS_SHARED)('swt live --broker paper --feed replay on the real 
     expect(paper.trades.count).toBe(b.result.trades.count);
     expect(tradeRows(paper.trades)).toEqual(tradeRows(b.result.trades));
   }, 300_000);
+  it('ppo (a checkpoint with its temporal window and normalisation in ONNX Runtime): the same decisions and trades', async () => {
+    // The window of the last H observations restarts with each session, live as in the backtest.
+    const { meta } = await initCheckpoint(store, config, { seed: 5, algo: 'ppo' });
+    const params = { checkpoint: meta.id };
+    const from = new Date('2016-06-17T00:00:00Z');
+    const b = await backtestFromStore(store, config, { policy: 'ppo', params, instrument: I, range: { from, to: null }, sessions: 'all', seed: 1, featureSet: null, save: false });
+    const paper = await paperRun('ppo', params, from);
+    expect(paper.summary.decisions).toBe(b.result.decisions);
+    expect(paper.trades.count).toBeGreaterThan(0);
+    expect(tradeRows(paper.trades)).toEqual(tradeRows(b.result.trades));
+  }, 300_000);
 });

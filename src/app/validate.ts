@@ -220,7 +220,7 @@ export interface WalkForwardRequest extends MarketChoice {
   objective?: WalkForwardObjective;
   minTrades?: number;
   onFold?: (done: number, total: number) => void;
-  /** Retrain a learned policy (muzero) on each fold's in-sample range with this preset's config. */
+  /** Retrain a learned policy (muzero, ppo: its spec's learner) on each fold's in-sample range with this preset's config (loaded for that learner). */
   train?: { preset: string; config: Config; maxMinutes: number | null; maxEpisodes: number | null };
 }
 
@@ -236,7 +236,7 @@ export async function runWalkForward(store: Store, config: Config, req: WalkForw
   const wfc = config.validation.walkforward;
   const lm = await loadFor(store, config, { ...req, fitRange: null }, [], featureSetFor(config, [req.policy], null));
   const spec = getPolicySpec(req.policy);
-  if (req.train && !spec.resolve) throw new UsageError(`--train-preset retrains a learned policy (muzero) on each fold; '${req.policy}' is not one`);
+  if (req.train && !spec.learner) throw new UsageError(`--train-preset retrains a learned policy (muzero, ppo) on each fold; '${req.policy}' is not one`);
   // A learned policy is walked forward at a fixed checkpoint (resolved once, here), or retrained per fold.
   const fixed = spec.resolve && !req.train ? await resolvePolicy(req.policy, req.fixed, { store, config }) : { params: req.fixed, artifacts: {} };
   await store.release();
@@ -247,6 +247,7 @@ export async function runWalkForward(store: Store, config: Config, req: WalkForw
         const range = { from: new Date(bars.ts[inSample.start[0]]), to: new Date(bars.ts[inSample.end[inSample.end.length - 1] - 1] + lm.env.barMs) };
         const t = await trainFromStore(store, train.config, {
           preset: train.preset,
+          algo: spec.learner,
           instrument: lm.instrument,
           range,
           resume: false,

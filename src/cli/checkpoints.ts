@@ -1,5 +1,5 @@
 // `swt checkpoints …`: list, show, export and prune the model checkpoints; init a random one.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { action, common, makeContext, parseInteger, printJson, type CommonOpts } from './context.js';
@@ -116,11 +116,12 @@ export function registerCheckpoints(program: Command): void {
     .description('save a randomly initialised checkpoint of the configured architecture for a feature set')
     .requiredOption('--seed <s>', 'seed of the initial weights', parseInteger('--seed', 0))
     .option('--feature-set <name>', 'feature set whose observations it reads (default features.default_set)')
+    .addOption(new Option('--algo <name>', 'the learner whose network it holds').choices(['muzero', 'ppo']).default('muzero'))
     .option('--json', 'print the checkpoint metadata as JSON')
     .action(
-      action(async (o: CommonOpts & { seed: number; featureSet?: string }) => {
+      action(async (o: CommonOpts & { seed: number; featureSet?: string; algo: 'muzero' | 'ppo' }) => {
         const ctx = makeContext(o);
-        const { meta, dir } = await initCheckpoint(await ctx.openStore(), ctx.config, { seed: o.seed, featureSet: o.featureSet });
+        const { meta, dir } = await initCheckpoint(await ctx.openStore(), ctx.config, { seed: o.seed, featureSet: o.featureSet, algo: o.algo });
         if (o.json) printJson({ ...summary(meta), dir });
         else process.stdout.write(`checkpoint ${meta.id} (version ${meta.version}, architecture ${meta.architecture_id}, feature set ${meta.feature_set}) saved in ${dir}\n`);
       }),

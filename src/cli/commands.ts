@@ -11,5 +11,6 @@ import { registerCheckpoints } from './checkpoints.js';
 import { registerLive } from './live.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
+import { registerPromote } from './promote.js';
 
-export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerTrain, registerLive, registerServe];
+export const registerers: Array<(program: Command) => void> = [registerMain, registerData, registerWst, registerFeatures, registerBacktest, registerMc, registerValidate, registerCheckpoints, registerTrain, registerLive, registerPromote, registerServe];

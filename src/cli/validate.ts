@@ -253,7 +253,7 @@ function registerWalkForwardCommand(program: Command): void {
     .option('--is-ratio <n>', 'in-sample length in out-of-sample blocks (default validation.walkforward.is_ratio)', parseInteger('--is-ratio', 1))
     .option('--objective <name>', 'net_pips or expectancy (default validation.walkforward.objective)')
     .option('--min-trades <n>', 'in-sample trades a grid point needs to be chosen (default validation.walkforward.min_trades)', parseInteger('--min-trades', 1))
-    .option('--train-preset <name>', 'retrain the learned policy (muzero) on each fold\'s in-sample range with this training preset, then test the checkpoint it trained out of sample')
+    .option('--train-preset <name>', 'retrain the learned policy (muzero, ppo) on each fold\'s in-sample range with this training preset, then test the checkpoint it trained out of sample')
     .option('--train-minutes <m>', 'with --train-preset: training minutes per fold', parseNumber('--train-minutes', 0.01))
     .option('--train-episodes <n>', 'with --train-preset: training episodes per fold', parseInteger('--train-episodes', 1))
     .option('--json', 'print the walk-forward result as JSON')
@@ -287,7 +287,7 @@ function registerWalkForwardCommand(program: Command): void {
           minTrades: o.minTrades,
           onFold: (d) => bar.update(d),
           train: o.trainPreset
-            ? { preset: o.trainPreset, config: loadConfig({ file: o.config, overrides: o.db ? { 'store.db': o.db } : {}, preset: o.trainPreset }), maxMinutes: o.trainMinutes ?? null, maxEpisodes: o.trainEpisodes ?? null }
+            ? { preset: o.trainPreset, config: loadConfig({ file: o.config, overrides: o.db ? { 'store.db': o.db } : {}, preset: o.trainPreset, algo: getPolicySpec(o.policy).learner }), maxMinutes: o.trainMinutes ?? null, maxEpisodes: o.trainEpisodes ?? null }
             : undefined,
         });
         bar.stop();

@@ -322,6 +322,19 @@ export const configSchema = z.strictObject({
     workers: z.number().int().nonnegative(),
   }),
   live,
+  // The auto-promoter (src/live/promoter.ts): swt promote, and its schedule inside swt live.
+  promoter: z.strictObject({
+    min_trades: z.number().int().min(2),
+    confidence: z.number().gt(0.5).lt(1),
+    resamples: z.number().int().min(100).max(1_000_000),
+    stages: z
+      .array(z.number().gt(0).max(1))
+      .min(1)
+      .refine((s) => s.every((x, i) => i === 0 || x > s[i - 1]) && s[s.length - 1] === 1, 'stages must increase and end at 1 (the full live size)'),
+    rollback_last_n: z.number().int().min(2),
+    schedule: z.string().regex(/^daily ([01]\d|2[0-3]):[0-5]\d UTC$/, "expected 'daily HH:MM UTC'"),
+    seed: z.number().int().nonnegative(),
+  }),
   // The dashboard (src/server): swt serve, swt live --dashboard. Its bearer token is never here: it
   // comes from the environment variable token_env only.
   dashboard: z.strictObject({

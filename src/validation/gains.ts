@@ -67,14 +67,14 @@ function checkPipModel(p: PipModel): void {
   if (!(p.units > 0 && Number.isFinite(p.units))) throw new MonteCarloInputError(`units must be a number > 0, got ${p.units}`);
 }
 
-function checkTrade(t: GainTrades, i: number): void {
+function checkTrade(t: Pick<GainTrades, 'netPips' | 'entryPrice'>, i: number): void {
   const price = t.entryPrice[i];
   if (!(price > 0 && Number.isFinite(price))) throw new MonteCarloInputError(`trade #${i + 1}: entry price ${price} is not a positive number`);
   if (!Number.isFinite(t.netPips[i])) throw new MonteCarloInputError(`trade #${i + 1}: net pips ${t.netPips[i]} is not a finite number`);
 }
 
 /** Per-trade fractional gains of the notional, in trade order. Refuses an empty list and bad values. */
-export function tradeGains(trades: GainTrades, pm: PipModel): Float64Array {
+export function tradeGains(trades: Pick<GainTrades, 'count' | 'netPips' | 'entryPrice'>, pm: PipModel): Float64Array {
   checkPipModel(pm);
   if (trades.count === 0) throw new MonteCarloInputError('empty trade list: the run closed no trade, there is nothing to validate');
   const out = new Float64Array(trades.count);

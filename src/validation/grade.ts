@@ -74,6 +74,8 @@ export interface GradeOptions {
 }
 
 export type Recommendation = 'DEPLOY' | 'TEST' | 'IMPROVE' | 'REJECT';
+/** Recommendations from the weakest to the strongest (a gate such as "at least TEST" compares positions here). */
+export const RECOMMENDATIONS: readonly Recommendation[] = ['REJECT', 'IMPROVE', 'TEST', 'DEPLOY'];
 export type Letter = 'A+' | 'A' | 'B' | 'C' | 'D' | 'F';
 
 export interface ScoreComponent {

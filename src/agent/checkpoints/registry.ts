@@ -11,6 +11,7 @@ import { featureColumnsOf } from '../../features/row.js';
 import { observationSize } from '../../env/observation.js';
 import { gitCommit } from '../../util/git.js';
 import { initWeights, networkSpecFromConfig } from '../network/spec.js';
+import { initPpoWeights, ppoSpecFromConfig } from '../network/ppo-spec.js';
 import { CheckpointError, checkpointMetaSchema, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta, type LoadExpectations, type SaveInput } from './checkpoint.js';
 
 export interface CheckpointRow {
@@ -169,12 +170,21 @@ export function hyperparametersHash(config: Config): string {
 }
 
 /** A randomly initialised checkpoint of the configured architecture for a feature set, saved and recorded. */
-export async function initCheckpoint(store: Store, config: Config, opts: { seed: number; featureSet?: string }): Promise<{ meta: CheckpointMeta; dir: string }> {
+export async function initCheckpoint(store: Store, config: Config, opts: { seed: number; featureSet?: string; algo?: 'muzero' | 'ppo' }): Promise<{ meta: CheckpointMeta; dir: string }> {
   const fs = featureSetObservation(config, opts.featureSet ?? config.features.default_set);
-  const spec = networkSpecFromConfig(config, fs.obsDim);
+  // the weights a training run of that learner starts from (PPO: its initial CLOSE bias)
+  const init =
+    opts.algo === 'ppo'
+      ? (() => {
+          const spec = ppoSpecFromConfig(config, fs.obsDim);
+          return { spec, weights: initPpoWeights(spec, opts.seed, config.ppo.initial_close_logit) };
+        })()
+      : (() => {
+          const spec = networkSpecFromConfig(config, fs.obsDim);
+          return { spec, weights: initWeights(spec, opts.seed) };
+        })();
   return saveAndRecord(store, config, {
-    spec,
-    weights: initWeights(spec, opts.seed),
+    ...init,
     optimizer: null,
     rng: {},
     featureSet: { name: fs.name, hash: fs.hash },

@@ -193,6 +193,7 @@ registerPolicy({
   params: MUZERO_PARAMS,
   observes: true,
   resolve: resolveCheckpointParam,
+  learner: 'muzero',
   create: createMuZeroPolicy,
 });
 
@@ -202,5 +203,6 @@ registerPolicy({
   params: PPO_PARAMS,
   observes: true,
   resolve: resolveCheckpointParam,
+  learner: 'ppo',
   create: createPpoPolicy,
 });

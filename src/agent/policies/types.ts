@@ -101,6 +101,8 @@ export interface PolicySpec {
    * that a stored run records exactly what ran and workers never open the store.
    */
   readonly resolve?: (params: PolicyParams, ctx: { store: Store; config: Config }) => Promise<ResolvedPolicy>;
+  /** The learner (`swt train --algo`) whose checkpoints this policy plays: walk-forward retrains with it. */
+  readonly learner?: 'muzero' | 'ppo';
   readonly create: (params: PolicyParams, ctx: PolicyContext) => Promise<Policy>;
 }
 
