@@ -26,6 +26,7 @@ interface LiveOpts extends CommonOpts {
   seed: number;
   iUnderstandThisIsRealMoney?: boolean;
   dashboard?: boolean;
+  shadow: string[];
 }
 
 const CONTROL = ['status', 'flatten', 'halt', 'resume'] as const;
@@ -37,6 +38,7 @@ export function registerLive(program: Command): void {
     .addOption(new Option('--broker <b>', 'where orders go').choices(['paper', 'oanda']).default('paper'))
     .addOption(new Option('--mode <m>', 'OANDA host: practice or live (live needs --i-understand-this-is-real-money)').choices(['practice', 'live']).default('practice'))
     .option('--policy <name[:k=v,...]>', `policy (${policyNames().join(', ')}), parameters inline`)
+    .option('--shadow <name[:k=v,...]>', 'a shadow strategy on the same feed, trading its own paper book (repeatable; never sends an order to the broker)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--instrument <name>', 'instrument', instrumentArg)
     .addOption(new Option('--feed <f>', 'bars from the OANDA price stream or a replay of stored bars').choices(['stream', 'replay']).default('stream'))
     .option('--speed <x>', 'replay speed: a multiple of real time, or max', 'max')
@@ -72,7 +74,8 @@ export function registerLive(program: Command): void {
         // the schema goes into the file now, so a kill -9 leaves only rows in the WAL to replay
         await journalStore.run('CHECKPOINT');
         const runId = newLiveRunId();
-        const journal = new Journal(journalStore, runId, name);
+        // every row is tagged by the spec as given (the live strategy's and each shadow's)
+        const journal = new Journal(journalStore, runId, o.policy);
         const run = await createLiveRun(store, config, {
           broker: o.broker,
           mode: o.mode,
@@ -86,6 +89,9 @@ export function registerLive(program: Command): void {
           seed: o.seed,
           runId,
           journal,
+          strategy: o.policy,
+          shadows: o.shadow,
+          journalStore,
         });
         journal.attach(run.bus);
         // what `swt serve` in another process reads through the API (GET /events)
@@ -103,7 +109,18 @@ export function registerLive(program: Command): void {
               config,
               store,
               token: dashboardToken(config),
-              live: { bus: run.bus, control: run.runner, instrument: o.instrument, mode, pipSize: config.instruments[o.instrument].pip_size, runId, marketOpen: o.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms) },
+              live: {
+                bus: run.bus,
+                control: run.runner,
+                instrument: o.instrument,
+                mode,
+                pipSize: config.instruments[o.instrument].pip_size,
+                runId,
+                marketOpen: o.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms),
+                strategy: o.policy,
+                shadows: run.shadows,
+                performance: (s) => run.records.get(s)?.figures() ?? null,
+              },
             })
           : null;
         if (dashboard) process.stderr.write(`swt live: dashboard on ${dashboard.url}\n`);
@@ -125,8 +142,12 @@ export function registerLive(program: Command): void {
           await run.close();
           journalStore.close();
         }
-        if (o.json) printJson({ run_id: runId, ...summary, trades: run.session.trades.count });
-        else process.stdout.write(`live run ${runId}: ${summary.bars} bars, ${summary.decisions} decisions, ${summary.orders} orders, ${summary.fills} fills, ${summary.denials} denials, ${run.session.trades.count} trades; risk ${summary.state}\n`);
+        const shadows = run.shadows.map((sh) => ({ strategy: sh.strategy, trades: sh.session.trades.count, ...sh.runner.stats, state: sh.risk.state }));
+        if (o.json) printJson({ run_id: runId, strategy: o.policy, ...summary, trades: run.session.trades.count, shadows });
+        else {
+          process.stdout.write(`live run ${runId}: ${summary.bars} bars, ${summary.decisions} decisions, ${summary.orders} orders, ${summary.fills} fills, ${summary.denials} denials, ${run.session.trades.count} trades; risk ${summary.state}\n`);
+          for (const sh of shadows) process.stdout.write(`  shadow ${sh.strategy}: ${sh.decisions} decisions, ${sh.orders} paper orders, ${sh.trades} trades; risk ${sh.state}\n`);
+        }
       }),
     );
 }

@@ -40,6 +40,27 @@ const mcts = z.strictObject({
 
 const host = z.strictObject({ rest_url: z.string().url(), stream_url: z.string().url() });
 
+const risk = z.strictObject({
+  max_position_units: z.number().positive(),
+  max_order_units: z.number().positive(),
+  max_orders_per_minute: z.number().int().min(1),
+  daily_loss_pips: z.number().positive(),
+  kill_switch_file: z.string().min(1).nullable(),
+});
+
+// Position sizing (src/live/sizing.ts; README "Position sizing"). units null: env.units.
+const sizingFields = z.strictObject({
+  method: z.enum(['fixed', 'kelly', 'safe_f']),
+  units: z.number().positive().nullable(),
+  kelly_fraction: z.number().gt(0).max(1),
+  min_fraction: z.number().nonnegative(),
+  max_fraction: z.number().positive(),
+  min_trades: z.number().int().min(2),
+  window: z.number().int().min(2),
+  quote_per_account: z.number().positive(),
+});
+const sizing = sizingFields.refine((x) => x.min_fraction <= x.max_fraction, { message: 'min_fraction must be <= max_fraction', path: ['min_fraction'] });
+
 // Live and paper trading (src/live). Secrets never live here: the token comes from token_env or
 // token_file (a path; the file holds the token), and stays out of the config hash.
 const live = z.strictObject({
@@ -58,13 +79,10 @@ const live = z.strictObject({
     order_lookup_attempts: z.number().int().min(1),
     order_lookup_delay_ms: z.number().int().nonnegative(),
   }),
-  risk: z.strictObject({
-    max_position_units: z.number().positive(),
-    max_order_units: z.number().positive(),
-    max_orders_per_minute: z.number().int().min(1),
-    daily_loss_pips: z.number().positive(),
-    kill_switch_file: z.string().min(1).nullable(),
-  }),
+  risk,
+  sizing,
+  // per strategy (keyed by the policy spec as given to --policy / --shadow): overrides of risk and sizing
+  strategies: z.record(z.string().min(1), z.strictObject({ risk: risk.partial().optional(), sizing: sizingFields.partial().optional() })),
   paper: z.strictObject({ slippage_pips: z.number().nonnegative(), balance: z.number().positive() }),
   reconcile_every_s: z.number().positive(),
   max_clock_skew_s: z.number().positive(),

@@ -14,6 +14,55 @@ export interface LiveEventMap {
   risk_denial: { ts: number; code: string; message: string; client_id: string; units: number };
   alert: { ts: number; severity: 'info' | 'warning' | 'critical'; code: string; message: string };
   feed: { ts: number; status: 'connected' | 'disconnected' | 'gap' | 'market_closed' | 'market_open'; detail: string };
+  /** A closed trade of the strategy (pips as the market core books them, for env.units; units: the position's). */
+  trade: {
+    ts: number;
+    strategy: string;
+    instrument: string;
+    side: 'long' | 'short';
+    units: number;
+    entry_ts: number;
+    exit_ts: number;
+    entry_price: number;
+    exit_price: number;
+    gross_pips: number;
+    cost_pips: number;
+    net_pips: number;
+    bars_held: number;
+    forced: boolean;
+  };
+  /** The size chosen for an entry and everything it was computed from (src/live/sizing.ts). */
+  sizing: SizingEvent;
+}
+
+export interface SizingEvent {
+  ts: number;
+  strategy: string;
+  client_id: string;
+  method: 'fixed' | 'kelly' | 'safe_f';
+  /** The units ordered (0: no order). */
+  units: number;
+  /** Units before the risk caps. */
+  requested_units: number;
+  /** Fraction of the balance as notional the units come from (null: fixed units). */
+  fraction: number | null;
+  /** Kelly's f* = W − (1 − W) / R, or the validation's safe-f, before the fraction and clamp. */
+  raw_fraction: number | null;
+  kelly_multiplier: number | null;
+  win_rate: number | null;
+  payoff_ratio: number | null;
+  trades: number;
+  safe_f: number | null;
+  validation_id: number | null;
+  balance: number | null;
+  price: number;
+  scale: number;
+  /** Which bound of [min_fraction, max_fraction] was applied (null: none). */
+  clamp: 'min' | 'max' | null;
+  /** Which risk limit cut the size (null: none). */
+  cap: 'max_order_units' | 'max_position_units' | null;
+  /** Why the method's own size was not used (e.g. too few trades for Kelly); null: it was. */
+  fallback: string | null;
 }
 
 export type LiveEventName = keyof LiveEventMap;

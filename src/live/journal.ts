@@ -42,10 +42,15 @@ export class Journal implements JournalHooks {
   private buffer: Array<{ name: LiveEventName; e: LiveEventMap[LiveEventName] }> = [];
   private detach: (() => void) | null = null;
 
+  /**
+   * `strategy` tags every row (the policy spec as given); a `shadow` journal records a simulated book:
+   * its rows never feed a restart's resume (the shadow's paper book starts flat in every run).
+   */
   constructor(
     readonly store: Store,
     readonly runId: string,
     readonly strategy: string,
+    readonly shadow = false,
   ) {}
 
   /** Buffers every event of the bus (written by afterBar / flush). */
@@ -55,9 +60,9 @@ export class Journal implements JournalHooks {
 
   async intent(o: OrderIntent, ts: number): Promise<void> {
     await this.store.run(
-      `INSERT INTO orders (client_id, run_id, strategy, instrument, units, target_units, intent, status, reason, since_transaction_id, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', NULL, $8, $9::TIMESTAMP, $9::TIMESTAMP)`,
-      [o.client_id, this.runId, this.strategy, o.instrument, o.units, o.target_units, o.intent, o.since_transaction_id, tsOf(ts)],
+      `INSERT INTO orders (client_id, run_id, strategy, instrument, units, target_units, intent, status, reason, since_transaction_id, created_at, updated_at, shadow)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', NULL, $8, $9::TIMESTAMP, $9::TIMESTAMP, $10)`,
+      [o.client_id, this.runId, this.strategy, o.instrument, o.units, o.target_units, o.intent, o.since_transaction_id, tsOf(ts), this.shadow],
     );
   }
 
@@ -66,8 +71,10 @@ export class Journal implements JournalHooks {
   }
 
   async openIntents(instrument: string): Promise<OpenIntent[]> {
+    if (this.shadow) return [];
     const rows = await this.store.all<Record<string, unknown>>(
-      `SELECT client_id, run_id, instrument, units, target_units, intent, since_transaction_id FROM orders WHERE status = 'submitted' AND instrument = $1 ORDER BY created_at`,
+      `SELECT client_id, run_id, instrument, units, target_units, intent, since_transaction_id FROM orders
+       WHERE status = 'submitted' AND instrument = $1 AND NOT COALESCE(shadow, false) ORDER BY created_at`,
       [instrument],
     );
     return rows.map((r) => ({
@@ -82,11 +89,12 @@ export class Journal implements JournalHooks {
   }
 
   async lastPosition(instrument: string): Promise<number | null> {
+    if (this.shadow) return null;
     await this.flush();
     const r = await this.store.one<{ units: number }>(
       `SELECT units FROM (
-         SELECT ts, units, 0 AS k FROM positions WHERE instrument = $1
-         UNION ALL SELECT updated_at AS ts, target_units AS units, 1 AS k FROM orders WHERE instrument = $1 AND status = 'filled'
+         SELECT ts, units, 0 AS k FROM positions WHERE instrument = $1 AND NOT COALESCE(shadow, false)
+         UNION ALL SELECT updated_at AS ts, target_units AS units, 1 AS k FROM orders WHERE instrument = $1 AND status = 'filled' AND NOT COALESCE(shadow, false)
        ) ORDER BY ts DESC, k DESC LIMIT 1`,
       [instrument],
     );
@@ -110,32 +118,33 @@ export class Journal implements JournalHooks {
       const ts = tsOf((e as { ts: number }).ts);
       if (name === 'decision') {
         const d = e as LiveEventMap['decision'];
-        rows.decisions.push([this.runId, d.strategy, d.instrument, ts, d.bar_index, d.action, d.reason, d.position_units]);
+        rows.decisions.push([this.runId, d.strategy, d.instrument, ts, d.bar_index, d.action, d.reason, d.position_units, this.shadow]);
       } else if (name === 'fill') {
         const f = e as LiveEventMap['fill'];
-        rows.fills.push([this.runId, f.transaction_id, f.client_id, f.instrument, f.units, f.price, f.mid, ts]);
+        rows.fills.push([this.runId, this.strategy, f.transaction_id, f.client_id, f.instrument, f.units, f.price, f.mid, ts]);
       } else if (name === 'reconciliation') {
         const r = e as LiveEventMap['reconciliation'];
-        rows.reconciliations.push([this.runId, ts, r.trigger, r.ok, r.broker_units, r.local_units, r.discrepancy, r.action]);
-        if (r.ok && r.broker_units !== null) rows.positions.push([this.runId, ts, r.instrument, r.broker_units, 'reconciled']);
+        rows.reconciliations.push([this.runId, ts, r.trigger, r.ok, r.broker_units, r.local_units, r.discrepancy, r.action, this.strategy]);
+        if (r.ok && r.broker_units !== null) rows.positions.push([this.runId, ts, r.instrument, r.broker_units, 'reconciled', this.strategy, this.shadow]);
       }
-      if (name !== 'bar') rows.events.push([this.runId, ts, name, JSON.stringify(e)]);
+      if (name !== 'bar') rows.events.push([this.runId, ts, name, JSON.stringify(e), this.strategy]);
     }
-    const casts: Record<string, string[]> = {
-      decisions: ['', '', '', '::TIMESTAMP', '', '', '', ''],
-      fills: ['', '', '', '', '', '', '', '::TIMESTAMP'],
-      reconciliations: ['', '::TIMESTAMP', '', '', '', '', '', ''],
-      positions: ['', '::TIMESTAMP', '', '', ''],
-      events: ['', '::TIMESTAMP', '', ''],
+    // column lists: migration 012 appended columns, and fills was rebuilt in another order
+    const columns: Record<string, Array<[string, string]>> = {
+      decisions: [['run_id', ''], ['strategy', ''], ['instrument', ''], ['ts', '::TIMESTAMP'], ['bar_index', ''], ['action', ''], ['reason', ''], ['position_units', ''], ['shadow', '']],
+      fills: [['run_id', ''], ['strategy', ''], ['transaction_id', ''], ['client_id', ''], ['instrument', ''], ['units', ''], ['price', ''], ['mid', ''], ['ts', '::TIMESTAMP']],
+      reconciliations: [['run_id', ''], ['ts', '::TIMESTAMP'], ['trigger', ''], ['ok', ''], ['broker_units', ''], ['local_units', ''], ['discrepancy', ''], ['action', ''], ['strategy', '']],
+      positions: [['run_id', ''], ['ts', '::TIMESTAMP'], ['instrument', ''], ['units', ''], ['source', ''], ['strategy', ''], ['shadow', '']],
+      events: [['run_id', ''], ['ts', '::TIMESTAMP'], ['name', ''], ['payload', ''], ['strategy', '']],
     };
     await this.store.transaction(async () => {
       for (const [table, list] of Object.entries(rows)) {
         for (let k = 0; k < list.length; k += 200) {
           const chunk = list.slice(k, k + 200);
-          const c = casts[table];
-          const values = chunk.map((_r, ri) => `(${c.map((cast, ci) => `$${ri * c.length + ci + 1}${cast}`).join(', ')})`).join(', ');
+          const c = columns[table];
+          const values = chunk.map((_r, ri) => `(${c.map(([, cast], ci) => `$${ri * c.length + ci + 1}${cast}`).join(', ')})`).join(', ');
           const conflict = table === 'fills' ? ' ON CONFLICT DO NOTHING' : '';
-          await this.store.run(`INSERT INTO ${table} VALUES ${values}${conflict}`, chunk.flat() as never);
+          await this.store.run(`INSERT INTO ${table} (${c.map(([n]) => n).join(', ')}) VALUES ${values}${conflict}`, chunk.flat() as never);
         }
       }
     });

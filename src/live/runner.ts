@@ -21,6 +21,8 @@ import { reconcile, type ManualTrades } from './reconcile.js';
 import type { RiskEngine } from './risk.js';
 import type { Execution, LiveSession } from './session.js';
 import type { JournalHooks } from './journal.js';
+import type { PositionSizer } from './sizing.js';
+import type { TradeRecord } from '../env/trades.js';
 
 export interface RunnerOptions {
   instrument: string;
@@ -43,6 +45,19 @@ export interface RunnerOptions {
   runId: string;
   strategy: string;
   journal?: JournalHooks | null;
+  /** Sizes each entry (null: every position is `units` units). */
+  sizer?: PositionSizer | null;
+  /**
+   * Runners that take every bar after this one (the shadow strategies: src/live/shadow.ts), started
+   * with it. They come after, so a shadow never delays the live order.
+   */
+  followers?: ReadonlyArray<Follower>;
+}
+
+export interface Follower {
+  readonly strategy: string;
+  start(): Promise<void>;
+  onBar(bar: LiveBar): Promise<void>;
 }
 
 interface Inflight {
@@ -73,17 +88,43 @@ export class Runner {
   private lastBar: LiveBar | null = null;
   /** Units resumed at start-up that the session takes at its first bar. */
   private resumed: number | null = null;
+  /** Units of the position held (or being entered): `units`, or what the sizer chose at the entry. */
+  private size: number;
   readonly stats = { bars: 0, decisions: 0, orders: 0, fills: 0, denials: 0, reconciliations: 0 };
   /** ms from a bar's arrival to its order leaving (bars that sent an order). */
   readonly barToOrderMs: number[] = [];
+  /** The followers still running: one that fails is stopped with a critical alert, the live strategy goes on. */
+  private followers: Follower[];
 
   constructor(private readonly o: RunnerOptions) {
+    this.size = o.units;
+    this.followers = [...(o.followers ?? [])];
     o.bus.on('risk_denial', () => this.stats.denials++);
   }
 
   private get localUnits(): number {
     if (this.resumed !== null && !this.o.session.active) return this.resumed;
-    return this.o.session.side * this.o.units;
+    return this.o.session.side * this.size;
+  }
+
+  private tradeEvent(tr: TradeRecord): void {
+    const o = this.o;
+    o.bus.emit('trade', {
+      ts: o.clock.now(),
+      strategy: o.strategy,
+      instrument: o.instrument,
+      side: tr.side,
+      units: this.size,
+      entry_ts: tr.entryTs,
+      exit_ts: tr.exitTs,
+      entry_price: tr.entryPrice,
+      exit_price: tr.exitPrice,
+      gross_pips: tr.grossPips,
+      cost_pips: tr.costPips,
+      net_pips: tr.netPips,
+      bars_held: tr.barsHeld,
+      forced: tr.forced,
+    });
   }
 
   private clientId(kind: string): string {
@@ -96,6 +137,20 @@ export class Runner {
    * swt held is swt's own, resumed; any other difference is handled as at any reconciliation.
    */
   async start(): Promise<void> {
+    await this.startSelf();
+    for (const f of [...this.followers]) await this.follow(f, () => f.start());
+  }
+
+  private async follow(f: Follower, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      this.followers = this.followers.filter((x) => x !== f);
+      this.o.bus.emit('alert', { ts: this.o.clock.now(), severity: 'critical', code: 'shadow_failed', message: `shadow ${f.strategy} stopped: ${(e as Error).message}` });
+    }
+  }
+
+  private async startSelf(): Promise<void> {
     const o = this.o;
     const j = o.journal;
     if (!j) return this.reconcileNow('startup');
@@ -114,7 +169,9 @@ export class Runner {
     }
     const positions = await o.broker.openPositions().catch(() => null);
     const report = positions?.find((p) => p.instrument === o.instrument) ?? null;
-    if (report && expected !== null && report.units === expected && Math.abs(expected) === o.units && report.averagePrice !== null) {
+    const resumable = expected !== null && (o.sizer ? expected !== 0 : Math.abs(expected) === o.units);
+    if (report && expected !== null && resumable && report.units === expected && report.averagePrice !== null) {
+      this.size = Math.abs(expected);
       o.session.adoptAtStart(Math.sign(expected) as 1 | -1, report.averagePrice, o.clock.now());
       o.bus.emit('reconciliation', { ts: o.clock.now(), instrument: o.instrument, trigger: 'startup', ok: true, broker_units: report.units, local_units: expected, discrepancy: null, action: 'resume' });
       this.resumed = expected;
@@ -146,7 +203,10 @@ export class Runner {
     this.executed = null;
     const out = await o.session.onBar(bar as Bar, executed);
     this.lastBar = bar;
-    for (const tr of out.closed) o.risk.recordRealised(tr.netPips, tr.exitTs);
+    for (const tr of out.closed) {
+      o.risk.recordRealised(tr.netPips, tr.exitTs);
+      this.tradeEvent(tr);
+    }
     // A session's forced close (the backtest's end-of-session rule) closes the broker's position too.
     if (out.closed.some((tr) => tr.forced)) await this.closeAtBroker('session_end');
 
@@ -169,6 +229,7 @@ export class Runner {
     }
     if (!this.inflight && o.clock.now() - this.lastRecon >= o.reconcileEveryMs) await this.reconcileNow('interval');
     await o.journal?.afterBar();
+    for (const f of [...this.followers]) await this.follow(f, () => f.onBar(bar));
   }
 
   /**
@@ -190,10 +251,21 @@ export class Runner {
 
   private async submit(action: number, t0: number): Promise<void> {
     const o = this.o;
-    const target = action === BUY ? o.units : action === SELL ? -o.units : 0;
+    const clientId = this.clientId('d');
+    // entries are from flat only (the market core holds one position), so the new size replaces the old
+    if ((action === BUY || action === SELL) && o.sizer && this.localUnits === 0) {
+      const L = o.risk.limits;
+      const d = await o.sizer.size(this.lastBar!.close, { max_order_units: L.maxOrderUnits, max_position_units: L.maxPositionUnits });
+      o.bus.emit('sizing', { ts: o.clock.now(), strategy: o.strategy, client_id: clientId, ...d });
+      if (d.units < 1) {
+        o.bus.emit('order', { client_id: clientId, instrument: o.instrument, units: 0, intent: ACTION_NAMES[action], status: 'skipped', reason: 'sized to 0 units', ts: o.clock.now() });
+        return;
+      }
+      this.size = d.units;
+    }
+    const target = action === BUY ? this.size : action === SELL ? -this.size : 0;
     const units = target - this.localUnits;
     if (units === 0) return;
-    const clientId = this.clientId('d');
     const v = o.risk.check(clientId, units, this.localUnits);
     if (!v.ok) {
       o.bus.emit('order', { client_id: clientId, instrument: o.instrument, units, intent: ACTION_NAMES[action], status: 'denied', reason: v.code, ts: o.clock.now() });
@@ -247,7 +319,7 @@ export class Runner {
   }
 
   private unitsAfter(action: number): number {
-    return action === BUY ? this.o.units : action === SELL ? -this.o.units : action === CLOSE ? 0 : this.localUnits;
+    return action === BUY ? this.size : action === SELL ? -this.size : action === CLOSE ? 0 : this.localUnits;
   }
 
   private fillEvent(f: Fill): void {
@@ -261,7 +333,7 @@ export class Runner {
     this.lastRecon = o.clock.now();
     this.stats.reconciliations++;
     const local = expected ?? this.localUnits;
-    const r = await reconcile(o.broker, o.instrument, local, o.units, o.manualTrades);
+    const r = await reconcile(o.broker, o.instrument, local, this.size, o.manualTrades);
     let action = 'none';
     if (r.action.kind === 'order' && o.broker.fillsAtNextBar) {
       // the paper broker cannot hold anything swt did not send it: a difference there is a bug, and a
@@ -289,7 +361,7 @@ export class Runner {
     if (!r.ok) o.bus.emit('alert', { ts: o.clock.now(), severity: r.action.kind === 'halt' ? 'critical' : 'warning', code: 'reconciliation_discrepancy', message: `${r.discrepancy}; action: ${action}` });
     o.bus.emit('reconciliation', { ts: o.clock.now(), instrument: o.instrument, trigger, ok: r.ok, broker_units: r.brokerUnits, local_units: local, discrepancy: r.discrepancy, action });
     if (r.action.kind === 'order' && !o.broker.fillsAtNextBar) {
-      const again = await reconcile(o.broker, o.instrument, this.expectedAfter(expected, r.action.target), o.units, o.manualTrades);
+      const again = await reconcile(o.broker, o.instrument, this.expectedAfter(expected, r.action.target), this.size, o.manualTrades);
       o.bus.emit('reconciliation', { ts: o.clock.now(), instrument: o.instrument, trigger: 'verify', ok: again.ok, broker_units: again.brokerUnits, local_units: again.localUnits, discrepancy: again.discrepancy, action: again.ok ? 'none' : 'halt' });
       if (!again.ok) o.risk.halt(`reconciliation could not correct the position: ${again.discrepancy}`);
     }
@@ -309,7 +381,7 @@ export class Runner {
       return;
     }
     const ts = this.o.clock.now();
-    if (s.side !== 0) s.closeOutside(px, ts);
+    if (s.side !== 0) this.tradeEvent(s.closeOutside(px, ts));
     if (side !== 0) s.adopt(side, px, ts);
   }
 
@@ -335,7 +407,7 @@ export class Runner {
     const fill = await this.closeAtBroker('flatten');
     if (this.o.session.side !== 0) {
       const px = fill ? (fill.mid ?? fill.price) : (this.lastBar?.close ?? null);
-      if (px !== null && this.o.session.active) this.o.session.closeOutside(px, fill?.ts ?? this.o.clock.now());
+      if (px !== null && this.o.session.active) this.tradeEvent(this.o.session.closeOutside(px, fill?.ts ?? this.o.clock.now()));
     }
     this.o.bus.emit('alert', { ts: this.o.clock.now(), severity: 'info', code: 'flattened', message: reason });
     await this.reconcileNow('flatten');

@@ -41,6 +41,12 @@ export interface LiveSource {
   marketOpen?: ((ms: number) => boolean) | null;
   /** The live run's id (its alerts are stored under it in `events`). */
   runId?: string;
+  /** The live strategy's spec (the trader panel's first choice); default 'live'. */
+  strategy?: string;
+  /** The run's shadow strategies, each on its own bus (the trader panel can switch to one). */
+  shadows?: ReadonlyArray<{ strategy: string; bus: EventBus }>;
+  /** A strategy's rolling performance (strategy_performance's figures; null: none yet). */
+  performance?: ((strategy: string) => object | null) | null;
 }
 
 export interface DashboardOptions {
@@ -223,9 +229,29 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   const noLive = (reply: FastifyReply) => reply.code(404).send({ error: 'no live runner attached to this dashboard (start it with swt live … --dashboard)' });
-  for (const p of ['collection_status', 'trader_state', 'trades'] as const) {
-    app.get(`/api/live/${p}`, async (_req, reply) => (state ? state.panel(p) : noLive(reply)));
+  // the trader panel's strategies: the live one (the state above) and each shadow (a state of its own bus)
+  const liveName = live?.strategy ?? 'live';
+  const strategies = new Map<string, LiveState>(state ? [[liveName, state]] : []);
+  for (const sh of live?.shadows ?? []) {
+    strategies.set(sh.strategy, new LiveState({ instrument: live!.instrument, pipSize: live!.pipSize, mode: 'shadow', history: d.history, equityPoints: d.equity_points, now }).attach(sh.bus));
   }
+  type StrategyQuery = FastifyRequest<{ Querystring: { strategy?: string } }>;
+  const stateOf = (req: StrategyQuery): LiveState => {
+    const name = req.query.strategy ?? liveName;
+    const st = strategies.get(name);
+    if (!st) throw new InputError(`no strategy "${name}" in this run (strategies: ${[...strategies.keys()].join(', ')})`);
+    return st;
+  };
+  app.get('/api/live/strategies', async (_req, reply) => (state ? { strategies: [...strategies.keys()].map((k) => ({ strategy: k, shadow: k !== liveName })) } : noLive(reply)));
+  for (const p of ['collection_status', 'trader_state', 'trades'] as const) {
+    app.get(`/api/live/${p}`, async (req: StrategyQuery, reply) => (state ? stateOf(req).panel(p) : noLive(reply)));
+  }
+  app.get('/api/live/performance', async (req: StrategyQuery, reply) => {
+    if (!state) return noLive(reply);
+    stateOf(req);
+    const name = req.query.strategy ?? liveName;
+    return { strategy: name, performance: live?.performance?.(name) ?? null };
+  });
   app.get('/api/live/status', async (_req, reply) => (live?.control ? live.control.status() : noLive(reply)));
   app.get('/api/training', async (req: FastifyRequest<{ Querystring: { run_id?: string } }>) => {
     if (!store) return { available: false, reason: 'no store' };
@@ -314,7 +340,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     async close() {
       clearInterval(poll);
       hub.close();
-      state?.detach();
+      for (const st of strategies.values()) st.detach();
       await alerts.close();
       await app.close();
     },

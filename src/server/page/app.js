@@ -157,7 +157,48 @@
     }
   }
 
-  const handlers = { collection_status: collection, trader_state: trader, trades, training, alert: alerts };
+  // The trader and trades panels show one strategy: the live one from /ws, a shadow polled from /api.
+  let strategy = '';
+  const liveStrategy = () => strategy === '' || $('t-strategy').selectedIndex === 0;
+  const q = () => `?strategy=${encodeURIComponent($('t-strategy').value)}`;
+  async function performance() {
+    if (!$('t-strategy').value) return;
+    const p = (await (await fetch(`/api/live/performance${q()}`)).json()).performance;
+    text('t-performance', p ? `${p.trades} trades, expectancy ${fmt(p.expectancy, 2)} pips, win rate ${fmt(p.win_rate, 2)}, SQN ${fmt(p.sqn, 2)}, max drawdown ${fmt(p.max_drawdown_pips, 1)} pips, Sharpe ${fmt(p.sharpe, 2)}` : 'no closed trade yet');
+  }
+  async function shadowPanels() {
+    if (liveStrategy()) return;
+    const [t, x] = await Promise.all([fetch(`/api/live/trader_state${q()}`).then((r) => r.json()), fetch(`/api/live/trades${q()}`).then((r) => r.json())]);
+    if (liveStrategy()) return;
+    trader(t);
+    trades(x);
+  }
+  async function strategies() {
+    const r = await fetch('/api/live/strategies');
+    if (!r.ok) return;
+    const sel = $('t-strategy');
+    sel.textContent = '';
+    for (const s of (await r.json()).strategies) {
+      const o = document.createElement('option');
+      o.value = s.strategy;
+      o.textContent = s.shadow ? `${s.strategy} (shadow)` : `${s.strategy} (live)`;
+      sel.appendChild(o);
+    }
+    strategy = sel.value;
+    sel.addEventListener('change', () => {
+      strategy = sel.value;
+      text('t-performance', '–');
+      void performance();
+      if (liveStrategy()) void Promise.all([fetch('/api/live/trader_state').then((x) => x.json()).then(trader), fetch('/api/live/trades').then((x) => x.json()).then(trades)]);
+      else void shadowPanels();
+    });
+    void performance();
+  }
+  setInterval(() => void shadowPanels().catch(() => undefined), 1000);
+  setInterval(() => void performance().catch(() => undefined), 2000);
+
+  const live = (h) => (d) => liveStrategy() && h(d);
+  const handlers = { collection_status: collection, trader_state: live(trader), trades: live(trades), training, alert: alerts };
   function connect() {
     const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
     ws.onopen = () => {
@@ -195,4 +236,5 @@
     });
   }
   connect();
+  void strategies();
 })();

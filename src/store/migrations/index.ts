@@ -11,6 +11,7 @@ import { m008LiveJournal } from './008_live_journal.js';
 import { m009Training } from './009_training.js';
 import { m010BarSpreads } from './010_bar_spreads.js';
 import { m011StrategyTrades } from './011_strategy_trades.js';
+import { m012StrategyPerformance } from './012_strategy_performance.js';
 import { m013Promotions } from './013_promotions.js';
 import { m014Sweeps } from './014_sweeps.js';
 
@@ -20,4 +21,4 @@ export interface Migration {
   up: string[];
 }
 
-export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal, m009Training, m010BarSpreads, m011StrategyTrades, m013Promotions, m014Sweeps].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal, m009Training, m010BarSpreads, m011StrategyTrades, m012StrategyPerformance, m013Promotions, m014Sweeps].sort((a, b) => a.version - b.version);
