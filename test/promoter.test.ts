@@ -248,12 +248,13 @@ describe('the promoter on virtual time, with the evidence in a real store', () =
     ]);
   });
 
-  it('matches a spec to its validation with the policy defaults filled in, and per unit of position', async () => {
-    // the validation was of mean-reversion with every default; the shadow runs `mean-reversion` at 3 units a position
+  it('matches a spec to its validation with the policy defaults filled in, and whatever size was traded', async () => {
+    // the validation was of mean-reversion with every default; the shadow trades 3 units a position (its
+    // net pips are the market core's, for one position of env.units: the size does not change them)
     const v = await saveValidationOf(store, 'mean-reversion', gaussianPips(300, 4, 8, 61));
     await writeTrades(store, { strategy: LIVE, shadow: false, pips: gaussianPips(120, 0.5, 8, 62), t0: day(0), spacingMs: SPACING });
     const cand = gaussianPips(120, 4, 8, 63);
-    await writeTrades(store, { strategy: 'mean-reversion:window=60,exit_z=0.5', shadow: true, pips: cand.map((p) => 3 * p), t0: day(0), spacingMs: SPACING, units: 3 });
+    await writeTrades(store, { strategy: 'mean-reversion:window=60,exit_z=0.5', shadow: true, pips: cand, t0: day(0), spacingMs: SPACING, units: 3 });
     const r = await promote({ trades: store, validations: store }, config, { now: day(5), instrument: INSTRUMENT, dryRun: true });
     const d = r.decisions[0];
     expect(d.evidence.validation_id).toBe(v.id);

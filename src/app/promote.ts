@@ -167,13 +167,15 @@ async function loadStrategies(stores: PromoterStores, config: Config, instrument
     for (let i = 0; i < n; i++) {
       const units = Math.abs(Number(rows.units[lo + i]));
       if (!(units > 0)) throw new InputError(`strategy_trades: a trade of ${strategy[lo]} (run ${rows.run_id[lo + i]}) has units ${rows.units[lo + i]}: a closed trade needs units > 0`);
-      netPips[i] = Number(rows.net_pips[lo + i]) / units;
+      // net_pips are the market core's, for one position of env.units whatever size was traded: the
+      // same scale as the validation's trades, so sizes (and rollout stages) never change the evidence
+      netPips[i] = Number(rows.net_pips[lo + i]);
       entryPrice[i] = Number(rows.entry_price[lo + i]);
       exitTs[i] = Number(rows.exit_ms[lo + i]);
     }
     let returns: Float64Array;
     try {
-      returns = tradeGains({ count: n, netPips, entryPrice }, { pipSize: inst.pip_size, units: 1 });
+      returns = tradeGains({ count: n, netPips, entryPrice }, { pipSize: inst.pip_size, units: config.env.units });
     } catch (e) {
       throw new InputError(`strategy_trades of ${strategy[lo]}: ${(e as Error).message}`);
     }
@@ -240,4 +242,36 @@ export function promoterSchedule(stores: PromoterStores, config: Config, o: { in
     target: o.target,
     bus: o.bus,
   });
+}
+
+/**
+ * Which strategy a starting `swt live` drives the broker with, and which run in the shadow: the stored
+ * rollout's driver when there is one (a promotion survives a restart), else the `--policy`. The driver
+ * must be one of the strategies the command line names, so a restart with other strategies is refused
+ * rather than silently trading something else.
+ */
+export function liveStrategies(rollout: RolloutState | null, policy: string, shadows: readonly string[]): { driver: string; shadows: string[]; scale: number } {
+  const named = [policy, ...shadows];
+  if (!rollout || rollout.driver === policy) return { driver: policy, shadows: [...shadows], scale: rollout?.scale ?? 1 };
+  if (!named.includes(rollout.driver)) {
+    throw new InputError(
+      `the stored rollout on ${rollout.instrument} makes '${rollout.driver}' the strategy that trades (scale ${rollout.scale}); start swt live with it as --policy or --shadow (given: ${named.join(', ')})`,
+    );
+  }
+  return { driver: rollout.driver, shadows: named.filter((s) => s !== rollout.driver), scale: rollout.scale };
+}
+
+/**
+ * The rollout target of a running `swt live`: a new scale for the strategy that drives is applied at
+ * once (the next entry is sized with it). A new driver cannot take over a running process (its
+ * position, session and risk state are another runner's), so the runner flattens, stops, and the
+ * caller exits asking for a restart, which `liveStrategies` resolves to the new driver.
+ */
+export function runnerRolloutTarget(o: { driver: string; setScale(scale: number): void; switchTo(state: RolloutState): Promise<void> }): RolloutTarget {
+  return {
+    async apply(state) {
+      if (state.driver === o.driver) o.setScale(state.scale);
+      else await o.switchTo(state);
+    },
+  };
 }

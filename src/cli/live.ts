@@ -6,6 +6,8 @@ import { action, common, instrumentArg, makeContext, parseInteger, printJson, ty
 import { parseRange } from '../data/range.js';
 import { parsePolicyArg, policyNames } from '../agent/policies/registry.js';
 import { createLiveRun, newLiveRunId } from '../app/live.js';
+import { liveStrategies, promoterSchedule, readRollout, runnerRolloutTarget } from '../app/promote.js';
+import type { RolloutState } from '../live/promoter.js';
 import { Store } from '../store/db.js';
 import { Journal } from '../live/journal.js';
 import { EVENT_LOG_CAPACITY, EventLog } from '../live/events.js';
@@ -65,7 +67,6 @@ export function registerLive(program: Command): void {
         }
         const speed = o.speed === 'max' ? Infinity : Number(o.speed);
         if (!(speed > 0)) throw new UsageError(`--speed must be a number > 0 or max, got "${o.speed}"`);
-        const { name, params } = parsePolicyArg(o.policy);
         const config = ctx.config;
         const store = await ctx.openStore({ hold: 'unit' });
         // The journal file is the runner's own (live.journal): it holds it for the whole run, since
@@ -73,9 +74,12 @@ export function registerLive(program: Command): void {
         const journalStore = await Store.open(config.live.journal, { hold: 'run', lockWaitMs: config.store.lock_wait_ms });
         // the schema goes into the file now, so a kill -9 leaves only rows in the WAL to replay
         await journalStore.run('CHECKPOINT');
+        // a promotion survives a restart: the stored rollout's driver trades, the others are shadows
+        const plan = liveStrategies(await readRollout(journalStore, o.instrument), o.policy, o.shadow);
+        const { name, params } = parsePolicyArg(plan.driver);
         const runId = newLiveRunId();
         // every row is tagged by the spec as given (the live strategy's and each shadow's)
-        const journal = new Journal(journalStore, runId, o.policy);
+        const journal = new Journal(journalStore, runId, plan.driver);
         const run = await createLiveRun(store, config, {
           broker: o.broker,
           mode: o.mode,
@@ -89,11 +93,35 @@ export function registerLive(program: Command): void {
           seed: o.seed,
           runId,
           journal,
-          strategy: o.policy,
-          shadows: o.shadow,
+          strategy: plan.driver,
+          shadows: plan.shadows,
           journalStore,
         });
         journal.attach(run.bus);
+        run.sizer.scale = plan.scale;
+        // The auto-promoter, on the runner's clock (config.promoter.schedule), when there is a candidate.
+        let restart: RolloutState | null = null;
+        const promoter =
+          plan.shadows.length > 0
+            ? promoterSchedule({ trades: journalStore, validations: store }, config, {
+                instrument: o.instrument,
+                live: plan.driver,
+                bus: run.bus,
+                target: runnerRolloutTarget({
+                  driver: plan.driver,
+                  setScale: (scale) => (run.sizer.scale = scale),
+                  switchTo: async (state) => {
+                    restart = state;
+                    await run.runner.flatten(`promoter: ${state.driver} takes over at ${state.scale} of the live size`);
+                    run.feed.close();
+                  },
+                }),
+              })
+            : null;
+        if (promoter) {
+          await promoter.start(run.clock.now());
+          promoter.attach(run.bus, run.clock);
+        }
         // what `swt serve` in another process reads through the API (GET /events)
         const events = new EventLog(EVENT_LOG_CAPACITY);
         events.attach(run.bus);
@@ -117,7 +145,7 @@ export function registerLive(program: Command): void {
                 pipSize: config.instruments[o.instrument].pip_size,
                 runId,
                 marketOpen: o.feed === 'replay' ? null : (ms) => MarketCalendar.fromConfig(config).isOpen(ms),
-                strategy: o.policy,
+                strategy: plan.driver,
                 shadows: run.shadows,
                 performance: (s) => run.records.get(s)?.figures() ?? null,
               },
@@ -143,10 +171,17 @@ export function registerLive(program: Command): void {
           journalStore.close();
         }
         const shadows = run.shadows.map((sh) => ({ strategy: sh.strategy, trades: sh.session.trades.count, ...sh.runner.stats, state: sh.risk.state }));
-        if (o.json) printJson({ run_id: runId, strategy: o.policy, ...summary, trades: run.session.trades.count, shadows });
+        const switched = restart as RolloutState | null;
+        const restartRequired = switched ? { driver: switched.driver, scale: switched.scale, candidate: switched.candidate, stage: switched.stage } : null;
+        if (o.json) printJson({ run_id: runId, strategy: plan.driver, scale: run.sizer.scale, ...summary, trades: run.session.trades.count, shadows, restart_required: restartRequired });
         else {
           process.stdout.write(`live run ${runId}: ${summary.bars} bars, ${summary.decisions} decisions, ${summary.orders} orders, ${summary.fills} fills, ${summary.denials} denials, ${run.session.trades.count} trades; risk ${summary.state}\n`);
           for (const sh of shadows) process.stdout.write(`  shadow ${sh.strategy}: ${sh.decisions} decisions, ${sh.orders} paper orders, ${sh.trades} trades; risk ${sh.state}\n`);
+        }
+        if (switched) {
+          // EX_TEMPFAIL: a supervisor restarts the same command line, and the stored rollout picks the driver
+          process.stderr.write(`swt live: the promoter made ${switched.driver} the strategy that trades (${switched.scale} of the live size); the position was flattened: restart swt live with the same strategies\n`);
+          process.exitCode = 75;
         }
       }),
     );

@@ -25,7 +25,7 @@ export const avg = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
 
 /**
  * Closed trades of one strategy, one every `spacingMs` from `t0` (each held half the spacing), at a
- * GBP_JPY-like price, `units` per position (net pips for the whole position, as the env books them).
+ * GBP_JPY-like price, `units` per position (net pips for one position of env.units, as the market core books them, whatever the size).
  */
 export async function writeTrades(store: Store, o: { strategy: string; shadow: boolean; pips: number[]; t0: number; spacingMs: number; units?: number; runId?: string }): Promise<void> {
   if (o.pips.length === 0) return;
@@ -35,7 +35,7 @@ export async function writeTrades(store: Store, o: { strategy: string; shadow: b
     const entry = o.t0 + i * o.spacingMs;
     const exit = entry + o.spacingMs / 2;
     const gross = p + 2;
-    return `('${o.runId ?? 'run-1'}', '${o.strategy}', ${o.shadow}, '${INSTRUMENT}', 'long', ${units}, ${iso(entry)}, ${iso(exit)}, ${PRICE}, ${PRICE + (gross * PIP) / units}, ${gross}, 2, ${p}, NULL, false)`;
+    return `('${o.runId ?? 'run-1'}', '${o.strategy}', ${o.shadow}, '${INSTRUMENT}', 'long', ${units}, ${iso(entry)}, ${iso(exit)}, ${PRICE}, ${PRICE + gross * PIP}, ${gross}, 2, ${p}, NULL, false)`;
   });
   await store.run(`INSERT INTO strategy_trades VALUES ${values.join(', ')}`);
 }

@@ -4,8 +4,9 @@ import type { Migration } from './index.js';
 // shadow's (from its own paper book), tagged by strategy. Rolling performance, the promoter's
 // bootstrap and Kelly sizing all read this one table, so a strategy's record is computed in one place.
 // `strategy` is the policy spec as given (e.g. `muzero:checkpoint=best`); `shadow` says whether the
-// trade was only simulated. Gains are in pips after costs (net_pips); pnl is in the account currency
-// when the run knows the units (NULL otherwise).
+// trade was only simulated. gross/cost/net_pips are the market core's, for one position of env.units
+// whatever size was traded (so they compare with the validation's trades across sizes and rollout
+// stages); `units` is the size traded and pnl its result in the account currency (NULL when unknown).
 export const m011StrategyTrades: Migration = {
   version: 11,
   name: 'strategy trades: closed trades per strategy (live and shadow)',
