@@ -110,17 +110,19 @@ export function registerLive(program: Command): void {
                 target: runnerRolloutTarget({
                   driver: plan.driver,
                   setScale: (scale) => (run.sizer.scale = scale),
+                  // the feed stops after this bar; the position is closed once the runner's loop is over
+                  // (not here, between a decision and its fill)
                   switchTo: async (state) => {
                     restart = state;
-                    await run.runner.flatten(`promoter: ${state.driver} takes over at ${state.scale} of the live size`);
                     run.feed.close();
                   },
                 }),
               })
             : null;
+        let detachPromoter = () => {};
         if (promoter) {
           await promoter.start(run.clock.now());
-          promoter.attach(run.bus, run.clock);
+          detachPromoter = promoter.attach(run.bus, run.clock);
         }
         // what `swt serve` in another process reads through the API (GET /events)
         const events = new EventLog(EVENT_LOG_CAPACITY);
@@ -163,7 +165,12 @@ export function registerLive(program: Command): void {
         let summary;
         try {
           summary = await run.runner.run();
+          const switching = restart as RolloutState | null;
+          if (switching) await run.runner.flatten(`promoter: ${switching.driver} takes over at ${switching.scale} of the live size`);
         } finally {
+          // a promoter run still reading the journal must end before its store closes
+          detachPromoter();
+          await promoter?.idle();
           await dashboard?.close();
           await journal.close();
           await api.close();

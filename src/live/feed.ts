@@ -20,7 +20,11 @@ export class ReplayFeed implements Feed {
   constructor(
     private readonly series: BarSeries,
     private readonly o: { speed: number; clock: Clock; barMs: number; bidAsk?: { bid: Float64Array; ask: Float64Array } | null },
-  ) {}
+  ) {
+    // virtual time starts where the replayed market does (not at the epoch): what runs on the clock
+    // before the first bar (start-up reconciliation, the promoter's first slot) reads market time
+    if (o.clock instanceof VirtualClock && series.ts.length > 0 && o.clock.now() < series.ts[0]) o.clock.set(series.ts[0]);
+  }
   async *bars(): AsyncIterable<LiveBar> {
     const s = this.series;
     const wait = Number.isFinite(this.o.speed) ? this.o.barMs / this.o.speed : 0;

@@ -101,6 +101,11 @@ export class PromoterSchedule {
     return this.running;
   }
 
+  /** Resolves when no run is in flight (the host awaits it before it closes the stores a run uses). */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
   /** Resolves with the next completed run. */
   nextRun(): Promise<PromoterRun> {
     return new Promise((resolve) => this.waiters.push(resolve));

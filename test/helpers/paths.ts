@@ -49,9 +49,10 @@ export function swtAsync(args: string[], opts: { env?: Record<string, string>; c
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 300_000);
-    child.on('close', (status) => {
+    child.on('close', (status, signal) => {
       clearTimeout(timer);
-      resolve({ status: status ?? -1, stdout, stderr });
+      // a child killed by a signal says which in its stderr (status -1)
+      resolve({ status: status ?? -1, stdout, stderr: signal ? `${stderr}\n[killed by ${signal}]` : stderr });
     });
   });
 }
