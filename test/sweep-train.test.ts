@@ -219,6 +219,7 @@ describe('training space files', () => {
   it('names the file and field of a bad path, type, bound, budget or block', () => {
     expect(refusal({ params: { 'train.nope': { type: 'int', min: 1, max: 4 } } })).toBe("t.yaml: params.train.nope: the config has no setting 'train.nope'");
     expect(refusal({ params: { 'store.db': { choices: ['a'] } } })).toMatch(/^t\.yaml: params\.store\.db: a training sweep searches config paths under train, ppo, model, mcts/);
+    expect(refusal({ train: { preset: 'test', overrides: { 'env.spread_pips': 3 } } })).toMatch(/^t\.yaml: train\.overrides\.env\.spread_pips: a training sweep sets config paths under train, ppo, model, mcts/);
     expect(refusal({ params: { 'train.optimizer': { type: 'float', min: 0.1, max: 1 } } })).toBe("t.yaml: params.train.optimizer: 'train.optimizer' is a config section, not a setting");
     // The schema's own bounds: td_steps is a positive integer.
     expect(refusal({ params: { 'train.td_steps': { type: 'int', min: 0, max: 10 } } })).toMatch(/^t\.yaml: params\.train\.td_steps: invalid configuration .*train\.td_steps/);

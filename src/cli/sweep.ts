@@ -45,7 +45,8 @@ function printSummary(s: SweepSummary): void {
 export function registerSweep(program: Command): void {
   common(program.command('sweep'))
     .description(
-      'explore a configuration space (YAML: policy, out-of-sample range, parameter ranges/choices, sampler, stages) by random or Sobol ' +
+      'explore a configuration space (YAML: policy, out-of-sample range, parameter ranges/choices, sampler, stages; a train: block ' +
+          'searches training hyper-parameters, each trial training its own agent for the stage\'s episodes) by random or Sobol ' +
         'sampling and successive halving; scores are the validation composite score on out-of-sample sessions; state in the store ' +
         '(--resume continues a killed sweep); ends with the champion validated and an HTML report',
     )

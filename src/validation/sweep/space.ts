@@ -150,13 +150,14 @@ function checkTrain(d: SpaceDocument, learner: Learner | undefined, at: At): voi
       throw e;
     }
   };
+  // Only what shapes the learner: the scoring (env costs, features, validation) stays the sweep's.
+  const trainPath = (k: string) => k.split('.').length >= 2 && (TRAIN_SECTIONS as readonly string[]).includes(k.split('.')[0]);
+  for (const k of Object.keys(t.overrides)) if (!trainPath(k)) throw at(`train.overrides.${k}`, `a training sweep sets config paths under ${TRAIN_SECTIONS.join(', ')}: '${k}' is not one`);
   const base = load(t.overrides, 'train');
   for (const [k, p] of Object.entries(d.params)) {
     const field = `params.${k}`;
     const parts = k.split('.');
-    if (parts.length < 2 || !(TRAIN_SECTIONS as readonly string[]).includes(parts[0])) {
-      throw at(field, `a training sweep searches config paths under ${TRAIN_SECTIONS.join(', ')} (e.g. train.optimizer.lr): '${k}' is not one`);
-    }
+    if (!trainPath(k)) throw at(field, `a training sweep searches config paths under ${TRAIN_SECTIONS.join(', ')} (e.g. train.optimizer.lr): '${k}' is not one`);
     let node: unknown = base;
     for (const part of parts) node = node !== null && typeof node === 'object' && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined;
     if (node === undefined) throw at(field, `the config has no setting '${k}'`);
