@@ -2,7 +2,7 @@
 // muzero"): with a train: block, each trial trains its own MuZero agent on in_sample with its own config
 // values over the preset, for the stage's episode budget, and its checkpoint is scored out of sample.
 // The checkpoint and training run are recorded per evaluation; the same space gives the same scores
-// again; a resumed sweep retrains only what has no row; a path the config does not have is refused.
+// again, with 1 worker as with 2; a resumed sweep retrains only what has no row; a path the config does not have is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -110,8 +110,8 @@ describe.skipIf(!BUILT)('swt sweep over training hyper-parameters', () => {
   let firstRows: TrialRow[];
 
   it('trains each trial its own checkpoint with its own hyper-parameters and budget, and scores it out of sample', async () => {
-    first = await sweep(db);
-    expect(first).toMatchObject({ status: 'done', stop_reason: 'complete', policy: 'muzero', trials: 2, stage_episodes: [8, 16] });
+    first = await sweep(db, ['--workers', '2']);
+    expect(first).toMatchObject({ status: 'done', stop_reason: 'complete', policy: 'muzero', workers: 2, trials: 2, stage_episodes: [8, 16] });
     // 2 trials at 8 episodes, the better one again at 16.
     expect(first.stages.map((s) => s.evaluations)).toEqual([2, 1]);
     firstRows = await trialRows(db, first.sweep_id);
@@ -145,9 +145,10 @@ describe.skipIf(!BUILT)('swt sweep over training hyper-parameters', () => {
     expect(first.champion!.validation_id).toBeGreaterThan(0);
   }, 300_000);
 
-  it('gives identical trials and scores when the same space runs again', async () => {
-    const again = await sweep(db);
-    expect(again.sweep_id).toBe(first.sweep_id + 1);
+  it('gives identical trials and scores when the same space runs again, with another worker count', async () => {
+    // Training runs in the sweep's process; only the scoring is spread over the workers.
+    const again = await sweep(db, ['--workers', '1']);
+    expect(again).toMatchObject({ sweep_id: first.sweep_id + 1, workers: 1 });
     const rows = await trialRows(db, again.sweep_id);
     expect(scores(rows)).toEqual(scores(firstRows));
     // New training runs, new checkpoints, the same results.
