@@ -4,7 +4,7 @@
 // The checkpoint and training run are recorded per evaluation; the same space gives the same scores
 // again, with 1 worker as with 2; a resumed sweep retrains only what has no row; a path the config does not have is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, swtAsync, tempDir } from './helpers/paths.js';
 import { SYN, synthStore } from './helpers/synth-store.js';
@@ -98,7 +98,8 @@ async function trialRows(file: string, sweepId: number): Promise<TrialRow[]> {
 }
 
 async function sweep(file: string, extra: string[] = []): Promise<SweepSummary> {
-  const r = await swtAsync(['sweep', '--space', spaceFile, '--db', file, '--no-report', '--json', ...extra], { env, timeout: 300_000 });
+  const report = extra.includes('--out') ? [] : ['--no-report'];
+  const r = await swtAsync(['sweep', '--space', spaceFile, '--db', file, ...report, '--json', ...extra], { env, timeout: 300_000 });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as SweepSummary;
 }
@@ -110,7 +111,8 @@ describe.skipIf(!BUILT)('swt sweep over training hyper-parameters', () => {
   let firstRows: TrialRow[];
 
   it('trains each trial its own checkpoint with its own hyper-parameters and budget, and scores it out of sample', async () => {
-    first = await sweep(db, ['--workers', '2']);
+    const reportDir = path.join(tmp.dir, 'report');
+    first = await sweep(db, ['--workers', '2', '--out', reportDir]);
     expect(first).toMatchObject({ status: 'done', stop_reason: 'complete', policy: 'muzero', workers: 2, trials: 2, stage_episodes: [8, 16] });
     // 2 trials at 8 episodes, the better one again at 16.
     expect(first.stages.map((s) => s.evaluations)).toEqual([2, 1]);
@@ -143,6 +145,9 @@ describe.skipIf(!BUILT)('swt sweep over training hyper-parameters', () => {
     const top = firstRows.find((r) => r.stage === 1)!;
     expect(first.champion).toMatchObject({ trial: top.trial, stage: 1, score: top.score, checkpoint_id: top.checkpoint_id });
     expect(first.champion!.validation_id).toBeGreaterThan(0);
+    const html = readFileSync(path.join(reportDir, 'index.html'), 'utf8');
+    expect(html).toContain('after 8 → 16 training episodes (preset test');
+    expect(html).toContain(`checkpoint ${top.checkpoint_id}`);
   }, 300_000);
 
   it('gives identical trials and scores when the same space runs again, with another worker count', async () => {
