@@ -14,6 +14,16 @@
 // done, at the time limit, or when a full-budget (last-stage) score reaches the target, whichever is
 // first; then the champion (championOf) is validated for real (on the holdout when the space has one),
 // with the config's full validation settings, and the HTML report is written.
+//
+// A training sweep (a train: block, src/validation/sweep/space.ts) trains each trial before scoring it:
+// with trainFromStore, in this process and one trial after another (training needs the store, which
+// workers do not have), on in_sample, for the stage's episode budget, over the preset with the trial's
+// config overrides, seeded from the sweep seed and the trial id. Its best checkpoint (the last when no
+// evaluation ranked one) is then scored like any policy, on the pool. A survivor at the next stage
+// retrains from scratch with the larger budget rather than resuming its previous checkpoint: the same
+// seed replays the same first episodes, and a stage's score is a function of (trial, budget) alone,
+// whichever stages, kills and resumes came before. Training retention is off (every scored checkpoint
+// stays, the champion's included); the trial rows name their checkpoint and training run.
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { configHash } from '../config/load.js';
@@ -22,6 +32,7 @@ import { envConfigFromConfig, envDocument } from '../env/config.js';
 import { sessionEpisodes } from '../env/episodes.js';
 import { sampleStarts } from '../env/market.js';
 import { getPolicySpec, resolvePolicy } from '../agent/policies/registry.js';
+import { trainFromStore } from './train.js';
 import type { ParamValue } from '../agent/policies/types.js';
 import { openMinutesPerWeek } from '../validation/gains.js';
 import { defaultWorkers, shareMarket, ValidationPool, type JobOutcome, type PolicyJob, type SharedMarket } from '../validation/parallel.js';
@@ -29,7 +40,7 @@ import { saveValidation } from '../validation/persist.js';
 import { checkReportDir, type ReportFiles } from '../validation/report/index.js';
 import { parseScenarios, validationSettings, type ValidationResult } from '../validation/validate.js';
 import { championOf, ordered, stageBudgets, survivors, type Evaluation } from '../validation/sweep/halving.js';
-import { drawRound, loadSpace, roundsOf, SpaceError, type Draw, type Space } from '../validation/sweep/space.js';
+import { configLoader, drawRound, loadSpace, roundsOf, SpaceError, trialOverrides, type Draw, type Learner, type Space, type TrainConfigLoader } from '../validation/sweep/space.js';
 import { writeSweepReport } from '../validation/sweep/report.js';
 import { sweepStageStats, templates } from '../validation/sweep/templates.js';
 import type { SweepStatus, SweepSummary } from '../validation/sweep/summary.js';
@@ -52,6 +63,8 @@ export interface SweepRequest {
   reportDir?: string | null;
   /** Write the report into an existing directory (a new sweep refuses one otherwise). */
   force?: boolean;
+  /** A training sweep's trial config (default: the default config file with the preset and overrides). */
+  trainConfig?: TrainConfigLoader;
   onProgress?: (p: SweepProgress) => void;
 }
 
@@ -75,7 +88,8 @@ async function unfinishedSweep(store: Store, hash: string): Promise<{ id: number
 
 async function loadEvaluations(store: Store, sweepId: number): Promise<Evaluation[]> {
   const rows = await store.all<Record<string, unknown>>(
-    `SELECT trial, round, point, stage, sessions, CAST(params AS VARCHAR) AS params, score, grade, recommendation, trades, net_pips, expectancy, car25, safe_f, dd95, seconds
+    `SELECT trial, round, point, stage, sessions, CAST(params AS VARCHAR) AS params, score, grade, recommendation, trades, net_pips, expectancy, car25, safe_f, dd95, seconds,
+            checkpoint_id, train_run_id, episodes
        FROM sweep_trials WHERE sweep_id = $1 ORDER BY trial, stage`,
     [sweepId],
   );
@@ -96,6 +110,9 @@ async function loadEvaluations(store: Store, sweepId: number): Promise<Evaluatio
     safe_f: Number(r.safe_f),
     dd95: Number(r.dd95),
     seconds: Number(r.seconds),
+    checkpoint_id: r.checkpoint_id === null ? null : String(r.checkpoint_id),
+    train_run_id: r.train_run_id === null ? null : String(r.train_run_id),
+    episodes: r.episodes === null ? null : Number(r.episodes),
   }));
 }
 
@@ -110,17 +127,27 @@ async function insertEvaluations(store: Store, sweepId: number, evals: Evaluatio
   await store.transaction(async () => {
     for (const e of evals) {
       await store.run(
-        `INSERT INTO sweep_trials (sweep_id, trial, round, point, stage, sessions, params, score, grade, recommendation, trades, net_pips, expectancy, car25, safe_f, dd95, seconds, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE), $9, $10, $11, CAST($12 AS DOUBLE), CAST($13 AS DOUBLE), CAST($14 AS DOUBLE), CAST($15 AS DOUBLE), CAST($16 AS DOUBLE), CAST($17 AS DOUBLE), CAST($18 AS TIMESTAMP))`,
-        [sweepId, e.trial, e.round, e.point, e.stage, e.sessions, JSON.stringify(e.params), f64(e.score), e.grade, e.recommendation, e.trades, f64(e.net_pips), f64(e.expectancy), f64(e.car25), f64(e.safe_f), f64(e.dd95), f64(e.seconds), now],
+        `INSERT INTO sweep_trials (sweep_id, trial, round, point, stage, sessions, params, score, grade, recommendation, trades, net_pips, expectancy, car25, safe_f, dd95, seconds, finished_at, checkpoint_id, train_run_id, episodes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE), $9, $10, $11, CAST($12 AS DOUBLE), CAST($13 AS DOUBLE), CAST($14 AS DOUBLE), CAST($15 AS DOUBLE), CAST($16 AS DOUBLE), CAST($17 AS DOUBLE), CAST($18 AS TIMESTAMP), $19, $20, $21)`,
+        [sweepId, e.trial, e.round, e.point, e.stage, e.sessions, JSON.stringify(e.params), f64(e.score), e.grade, e.recommendation, e.trades, f64(e.net_pips), f64(e.expectancy), f64(e.car25), f64(e.safe_f), f64(e.dd95), f64(e.seconds), now, e.checkpoint_id ?? null, e.train_run_id ?? null, e.episodes ?? null],
       );
     }
     await store.run('UPDATE sweeps SET updated_at = CAST($2 AS TIMESTAMP) WHERE id = $1', [sweepId, now]);
   });
 }
 
+/** What a training sweep's trial trained: its checkpoint and run, and the policy that plays it. */
+interface Trained {
+  checkpoint_id: string;
+  train_run_id: string;
+  episodes: number;
+  config: Config;
+  params: Record<string, ParamValue>;
+  artifacts: Record<string, string>;
+}
+
 /** The evaluation a validation result gives (the composite score and the figures behind it). */
-function evaluationOf(draw: Draw, trial: number, round: number, stage: number, sessions: number, o: JobOutcome): Evaluation {
+function evaluationOf(draw: Draw, trial: number, round: number, stage: number, sessions: number, o: JobOutcome, trained: Trained | null): Evaluation {
   const r = o.result;
   return {
     trial,
@@ -128,8 +155,10 @@ function evaluationOf(draw: Draw, trial: number, round: number, stage: number, s
     point: draw.point,
     stage,
     sessions,
-    // What ran (a checkpoint reference resolved to its id), as the validation recorded it.
-    params: { ...r.policy.params },
+    // What ran (a checkpoint reference resolved to its id), as the validation recorded it; a training
+    // sweep's trial is its hyper-parameters (its checkpoint has its own column).
+    params: trained ? { ...draw.params } : { ...r.policy.params },
+    ...(trained ? { checkpoint_id: trained.checkpoint_id, train_run_id: trained.train_run_id, episodes: trained.episodes } : {}),
     score: r.grade.score,
     grade: r.grade.letter,
     recommendation: r.grade.recommendation,
@@ -154,6 +183,8 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
   const space: Space = loadSpace(req.spaceFile);
   const doc = space.doc;
   const spec = getPolicySpec(doc.policy);
+  const learner: Learner | null = doc.train ? spec.learner! : null;
+  const loadTrainConfig = req.trainConfig ?? configLoader();
   if (spec.fits && !space.inSample) throw new SpaceError(`${space.file}: in_sample: '${doc.policy}' fits on in-sample data: give the in_sample range (before out_of_sample)`);
   const instrument = await pickInstrument(store, doc.instrument);
   const seed = doc.seed ?? config.montecarlo.seed;
@@ -193,8 +224,8 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
   const holdout = space.holdout ? shareMarket(await loadStoreMarket(store, config, { ...marketReq, range: space.holdout })) : null;
   // References (muzero's checkpoint: latest) resolve once, when the sweep starts; a resumed sweep keeps
   // what its first evaluations ran, even if `latest` names another checkpoint now.
-  const pinned = spec.resolve && done.length > 0 ? Object.fromEntries(Object.entries(done[0].params).filter(([k]) => !space.keys.includes(k))) : {};
-  const resolved = spec.resolve ? await resolvePolicy(doc.policy, { ...doc.fixed, ...pinned }, { store, config }) : null;
+  const pinned = spec.resolve && !learner && done.length > 0 ? Object.fromEntries(Object.entries(done[0].params).filter(([k]) => !space.keys.includes(k))) : {};
+  const resolved = spec.resolve && !learner ? await resolvePolicy(doc.policy, { ...doc.fixed, ...pinned }, { store, config }) : null;
   /** What a trial runs and records: the drawn values over the resolved fixed parameters. */
   const paramsOf = (d: Draw): Record<string, ParamValue> => (resolved ? { ...resolved.params, ...Object.fromEntries(space.keys.map((k) => [k, d.params[k]])) } : d.params);
   // Workers need no store: give the file back to other processes between writes.
@@ -211,12 +242,13 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
   const openMinutes = openMinutesPerWeek(weekCalendar(config));
   const hash = configHash(config);
   const generatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const jobFor = (trial: number, stage: number, d: Draw): PolicyJob => ({
+  const jobFor = (trial: number, stage: number, d: Draw, trained: Trained | null): PolicyJob => ({
     key: `trial-${trial}-stage-${stage}`,
     policy: doc.policy,
-    params: paramsOf(d),
-    artifacts: resolved?.artifacts ?? {},
-    config,
+    params: trained ? trained.params : paramsOf(d),
+    artifacts: trained ? trained.artifacts : (resolved?.artifacts ?? {}),
+    // A trained trial plays with its own config (its mcts settings, say); validation settings stay the sweep's.
+    config: trained ? trained.config : config,
     seed,
     env,
     batch: config.env.batch,
@@ -263,6 +295,38 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
     });
   };
 
+  /** The policy that plays a trained checkpoint, with the trial's config. */
+  const playing = async (ck: { checkpoint_id: string; train_run_id: string; episodes: number }, trialConfig: Config): Promise<Trained> => {
+    const r = await resolvePolicy(doc.policy, { ...doc.fixed, checkpoint: ck.checkpoint_id }, { store, config: trialConfig });
+    await store.release();
+    return { ...ck, config: trialConfig, params: r.params, artifacts: r.artifacts };
+  };
+  const trialConfig = (d: Draw): Config => {
+    try {
+      return loadTrainConfig({ preset: doc.train!.preset, algo: learner!, overrides: trialOverrides(doc, d.params) });
+    } catch (e) {
+      throw new SpaceError(`${space.file}: params: ${(e as Error).message}`);
+    }
+  };
+  /** Trains trial `trial` from scratch for stage `stage`'s budget (see the module header). */
+  const train = async (trial: number, stage: number, d: Draw): Promise<Trained> => {
+    const c = trialConfig(d);
+    const episodes = doc.stages[stage].episodes!;
+    const t = await trainFromStore(store, c, {
+      preset: doc.train!.preset,
+      algo: learner!,
+      instrument,
+      range: space.inSample!,
+      resume: false,
+      maxEpisodes: episodes,
+      maxMinutes: null,
+      seed: seed + trial,
+      prune: false,
+    });
+    log().info({ sweep: sweepId, trial, stage, episodes, run_id: t.run_id, checkpoint: t.best_checkpoint ?? t.last_checkpoint }, `sweep ${sweepId}: trial ${trial} trained for stage ${stage}`);
+    return playing({ checkpoint_id: t.best_checkpoint ?? t.last_checkpoint, train_run_id: t.run_id, episodes }, c);
+  };
+
   const pool = await ValidationPool.open(workers);
   try {
     const rounds = roundsOf(space);
@@ -282,12 +346,14 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
             break;
           }
           const ids = todo.slice(i, i + chunk);
+          const trained: Array<Trained | null> = [];
+          for (const t of ids) trained.push(learner ? await train(t, stage, byTrial.get(t)!) : null);
           const outcomes = await pool.run(
-            ids.map((t) => jobFor(t, stage, byTrial.get(t)!)),
+            ids.map((t, k) => jobFor(t, stage, byTrial.get(t)!, trained[k])),
             ids.map(() => stageMarkets[stage]),
             ids.map(() => fitShared),
           );
-          const evals = ids.map((t, k) => evaluationOf(byTrial.get(t)!, t, round, stage, budgets[stage], outcomes[k]));
+          const evals = ids.map((t, k) => evaluationOf(byTrial.get(t)!, t, round, stage, budgets[stage], outcomes[k], trained[k]));
           await insertEvaluations(store, sweepId, evals);
           await store.release();
           for (const e of evals) have.add(`${e.trial}:${e.stage}`);
@@ -316,7 +382,9 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
   let validation: { id: number; result: ValidationResult; report: ReportFiles | null } | null = null;
   const validatedOn = holdout ? 'holdout' : 'out_of_sample';
   if (champ) {
-    const base = jobFor(champ.trial, last, { point: champ.point, params: champ.params });
+    const draw = { point: champ.point, params: champ.params };
+    const trained = learner ? await playing({ checkpoint_id: champ.checkpoint_id!, train_run_id: champ.train_run_id!, episodes: champ.episodes! }, trialConfig(draw)) : null;
+    const base = jobFor(champ.trial, last, draw, trained);
     const range = space.holdout ?? space.outOfSample;
     const job: PolicyJob = {
       ...base,
@@ -358,6 +426,7 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
     workers,
     sessions_available: available,
     stage_sessions: budgets,
+    stage_episodes: learner ? doc.stages.map((s) => s.episodes!) : null,
     trials: new Set(all.map((e) => e.trial)).size,
     evaluations: all.length,
     evaluations_run: run,
@@ -373,6 +442,7 @@ export async function runSweep(store: Store, config: Config, req: SweepRequest):
       params: champ.params,
       score: champ.score,
       grade: champ.grade,
+      checkpoint_id: champ.checkpoint_id ?? null,
       validated_on: validatedOn,
       validation_id: validation?.id ?? null,
       validation_score: validation?.result.grade.score ?? null,

@@ -58,6 +58,8 @@ export interface TrainRequest {
   maxMinutes: number | null;
   /** Seed of the run (default train.seed); a resumed run keeps its own. */
   seed?: number;
+  /** Apply checkpoint retention after each save (default true); a sweep keeps every trial's checkpoint. */
+  prune?: boolean;
   /** Polled often: true asks the loop to checkpoint and return. */
   shouldStop?: () => boolean;
   onProgress?: (p: TrainProgress) => void;
@@ -521,7 +523,7 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
           backend: `tfjs-${backend}`,
           extraFiles: { [STATE_FILE]: new TextEncoder().encode(JSON.stringify(state)), ...saved.files },
         },
-        { prune: true },
+        { prune: req.prune ?? true },
       );
       // ties go to the later checkpoint, as `best` resolves them
       if (evaluation?.sqn !== undefined && (state.best_sqn === null || evaluation.sqn >= state.best_sqn)) {

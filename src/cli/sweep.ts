@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { action, common, makeContext, parseInteger, parseNumber, printJson, type CommonOpts } from './context.js';
 import { runSweep, type SweepProgress, type SweepSummary } from '../app/sweep.js';
+import { configLoader } from '../validation/sweep/space.js';
 
 interface SweepOpts extends CommonOpts {
   space: string;
@@ -32,9 +33,9 @@ function printSummary(s: SweepSummary): void {
   const c = s.champion;
   const lines = [
     `sweep #${s.sweep_id} ${s.name}: ${s.status} (${s.stop_reason}), ${s.trials} trials, ${s.evaluations} evaluations (${s.evaluations_reused} reused), ${s.full_budget_equivalents.toFixed(1)} full-budget equivalents, ${s.trials_per_minute.toFixed(1)} evaluations/min`,
-    ...s.stages.map((x) => `  stage ${x.stage}: ${x.sessions} sessions, ${x.evaluations} evaluations, best ${x.best?.toFixed(1) ?? '-'}, median ${x.median?.toFixed(1) ?? '-'}`),
+    ...s.stages.map((x) => `  stage ${x.stage}: ${s.stage_episodes ? `${s.stage_episodes[x.stage]} training episodes, ` : ''}${x.sessions} sessions, ${x.evaluations} evaluations, best ${x.best?.toFixed(1) ?? '-'}, median ${x.median?.toFixed(1) ?? '-'}`),
     c
-      ? `  champion: trial ${c.trial} (${paramsText(c.params)}) score ${c.score.toFixed(1)} ${c.grade} at stage ${c.stage}; validated on the ${c.validated_on === 'holdout' ? 'holdout' : 'out-of-sample range'}: ${c.validation_score?.toFixed(1) ?? '-'} ${c.validation_grade ?? ''} ${c.validation_recommendation ?? ''}${c.validation_id !== null ? ` (validation #${c.validation_id})` : ''}`
+      ? `  champion: trial ${c.trial} (${paramsText(c.params)})${c.checkpoint_id ? ` checkpoint ${c.checkpoint_id}` : ''} score ${c.score.toFixed(1)} ${c.grade} at stage ${c.stage}; validated on the ${c.validated_on === 'holdout' ? 'holdout' : 'out-of-sample range'}: ${c.validation_score?.toFixed(1) ?? '-'} ${c.validation_grade ?? ''} ${c.validation_recommendation ?? ''}${c.validation_id !== null ? ` (validation #${c.validation_id})` : ''}`
       : '  no champion: nothing was evaluated',
   ];
   if (s.report) lines.push(`  report: ${s.report}`);
@@ -44,7 +45,8 @@ function printSummary(s: SweepSummary): void {
 export function registerSweep(program: Command): void {
   common(program.command('sweep'))
     .description(
-      'explore a configuration space (YAML: policy, out-of-sample range, parameter ranges/choices, sampler, stages) by random or Sobol ' +
+      'explore a configuration space (YAML: policy, out-of-sample range, parameter ranges/choices, sampler, stages; a train: block ' +
+          'searches training hyper-parameters, each trial training its own agent for the stage\'s episodes) by random or Sobol ' +
         'sampling and successive halving; scores are the validation composite score on out-of-sample sessions; state in the store ' +
         '(--resume continues a killed sweep); ends with the champion validated and an HTML report',
     )
@@ -70,6 +72,8 @@ export function registerSweep(program: Command): void {
           workers: o.workers,
           reportDir: o.report === false ? null : o.out,
           force: Boolean(o.force),
+          // A training sweep's trials load the same config file and store as the command.
+          trainConfig: configLoader({ file: o.config, overrides: { 'store.db': ctx.config.store.db, 'log.level': ctx.config.log.level } }),
           // Cut to the terminal's width: a wrapped line could not be rewritten in place.
           onProgress: tty ? (p) => process.stderr.write(`\r\x1b[2K${progressLine(p).slice(0, Math.max(20, (process.stderr.columns || 200) - 1))}`) : undefined,
         });

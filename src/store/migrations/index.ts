@@ -14,6 +14,7 @@ import { m011StrategyTrades } from './011_strategy_trades.js';
 import { m012StrategyPerformance } from './012_strategy_performance.js';
 import { m013Promotions } from './013_promotions.js';
 import { m014Sweeps } from './014_sweeps.js';
+import { m015SweepTraining } from './015_sweep_training.js';
 
 export interface Migration {
   version: number;
@@ -21,4 +22,4 @@ export interface Migration {
   up: string[];
 }
 
-export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal, m009Training, m010BarSpreads, m011StrategyTrades, m012StrategyPerformance, m013Promotions, m014Sweeps].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [m001Data, m002Features, m003Backtests, m004Validations, m005Checkpoints, m006SnakeCase, m007RunFitRange, m008LiveJournal, m009Training, m010BarSpreads, m011StrategyTrades, m012StrategyPerformance, m013Promotions, m014Sweeps, m015SweepTraining].sort((a, b) => a.version - b.version);

@@ -22,6 +22,10 @@ export interface Evaluation {
   safe_f: number;
   dd95: number;
   seconds: number;
+  /** A training sweep: the checkpoint the trial trained and was scored with, its training run, its budget. */
+  checkpoint_id?: string | null;
+  train_run_id?: string | null;
+  episodes?: number | null;
 }
 
 /** Better first: higher score, then the lower trial id. */
@@ -30,8 +34,8 @@ export function byScore(a: Pick<Evaluation, 'score' | 'trial'>, b: Pick<Evaluati
 }
 
 /** The sessions each stage evaluates, given the sessions the scoring range holds. */
-export function stageBudgets(stages: ReadonlyArray<{ sessions: number | 'all' }>, available: number): number[] {
-  return stages.map((s) => (s.sessions === 'all' ? available : Math.min(s.sessions, available)));
+export function stageBudgets(stages: ReadonlyArray<{ sessions?: number | 'all' }>, available: number): number[] {
+  return stages.map((s) => (s.sessions === undefined || s.sessions === 'all' ? available : Math.min(s.sessions, available)));
 }
 
 /** How many of `n` evaluated trials go on to the next stage: the top fraction `keep`, at least one. */

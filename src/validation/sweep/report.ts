@@ -69,7 +69,7 @@ export function sweepBlocks(input: SweepReportInput, generatedAt: string): Block
       text: `swt sweep #${s.sweep_id}: ${s.name}`,
       sub: [
         `${s.policy} on ${s.instrument}, out-of-sample ${s.sessions_available} sessions (${space.doc.out_of_sample.from ?? 'start'} .. ${space.doc.out_of_sample.to ?? 'end'}); space ${s.space_file} (hash ${s.space_hash})`,
-        `sampler ${space.doc.sampler.kind} (seed ${space.doc.sampler.seed}), stages ${s.stage_sessions.join(' → ')} sessions, keep ${fmtPct(space.doc.keep, 0)} per stage; status ${s.status} (${s.stop_reason}); generated ${generatedAt}`,
+        `sampler ${space.doc.sampler.kind} (seed ${space.doc.sampler.seed}), stages ${s.stage_sessions.join(' → ')} sessions${s.stage_episodes ? ` after ${s.stage_episodes.join(' → ')} training episodes (preset ${space.doc.train?.preset}, each trial trained on in-sample ${space.doc.in_sample?.from ?? 'start'} .. ${space.doc.in_sample?.to ?? 'end'})` : ''}, keep ${fmtPct(space.doc.keep, 0)} per stage; status ${s.status} (${s.stop_reason}); generated ${generatedAt}`,
       ],
     },
     {
@@ -85,7 +85,7 @@ export function sweepBlocks(input: SweepReportInput, generatedAt: string): Block
           t: 'table',
           id: 'champion',
           columns: ['trial', 'parameters', 'stage', 'sessions', 'sweep score', `validation (${c.validated_on === 'holdout' ? 'holdout' : 'out-of-sample'}, all sessions, full settings)`],
-          rows: [[String(c.trial), paramsText(c.params), String(c.stage), String(c.sessions), `${fmtNum(c.score, 1)} (${c.grade})`, c.validation_score === null ? '—' : `${fmtNum(c.validation_score, 1)} (${c.validation_grade}, ${c.validation_recommendation}), validation #${c.validation_id}`]],
+          rows: [[String(c.trial), paramsText(c.params) + (c.checkpoint_id ? ` (checkpoint ${c.checkpoint_id})` : ''), String(c.stage), String(c.sessions), `${fmtNum(c.score, 1)} (${c.grade})`, c.validation_score === null ? '—' : `${fmtNum(c.validation_score, 1)} (${c.validation_grade}, ${c.validation_recommendation}), validation #${c.validation_id}`]],
           widths: [40, 175, 40, 50, 70, 140],
           align: ['r', 'l', 'r', 'r', 'r', 'l'],
         }

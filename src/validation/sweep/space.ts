@@ -12,10 +12,18 @@
 // policy constraint (mean-reversion's exit_z < entry_z) is skipped and the next point of the sequence
 // taken, so a round always has `trials` valid ones; point indices are consecutive per sweep, so a
 // round continues the sequence where the last one stopped.
+//
+// Training sweeps. With a `train:` block the policy is a learner's (muzero, ppo) and the searched
+// parameters are dotted config paths under train, ppo, model or mcts (train.optimizer.lr, ppo.entropy):
+// each trial trains its own agent on in_sample with those values over the preset, and a stage's
+// `episodes` is its training budget (`sessions`, default all, is still the out-of-sample scoring).
+// Every path is checked against the config schema here, at its bounds or choices, so a bad one is
+// refused before anything trains.
 import { readFileSync, existsSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { formatIssues, hashOf } from '../../config/load.js';
+import { ConfigError, formatIssues, hashOf, loadConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
 import { parseBound, type TimeRange } from '../../data/range.js';
 import { getPolicySpec, resolvePolicyParams, valueError } from '../../agent/policies/registry.js';
 import { PolicyError, type ParamValue } from '../../agent/policies/types.js';
@@ -38,8 +46,22 @@ const rangeParam = z.strictObject({
 const choiceParam = z.strictObject({ choices: z.array(z.union([z.number(), z.string()])).min(1, 'expected at least one choice') });
 
 const stageSchema = z.strictObject({
-  sessions: z.union([z.number().int().min(1), z.literal('all')]),
+  /** Out-of-sample sessions scored (a training sweep: default all). */
+  sessions: z.union([z.number().int().min(1), z.literal('all')]).optional(),
+  /** A training sweep's budget: episodes each trial trains for at this stage. */
+  episodes: z.number().int().min(1).optional(),
 });
+
+const trainSchema = z.strictObject({
+  /** The learner; the policy's own (muzero, ppo) when left out. */
+  algo: z.enum(['muzero', 'ppo']).optional(),
+  preset: z.string().min(1).default('default'),
+  /** Dotted config settings every trial trains with (the searched ones go over them). */
+  overrides: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
+});
+
+/** The config sections a training sweep may search (what shapes the learner and its search). */
+export const TRAIN_SECTIONS = ['train', 'ppo', 'model', 'mcts'] as const;
 
 export const spaceSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, _ . -').optional(),
@@ -47,6 +69,8 @@ export const spaceSchema = z.strictObject({
   instrument: z.string().optional(),
   out_of_sample: rangeSchema,
   in_sample: rangeSchema.optional(),
+  /** Present: a training sweep (see the module header). */
+  train: trainSchema.optional(),
   /** Data the sweep never scores on, after out_of_sample: where the champion is validated (when given). */
   holdout: rangeSchema.optional(),
   fixed: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
@@ -91,16 +115,76 @@ function range(file: string, field: string, r: { from?: string; to?: string } | 
   return out;
 }
 
+export type Learner = 'muzero' | 'ppo';
+
+/** Builds a trial's config from its preset and dotted overrides (the CLI's loader honours --config and --db). */
+export type TrainConfigLoader = (o: { preset: string; algo: Learner; overrides: Record<string, unknown> }) => Config;
+
+/** Trial configs from a config file (default config/default.yaml) and the command's own overrides (--db). */
+export function configLoader(opts: { file?: string; overrides?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {}): TrainConfigLoader {
+  return (o) => loadConfig({ file: opts.file, env: opts.env, preset: o.preset, algo: o.algo, overrides: { ...opts.overrides, ...o.overrides } });
+}
+
+/** The schema check of a space's paths: the default file, the SWT_* variables ignored. */
+const schemaConfig = configLoader({ env: {} });
+
+/** The config overrides of one trial of a training sweep: the block's settings, then the drawn values. */
+export function trialOverrides(doc: SpaceDocument, params: Record<string, ParamValue>): Record<string, unknown> {
+  return { ...doc.train!.overrides, ...params };
+}
+
+type At = (field: string, msg: string) => SpaceError;
+
+/** A training sweep's block and its parameter paths, checked against the config schema. */
+function checkTrain(d: SpaceDocument, learner: Learner | undefined, at: At): void {
+  const t = d.train!;
+  if (!learner) throw at('train', `'${d.policy}' is not a learned policy: a training sweep needs muzero or ppo`);
+  if (t.algo && t.algo !== learner) throw at('train.algo', `'${d.policy}' plays ${learner} checkpoints, not ${t.algo}`);
+  if (Object.hasOwn(d.fixed, 'checkpoint')) throw at('fixed.checkpoint', 'each trial plays the checkpoint it trained: remove it');
+  if (!d.in_sample) throw at('in_sample', 'a training sweep trains every trial on in_sample: give the range (before out_of_sample)');
+  const load = (overrides: Record<string, unknown>, field: string): Config => {
+    try {
+      return schemaConfig({ preset: t.preset, algo: learner, overrides });
+    } catch (e) {
+      if (e instanceof ConfigError) throw at(field, e.message.replace(/\n\s*/g, ' '));
+      throw e;
+    }
+  };
+  // Only what shapes the learner: the scoring (env costs, features, validation) stays the sweep's.
+  const trainPath = (k: string) => k.split('.').length >= 2 && (TRAIN_SECTIONS as readonly string[]).includes(k.split('.')[0]);
+  for (const k of Object.keys(t.overrides)) if (!trainPath(k)) throw at(`train.overrides.${k}`, `a training sweep sets config paths under ${TRAIN_SECTIONS.join(', ')}: '${k}' is not one`);
+  const base = load(t.overrides, 'train');
+  for (const [k, p] of Object.entries(d.params)) {
+    const field = `params.${k}`;
+    const parts = k.split('.');
+    if (!trainPath(k)) throw at(field, `a training sweep searches config paths under ${TRAIN_SECTIONS.join(', ')} (e.g. train.optimizer.lr): '${k}' is not one`);
+    let node: unknown = base;
+    for (const part of parts) node = node !== null && typeof node === 'object' && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined;
+    if (node === undefined) throw at(field, `the config has no setting '${k}'`);
+    if (node !== null && typeof node === 'object') throw at(field, `'${k}' is a config section, not a setting`);
+    if (Object.hasOwn(t.overrides, k)) throw at(field, 'is also in train.overrides: a setting is either searched or fixed');
+    if (!('choices' in p)) {
+      if (typeof node !== 'number') throw at(field, `'${k}' is a ${typeof node} setting: give choices, not a range`);
+      if (p.type === 'int' && (!Number.isInteger(p.min) || !Number.isInteger(p.max))) throw at(field, 'an int range needs integer min and max');
+      if (!(p.max > p.min)) throw at(`${field}.max`, `expected max > min, got min ${p.min}, max ${p.max}`);
+      if (p.log && !(p.min > 0)) throw at(`${field}.log`, 'a log scale needs min > 0');
+    }
+    // The schema's own bounds and types, at both ends of the range (or at every choice).
+    for (const v of 'choices' in p ? p.choices : [p.min, p.max]) load({ ...t.overrides, [k]: v }, field);
+  }
+}
+
 /** Checks what zod cannot: the policy and its parameters, the stages' order, the sampler's needs. */
 function checkSemantics(file: string, d: SpaceDocument): void {
-  const at = (field: string, msg: string) => new SpaceError(`${file}: ${field}: ${msg}`);
+  const at: At = (field, msg) => new SpaceError(`${file}: ${field}: ${msg}`);
   let spec;
   try {
     spec = getPolicySpec(d.policy);
   } catch (e) {
     throw at('policy', (e as Error).message);
   }
-  for (const [k, p] of Object.entries(d.params)) {
+  if (d.train) checkTrain(d, spec.learner, at);
+  for (const [k, p] of d.train ? [] : Object.entries(d.params)) {
     const decl = spec.params.find((q) => q.name === k);
     if (!decl) throw at(`params.${k}`, `policy '${d.policy}' has no parameter '${k}' (its parameters: ${spec.params.map((q) => q.name).join(', ') || 'none'})`);
     if (Object.hasOwn(d.fixed, k)) throw at(`params.${k}`, 'is also in fixed: a parameter is either searched or fixed');
@@ -132,10 +216,20 @@ function checkSemantics(file: string, d: SpaceDocument): void {
     if (d.sampler.kind === 'sobol' && Object.keys(d.params).length > SOBOL_MAX_DIMENSIONS) throw at('params', `the Sobol' sampler has ${SOBOL_MAX_DIMENSIONS} dimensions at most`);
   }
   let prev = 0;
+  let prevEpisodes = 0;
   d.stages.forEach((s, i) => {
-    const n = s.sessions === 'all' ? Infinity : s.sessions;
-    if (n <= prev) throw at(`stages.${i}.sessions`, 'stages must grow: each stage evaluates more sessions than the one before');
-    if (s.sessions === 'all' && i !== d.stages.length - 1) throw at(`stages.${i}.sessions`, "'all' can only be the last stage");
+    if (!d.train) {
+      if (s.episodes !== undefined) throw at(`stages.${i}.episodes`, 'a training budget needs a train: block (a policy sweep grows sessions)');
+      if (s.sessions === undefined) throw at(`stages.${i}.sessions`, 'expected the number of out-of-sample sessions (or all)');
+    } else {
+      if (s.episodes === undefined) throw at(`stages.${i}.episodes`, 'expected the training budget of the stage (episodes)');
+      if (s.episodes <= prevEpisodes) throw at(`stages.${i}.episodes`, 'stages must grow: each stage trains for more episodes than the one before');
+      prevEpisodes = s.episodes;
+    }
+    const n = s.sessions === undefined || s.sessions === 'all' ? Infinity : s.sessions;
+    // A training sweep grows its budget in episodes; its sessions may stay the same.
+    if (d.train ? n < prev : n <= prev) throw at(`stages.${i}.sessions`, 'stages must grow: each stage evaluates more sessions than the one before');
+    if (!d.train && s.sessions === 'all' && i !== d.stages.length - 1) throw at(`stages.${i}.sessions`, "'all' can only be the last stage");
     prev = n;
   });
 }
@@ -149,6 +243,9 @@ export function parseSpace(file: string, raw: unknown): Space {
   const outOfSample = range(file, 'out_of_sample', doc.out_of_sample)!;
   const inSample = range(file, 'in_sample', doc.in_sample);
   const holdout = range(file, 'holdout', doc.holdout);
+  if (doc.train && !(inSample?.to && outOfSample.from && inSample.to <= outOfSample.from)) {
+    throw new SpaceError(`${file}: in_sample.to: a training sweep needs in_sample to end before out_of_sample begins (both given; a to date is inclusive): trials are scored on data they did not train on`);
+  }
   if (holdout && !(holdout.from && outOfSample.to && holdout.from >= outOfSample.to)) {
     throw new SpaceError(`${file}: holdout.from: the holdout must start at or after out_of_sample.to (both given): the sweep chooses on out_of_sample, the holdout confirms`);
   }
@@ -211,6 +308,8 @@ function gridDraws(space: Space): Draw[] {
 }
 
 function tryResolve(space: Space, searched: Record<string, ParamValue>): Record<string, ParamValue> | null {
+  // Config settings have no cross-constraints: the schema checked the bounds when the space was parsed.
+  if (space.doc.train) return searched;
   try {
     return resolvePolicyParams(space.doc.policy, { ...space.doc.fixed, ...searched });
   } catch (e) {

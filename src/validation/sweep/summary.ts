@@ -18,6 +18,8 @@ export interface SweepSummary {
   workers: number;
   sessions_available: number;
   stage_sessions: number[];
+  /** A training sweep: each stage's training budget in episodes (null for a policy sweep). */
+  stage_episodes: number[] | null;
   trials: number;
   evaluations: number;
   evaluations_run: number;
@@ -35,6 +37,8 @@ export interface SweepSummary {
     params: Record<string, ParamValue>;
     score: number;
     grade: string;
+    /** A training sweep: the checkpoint the champion trained (null for a policy sweep). */
+    checkpoint_id: string | null;
     /** Where the champion was validated: the holdout when the space has one, else the out-of-sample range. */
     validated_on: 'holdout' | 'out_of_sample';
     validation_id: number | null;
