@@ -15,7 +15,7 @@ import { VirtualClock } from '../src/live/clock.js';
 import { Prng } from '../src/util/prng.js';
 import { bootstrapMeans, bootstrapPBetter, bootstrapPNegative, compoundedDrawdown, decide, initialRollout, periodIndex, type PromoterSettings, type RolloutState } from '../src/live/promoter.js';
 import { nextSlot, parseSchedule } from '../src/live/promoter-schedule.js';
-import { promote, promoterSchedule, promoterSettings, readRollout } from '../src/app/promote.js';
+import { liveStrategies, promote, promoterSchedule, promoterSettings, readRollout, runnerRolloutTarget } from '../src/app/promote.js';
 
 const LIVE = 'ma-crossover:fast=10,slow=50';
 const CAND = 'mean-reversion:window=60';
@@ -321,5 +321,29 @@ describe('the promoter core', () => {
     const input = { state, settings: S, strategies: [{ strategy: LIVE, trades: live, validation: null, validationNote: null, since: null }] };
     expect(decide({ ...input, now: day(2) - 1 }).decisions[0].kind).toBe('hold');
     expect(decide({ ...input, now: day(2) }).decisions[0]).toMatchObject({ kind: 'advance', stage: 2, scale: 0.5 });
+  });
+});
+
+describe('swt live and the stored rollout', () => {
+  const state = (driver: string, scale: number): RolloutState => ({ ...initialRollout(INSTRUMENT, LIVE, 0), driver, scale, candidate: driver === LIVE ? null : driver, stage: driver === LIVE ? null : 1 });
+
+  it('a restart trades the stored driver at its scale; every other named strategy is a shadow', () => {
+    expect(liveStrategies(null, LIVE, [CAND])).toEqual({ driver: LIVE, shadows: [CAND], scale: 1 });
+    expect(liveStrategies(state(CAND, 0.25), LIVE, [CAND, 'ma-crossover:fast=5,slow=20'])).toEqual({ driver: CAND, shadows: [LIVE, 'ma-crossover:fast=5,slow=20'], scale: 0.25 });
+    expect(liveStrategies(state(LIVE, 1), LIVE, [CAND])).toEqual({ driver: LIVE, shadows: [CAND], scale: 1 });
+  });
+
+  it('refuses a stored driver the command line does not name, rather than trading something else', () => {
+    expect(() => liveStrategies(state(CAND, 0.5), LIVE, [])).toThrow(/makes 'mean-reversion:window=60' the strategy that trades \(scale 0.5\); start swt live with it as --policy or --shadow/);
+  });
+
+  it('the running target changes the scale of its own driver, and asks for a switch for another', async () => {
+    const scales: number[] = [];
+    const switches: string[] = [];
+    const target = runnerRolloutTarget({ driver: CAND, setScale: (x) => void scales.push(x), switchTo: async (st) => void switches.push(st.driver) });
+    await target.apply(state(CAND, 0.5));
+    await target.apply(state(LIVE, 1));
+    expect(scales).toEqual([0.5]);
+    expect(switches).toEqual([LIVE]);
   });
 });
