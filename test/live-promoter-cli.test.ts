@@ -6,10 +6,8 @@
 // shadow.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import { indexSessions } from '../src/data/sessions.js';
 import { Store } from '../src/store/db.js';
-import { realBarsStore, I } from './helpers/live-run.js';
+import { replayCliEnv, replayCliStore, I } from './helpers/live-run.js';
 import { HAS_SHARED, swtAsync, tempDir } from './helpers/paths.js';
 import { gaussianPips, saveValidationOf, writeTrades, DAY } from './helpers/promoter-store.js';
 
@@ -17,25 +15,13 @@ const t = tempDir();
 afterAll(t.cleanup);
 const LIVE = 'ma-crossover';
 const CAND = 'mean-reversion:window=60';
-const env = () => ({
-  SWT_STORE__DB: path.join(t.dir, 'swt.duckdb'),
-  SWT_LIVE__JOURNAL: path.join(t.dir, 'journal.duckdb'),
-  SWT_LIVE__API__STATE_FILE: path.join(t.dir, 'runner.json'),
-  SWT_LIVE__RISK__DAILY_LOSS_PIPS: '100000',
-  SWT_LIVE__RISK__MAX_ORDERS_PER_MINUTE: '1000',
-  // 100 units a position, so that 25% of it is a whole number of units
-  SWT_LIVE__SIZING__UNITS: '100',
-  SWT_LIVE__RISK__MAX_POSITION_UNITS: '100',
-  SWT_LIVE__RISK__MAX_ORDER_UNITS: '200',
-});
+// 100 units a position, so that 25% of it is a whole number of units
+const env = () => replayCliEnv(t.dir, { SWT_LIVE__SIZING__UNITS: '100', SWT_LIVE__RISK__MAX_POSITION_UNITS: '100', SWT_LIVE__RISK__MAX_ORDER_UNITS: '200' });
 const args = ['live', '--broker', 'paper', '--feed', 'replay', '--policy', LIVE, '--shadow', CAND, '--instrument', I, '--from', '2016-06-20T00:00:00Z', '--to', '2016-06-21T00:00:00Z', '--json'];
 
 beforeAll(async () => {
   if (!HAS_SHARED) return;
-  const store = await realBarsStore(path.join(t.dir, 'swt.duckdb'));
-  await store.run(`DELETE FROM bars WHERE ts < '2016-06-16' OR ts >= '2016-06-22'`);
-  const config = loadConfig();
-  await indexSessions(store, config, I, config.data.session_length, config.data.max_gap_minutes);
+  const store = await replayCliStore(t.dir);
   // the evidence: validations in the main store, an earlier month of both strategies' trades in the journal
   await saveValidationOf(store, LIVE, gaussianPips(300, 0.5, 8, 11));
   await saveValidationOf(store, CAND, gaussianPips(300, 4, 8, 12));

@@ -3,29 +3,17 @@
 // shadow that is the live strategy (exit 2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import { indexSessions } from '../src/data/sessions.js';
 import { Store } from '../src/store/db.js';
-import { realBarsStore, I } from './helpers/live-run.js';
+import { replayCliEnv, replayCliStore, I } from './helpers/live-run.js';
 import { HAS_SHARED, swtAsync, tempDir } from './helpers/paths.js';
 
 const t = tempDir();
 afterAll(t.cleanup);
-const env = () => ({
-  SWT_STORE__DB: path.join(t.dir, 'swt.duckdb'),
-  SWT_LIVE__JOURNAL: path.join(t.dir, 'journal.duckdb'),
-  SWT_LIVE__API__STATE_FILE: path.join(t.dir, 'runner.json'),
-  SWT_LIVE__RISK__DAILY_LOSS_PIPS: '100000',
-  SWT_LIVE__RISK__MAX_ORDERS_PER_MINUTE: '1000',
-});
+const env = () => replayCliEnv(t.dir);
 
 beforeAll(async () => {
   if (!HAS_SHARED) return;
-  const store = await realBarsStore(path.join(t.dir, 'swt.duckdb'));
-  // a replay plays every stored bar: keep a few days
-  await store.run(`DELETE FROM bars WHERE ts < '2016-06-16' OR ts >= '2016-06-22'`);
-  const config = loadConfig();
-  await indexSessions(store, config, I, config.data.session_length, config.data.max_gap_minutes);
+  const store = await replayCliStore(t.dir);
   store.close();
 }, 120_000);
 

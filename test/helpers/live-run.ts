@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { importFiles } from '../../src/data/import.js';
+import { indexSessions } from '../../src/data/sessions.js';
 import { createLiveRun } from '../../src/app/live.js';
 import type { LiveSession } from '../../src/live/session.js';
 import { EventBus } from '../../src/live/events.js';
@@ -59,4 +60,28 @@ export async function paperRun(store: Store, o: { from: string; to: string; spee
     bus: o.bus ?? new EventBus(),
   });
   return { runner: run.runner, bus: run.bus, session: run.session, broker: run.broker as PaperBroker, feed: run.feed as ReplayFeed, clock: run.clock, config, pipSize: config.instruments[I].pip_size };
+}
+
+/**
+ * `swt live` from the CLI on a paper replay: a main store at DIR/swt.duckdb with the real bars of
+ * 2016-06-16..21 and their sessions (a replay plays every stored bar, so only a few days), and the
+ * environment that points the runner's files into DIR with limits a replay never trips by accident.
+ */
+export async function replayCliStore(dir: string): Promise<Store> {
+  const store = await realBarsStore(path.join(dir, 'swt.duckdb'));
+  await store.run(`DELETE FROM bars WHERE ts < '2016-06-16' OR ts >= '2016-06-22'`);
+  const config = loadConfig();
+  await indexSessions(store, config, I, config.data.session_length, config.data.max_gap_minutes);
+  return store;
+}
+
+export function replayCliEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SWT_STORE__DB: path.join(dir, 'swt.duckdb'),
+    SWT_LIVE__JOURNAL: path.join(dir, 'journal.duckdb'),
+    SWT_LIVE__API__STATE_FILE: path.join(dir, 'runner.json'),
+    SWT_LIVE__RISK__DAILY_LOSS_PIPS: '100000',
+    SWT_LIVE__RISK__MAX_ORDERS_PER_MINUTE: '1000',
+    ...extra,
+  };
 }
