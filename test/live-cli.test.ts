@@ -81,7 +81,7 @@ describe('swt live against the fake v20 server', () => {
     expect(st.status).toBe(0);
     statusJson = st.stdout;
     const status = JSON.parse(st.stdout);
-    expect(status).toMatchObject({ broker: 'oanda', risk_state: 'ACTIVE', position_units: 1 });
+    expect(status).toMatchObject({ broker: 'oanda', risk_state: 'ACTIVE', position_units: 1, scale: 1, shadows: [] });
     // halt and resume over the API
     expect(JSON.parse((await swt(['live', 'halt', '--json'], { env: env() })).stdout).risk_state).toBe('HALTED');
     expect(JSON.parse((await swt(['live', 'resume', '--json'], { env: env() })).stdout).risk_state).toBe('ACTIVE');

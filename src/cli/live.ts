@@ -57,7 +57,7 @@ export function registerLive(program: Command): void {
           if (!(CONTROL as readonly string[]).includes(control)) throw new UsageError(`unknown live command '${control}': expected ${CONTROL.join(', ')}`);
           const r = await callRunner(ctx.config.live.api.state_file, control as (typeof CONTROL)[number]);
           if (o.json) printJson(r);
-          else process.stdout.write(`${Object.entries(r as Record<string, unknown>).map(([k, v]) => `${k.padEnd(18)} ${v}`).join('\n')}\n`);
+          else process.stdout.write(`${Object.entries(r as Record<string, unknown>).map(([k, v]) => `${k.padEnd(18)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`).join('\n')}\n`);
           return;
         }
         if (!o.policy) throw new UsageError('--policy is required to start a runner (e.g. --policy ma-crossover:fast=10,slow=50)');
@@ -130,7 +130,14 @@ export function registerLive(program: Command): void {
         const mode = o.broker === 'paper' ? 'paper' : o.mode;
         await store.release();
         const api = await startControlApi(
-          { status: () => run.runner.status(), flatten: (r) => run.runner.flatten(r), halt: (r) => run.runner.halt(r), resume: (r) => run.runner.resume(r) },
+          {
+            // the shadows and the rollout scale beside the live strategy's own status
+            status: () => ({
+              ...run.runner.status(),
+              scale: run.sizer.scale,
+              shadows: run.shadows.map((sh) => ({ strategy: sh.strategy, position_units: sh.runner.status().position_units, risk_state: sh.risk.state, trades: sh.session.trades.count })),
+            }),
+            flatten: (r) => run.runner.flatten(r), halt: (r) => run.runner.halt(r), resume: (r) => run.runner.resume(r) },
           { host: config.live.api.host, port: config.live.api.port, token: process.env[config.live.api.token_env] ?? null, stateFile: config.live.api.state_file, events, run: { run_id: runId, instrument: o.instrument, mode, feed: o.feed } },
         );
         // the dashboard listens to the bus; the runner does not know it is there
