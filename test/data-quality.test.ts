@@ -8,7 +8,7 @@ import { indexSessions, sessionAt } from '../src/data/sessions.js';
 import { generateBars } from '../src/data/synth.js';
 import { holeClosuresMs, holeMinutesMs, inClosureMs, weekCalendar } from '../src/data/calendar.js';
 import { buildFeatures } from '../src/features/store.js';
-import { swt, tempDir } from './helpers/paths.js';
+import { swt, tempDir, swtAsync } from './helpers/paths.js';
 import { csvLines, makeBars, writeLines } from './helpers/bars.js';
 
 const t = tempDir();
@@ -18,8 +18,8 @@ describe('the synthetic default dataset', () => {
   const db = path.join(t.dir, 'synth.duckdb');
   const out = path.join(t.dir, 'syn.csv');
 
-  it('2022-01-03..2025-08-29: about 1.3 million bars, imported, and the quality report says PASS', () => {
-    const r = swt(['data', 'synth', '--from', '2022-01-03', '--to', '2025-08-29', '--seed', '1', '--out', out, '--db', db, '--json']);
+  it('2022-01-03..2025-08-29: about 1.3 million bars, imported, and the quality report says PASS', async () => {
+    const r = await swtAsync(['data', 'synth', '--from', '2022-01-03', '--to', '2025-08-29', '--seed', '1', '--out', out, '--db', db, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.synth.bars).toBeGreaterThan(1_300_000);

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HAS_SHARED, SHARED, swt, tempDir } from './helpers/paths.js';
+import { HAS_SHARED, SHARED, swt, tempDir, swtAsync } from './helpers/paths.js';
 import { pdfPageCount, pdfTextRuns } from './helpers/pdf.js';
 import { Store } from '../src/store/db.js';
 import { REPORT_CHARTS } from '../src/validation/report/index.js';
@@ -42,8 +42,8 @@ const PDF_CHART_TEXT = [
 describe.skipIf(!HAS_SHARED)('swt validate on the real 2016 data', () => {
   let json: { validations: Array<{ id: number; key: string; report: { dir: string; html: string; pdf: string; pages: number }; result: Record<string, any> }> };
 
-  it('backtests the baseline, validates it and writes the HTML and PDF report', () => {
-    const r = swt(['validate', '--db', db, '--policy', 'mean-reversion', '--walk-forward', '--out', out, '--json']);
+  it('backtests the baseline, validates it and writes the HTML and PDF report', async () => {
+    const r = await swtAsync(['validate', '--db', db, '--policy', 'mean-reversion', '--walk-forward', '--out', out, '--json']);
     expect(r.status, r.stderr).toBe(0);
     json = JSON.parse(r.stdout);
     expect(json.validations).toHaveLength(1);

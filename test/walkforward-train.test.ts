@@ -17,7 +17,7 @@ let db = '';
 beforeAll(async () => {
   if (!BUILT) return;
   db = await synthStore(tmp.dir, 'wf', { from: '2024-01-01', to: '2024-01-31', seed: 6, edge: true });
-  expect(swt(['features', 'build', '--instrument', SYN, '--db', db]).status).toBe(0);
+  expect((await swtAsync(['features', 'build', '--instrument', SYN, '--db', db])).status).toBe(0);
 }, 120_000);
 
 describe.skipIf(!BUILT)('walk-forward with retraining', () => {
