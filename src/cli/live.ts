@@ -100,7 +100,8 @@ export function registerLive(program: Command): void {
         journal.attach(run.bus);
         run.sizer.scale = plan.scale;
         // The auto-promoter, on the runner's clock (config.promoter.schedule), when there is a candidate.
-        let restart: RolloutState | null = null;
+        // assigned inside the rollout target's callback: typed by a cast so that the checks below are not narrowed to null
+        let restart = null as RolloutState | null;
         const promoter =
           plan.shadows.length > 0
             ? promoterSchedule({ trades: journalStore, validations: store }, config, {
@@ -172,8 +173,7 @@ export function registerLive(program: Command): void {
         let summary;
         try {
           summary = await run.runner.run();
-          const switching = restart as RolloutState | null;
-          if (switching) await run.runner.flatten(`promoter: ${switching.driver} takes over at ${switching.scale} of the live size`);
+          if (restart) await run.runner.flatten(`promoter: ${restart.driver} takes over at ${restart.scale} of the live size`);
         } finally {
           // a promoter run still reading the journal must end before its store closes
           detachPromoter();
@@ -185,16 +185,15 @@ export function registerLive(program: Command): void {
           journalStore.close();
         }
         const shadows = run.shadows.map((sh) => ({ strategy: sh.strategy, trades: sh.session.trades.count, ...sh.runner.stats, state: sh.risk.state }));
-        const switched = restart as RolloutState | null;
-        const restartRequired = switched ? { driver: switched.driver, scale: switched.scale, candidate: switched.candidate, stage: switched.stage } : null;
+        const restartRequired = restart ? { driver: restart.driver, scale: restart.scale, candidate: restart.candidate, stage: restart.stage } : null;
         if (o.json) printJson({ run_id: runId, strategy: plan.driver, scale: run.sizer.scale, ...summary, trades: run.session.trades.count, shadows, restart_required: restartRequired });
         else {
           process.stdout.write(`live run ${runId}: ${summary.bars} bars, ${summary.decisions} decisions, ${summary.orders} orders, ${summary.fills} fills, ${summary.denials} denials, ${run.session.trades.count} trades; risk ${summary.state}\n`);
           for (const sh of shadows) process.stdout.write(`  shadow ${sh.strategy}: ${sh.decisions} decisions, ${sh.orders} paper orders, ${sh.trades} trades; risk ${sh.state}\n`);
         }
-        if (switched) {
+        if (restart) {
           // EX_TEMPFAIL: a supervisor restarts the same command line, and the stored rollout picks the driver
-          process.stderr.write(`swt live: the promoter made ${switched.driver} the strategy that trades (${switched.scale} of the live size); the position was flattened: restart swt live with the same strategies\n`);
+          process.stderr.write(`swt live: the promoter made ${restart.driver} the strategy that trades (${restart.scale} of the live size); the position was flattened: restart swt live with the same strategies\n`);
           process.exitCode = 75;
         }
       }),

@@ -12,7 +12,7 @@ import { observationSize } from '../../env/observation.js';
 import { gitCommit } from '../../util/git.js';
 import { initWeights, networkSpecFromConfig } from '../network/spec.js';
 import { initPpoWeights, ppoSpecFromConfig } from '../network/ppo-spec.js';
-import { algoOf, type AnySpec } from '../network/family.js';
+import { algoOf } from '../network/family.js';
 import { CheckpointError, checkpointMetaSchema, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta, type LoadExpectations, type SaveInput } from './checkpoint.js';
 
 export interface CheckpointRow {
@@ -100,7 +100,7 @@ export type CheckpointFamily = 'muzero' | 'ppo';
 /** The learner whose network a recorded checkpoint holds (from the spec in its metadata). */
 function familyOfMeta(meta: string): CheckpointFamily {
   const architecture = (JSON.parse(meta) as { architecture?: { format?: unknown } }).architecture;
-  return algoOf({ format: String(architecture?.format ?? '') } as AnySpec);
+  return algoOf({ format: String(architecture?.format ?? '') });
 }
 
 /**

@@ -8,8 +8,8 @@ import { buildOnnxGraphs, buildPpoOnnx } from './onnx.js';
 
 export type AnySpec = NetworkSpec | PpoSpec;
 
-/** Which learner a spec belongs to. */
-export function algoOf(spec: AnySpec): 'muzero' | 'ppo' {
+/** Which learner a spec (or a stored spec's `format`) belongs to. */
+export function algoOf(spec: { format: string }): 'muzero' | 'ppo' {
   return isPpoSpec(spec) ? 'ppo' : 'muzero';
 }
 
