@@ -69,3 +69,33 @@ describe('self-play random entries', () => {
     expect(acts(other)).not.toEqual(acts(all));
   });
 });
+
+describe('the discount travels with the network', () => {
+  // The value and Q heads predict sums discounted at the training gamma: a policy served under a config
+  // with another mcts.discount must still back up with the network's own.
+  const obs = new Float32Array(4 * spec.obs_dim).map((_, i) => Math.sin(i));
+  const mask = new Uint8Array([1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0]);
+  const ids = [0, 1, 2, 3];
+  const rootValues = async (netDiscount: number | undefined, configDiscount: number) => {
+    const s = { ...spec, discount: netDiscount };
+    if (netDiscount === undefined) delete s.discount;
+    const cfg = { ...config, mcts: { ...config.mcts, discount: configDiscount } };
+    const actor = MuZeroActor.fromModel(await OnnxModel.create(s, buildOnnxGraphs(s, initWeights(s, 3))), { config: cfg, seed: 1, maxBatch: 4 });
+    try {
+      return Array.from((await actor.act(obs, mask, 4, ids)).values);
+    } finally {
+      await actor.close();
+    }
+  };
+
+  it('is recorded in the spec the config builds', () => {
+    expect(spec.discount).toBe(config.mcts.discount);
+  });
+
+  it('overrides the serving config; a spec without one falls back to the config', async () => {
+    const own = await rootValues(0.5, 0.5);
+    expect(await rootValues(0.5, 0.997)).toEqual(own);
+    expect(await rootValues(undefined, 0.5)).toEqual(own);
+    expect(await rootValues(undefined, 0.997)).not.toEqual(own);
+  });
+});

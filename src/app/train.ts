@@ -31,6 +31,7 @@ import { readCheckpointFile, type Checkpoint, type CheckpointMeta } from '../age
 import { specArchitectureId, type AnySpec } from '../agent/network/family.js';
 import type { NamedArray } from '../agent/network/tfjs.js';
 import type { Policy } from '../agent/policies/types.js';
+import type { HindsightOptions } from '../agent/selfplay/hindsight.js';
 import { collect, type DecisionCounts } from '../agent/selfplay/selfplay.js';
 import { ppoDriver } from './train-ppo.js';
 import { hyperparametersHash, openCheckpoint, saveAndRecord } from '../agent/checkpoints/registry.js';
@@ -158,6 +159,11 @@ function unpackWeights(spec: NetworkSpec, bytes: Uint8Array): Weights {
 function selfPlayMcts(config: Config): Config['mcts'] {
   const x = config.train.exploration;
   return { ...config.mcts, dirichlet_alpha: x.dirichlet_alpha, exploration_fraction: x.exploration_fraction, gumbel: { ...config.mcts.gumbel, scale: x.gumbel_scale } };
+}
+
+/** The hindsight branches self-play computes when their loss has a weight (else none). */
+export function hindsightOf(config: Config): HindsightOptions | undefined {
+  return config.train.loss.hindsight > 0 ? { horizon: config.train.hindsight.horizon, gamma: config.mcts.discount } : undefined;
 }
 
 /** PUCT visit temperature after `episodes` self-play episodes (linear schedule). */
@@ -346,7 +352,7 @@ const muzeroDriver: DriverFactory = {
         const rngBefore = sessionRng.state();
         let c;
         try {
-          c = await collect({ bars: market.bars, features: market.features!, sessions: trainSessions, env, actor, lanes: tc.envs, firstEpisode: run.episodes, rng: sessionRng, stop, randomAction: { share: randomActionShareAt(config, run.episodes), inPosition: config.train.exploration.random_action_in_position, seed: run.seed } });
+          c = await collect({ bars: market.bars, features: market.features!, sessions: trainSessions, env, actor, lanes: tc.envs, firstEpisode: run.episodes, rng: sessionRng, stop, randomAction: { share: randomActionShareAt(config, run.episodes), inPosition: config.train.exploration.random_action_in_position, seed: run.seed }, hindsight: hindsightOf(config) });
         } finally {
           await actor.close();
         }

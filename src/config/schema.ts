@@ -140,6 +140,7 @@ const train = z.strictObject({
   eval_sessions: z.number().int().min(1),
   holdout_fraction: z.number().gt(0).lt(1),
   seed: z.number().int().nonnegative(),
+  hindsight: z.strictObject({ horizon: z.number().int().min(2).max(100000) }),
   replay: z.strictObject({
     capacity_episodes: z.number().int().min(1),
     trade_quota: z.number().min(0).max(1),
@@ -160,6 +161,7 @@ const train = z.strictObject({
     chance: z.number().nonnegative(),
     q: z.number().nonnegative(),
     commitment: z.number().nonnegative(),
+    hindsight: z.number().nonnegative(),
     entropy: z.number().nonnegative(),
     dynamics_gradient_scale: z.number().gt(0).max(1),
   }),

@@ -116,6 +116,22 @@ export class MarketCore {
     this.episode[lane] = episode;
   }
 
+  /**
+   * Lane `to` takes lane `from` of `src` exactly as it stands (position, trade state, episode), so that
+   * what-if steps can run from it without touching the source (training's hindsight branches).
+   */
+  copyLane(src: MarketCore, from: number, to: number): void {
+    if (src.costPips !== this.costPips || src.pipsPerPrice !== this.pipsPerPrice || src.recorded !== this.recorded) {
+      throw new EnvInputError('copyLane: the two cores price positions differently');
+    }
+    this.state.set(src.state.subarray(from * TRADE_STATE_SIZE, (from + 1) * TRADE_STATE_SIZE), to * TRADE_STATE_SIZE);
+    this.side[to] = src.side[from];
+    this.entryIndex[to] = src.entryIndex[from];
+    this.entryTs[to] = src.entryTs[from];
+    this.entryCost[to] = src.entryCost[from];
+    this.episode[to] = src.episode[from];
+  }
+
   /** The round-trip cost of a fill at bar i: the constant, or (recorded) bar i's spread in pips. */
   costAt(bars: BarSeries, i: number): number {
     if (!this.recorded) return this.costPips;

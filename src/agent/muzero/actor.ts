@@ -82,7 +82,8 @@ export class MuZeroActor {
     // gets a searcher sized for them.
     // Temperature 0 (evaluation) is the greedy choice in Gumbel mode too: the Gumbel root picks its
     // action with the noise it explored with, so the noise is switched off (scale 0) there.
-    const mcts = opts.config.mcts;
+    // The heads' values are discounted sums at the gamma they were trained for: back up with that one.
+    const mcts = { ...opts.config.mcts, discount: model.spec.discount ?? opts.config.mcts.discount };
     const greedy = this.temperature === 0 && mcts.mode === 'gumbel' ? { gumbel: { ...mcts.gumbel, scale: 0 } } : {};
     this.searcher = new Searcher(model, { ...mcts, ...greedy, simulations: Math.max(this.simulations, mcts.simulations) }, opts.maxBatch);
   }

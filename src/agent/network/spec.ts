@@ -83,6 +83,12 @@ export interface NetworkSpec {
   /** Hidden units of the policy, chance and support heads (0: linear heads). */
   head_hidden: number;
   support: SupportSpec;
+  /**
+   * The discount the value, Q and reward heads were trained for (the n-step targets' gamma): the search
+   * that serves them must back up with the same one, so it travels with the network. Absent in specs
+   * written before it was recorded (the serving config's mcts.discount applies).
+   */
+  discount?: number;
   layer_norm_epsilon: number;
   minmax_epsilon: number;
   functions: Record<FunctionName, FunctionSpec>;
@@ -98,6 +104,8 @@ export interface NetworkSizes {
   /** Hidden units of the non-latent heads (default 0: linear heads). */
   headHidden?: number;
   support: SupportSpec;
+  /** The training discount (recorded in the spec; see NetworkSpec.discount). */
+  discount?: number;
   layerNormEpsilon?: number;
 }
 
@@ -178,6 +186,7 @@ export function networkSpec(s: NetworkSizes): NetworkSpec {
     blocks: s.blocks,
     head_hidden: s.headHidden ?? 0,
     support: { lo: s.support.lo, hi: s.support.hi, bins },
+    ...(s.discount !== undefined ? { discount: s.discount } : {}),
     layer_norm_epsilon: s.layerNormEpsilon ?? 1e-5,
     minmax_epsilon: 1e-5,
     functions: {
@@ -250,6 +259,7 @@ export function networkSpecFromConfig(config: Config, obsDim: number): NetworkSp
     codes: m.chance_codes,
     headHidden: m.head_hidden,
     support: config.mcts.support,
+    discount: config.mcts.discount,
     layerNormEpsilon: m.layer_norm_epsilon,
   });
 }

@@ -7,10 +7,11 @@
 // the episode numbers and the weights, never on timing or batch splits.
 import { TradingEnv } from '../../env/env.js';
 import type { EnvConfig } from '../../env/config.js';
-import { HOLD, N_ACTIONS, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../../env/types.js';
+import { BUY, HOLD, N_ACTIONS, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../../env/types.js';
 import { streamSeed, type Prng } from '../../util/prng.js';
 import { decisionId, type MuZeroActor } from '../muzero/actor.js';
 import type { Trajectory } from '../train/replay.js';
+import { flattenObservation, HindsightBrancher, type HindsightOptions } from './hindsight.js';
 
 export interface CollectInput {
   bars: BarSeries;
@@ -31,6 +32,8 @@ export interface CollectInput {
    * (seed, decision id) only, like the search.
    */
   randomAction?: { share: number; seed: number; inPosition?: number };
+  /** Hindsight targets of the untaken actions (./hindsight.ts); absent: none are computed. */
+  hindsight?: HindsightOptions;
 }
 
 /** What the collect's decisions were, for the action mix and the collapse guard. */
@@ -101,6 +104,11 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
   let envSteps = 0;
   const explore = input.randomAction && (input.randomAction.share > 0 || (input.randomAction.inPosition ?? 0) > 0) ? input.randomAction : null;
   const exploreSeed = explore ? streamSeed(explore.seed, 0x72616e64) : 0;
+  const brancher = input.hindsight ? new HindsightBrancher(input.env, input.hindsight) : null;
+  const hRet = brancher ? bufs.map((b) => new Float64Array(b.actions.length * A)) : [];
+  const hLen = brancher ? bufs.map((b) => new Int32Array(b.actions.length * A)) : [];
+  const bRet = new Float64Array(A);
+  const bLen = new Int32Array(A);
   const search = async (k: number) => actor.act(rowsObs, rowsMask, k, ids.subarray(0, k));
   const record = (i: number, u: number, r: { values: Float64Array; policy: Float32Array }, k: number) => {
     const b = bufs[i];
@@ -133,6 +141,11 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
       if (a !== chosen) counts.random++;
       bufs[i].actions[u] = a;
       actions[i] = a;
+      if (brancher) {
+        brancher.branch(env.core, i, input.bars, env.t[i], u, bufs[i].actions.length, a, bRet, bLen);
+        hRet[i].set(bRet, u * A);
+        hLen[i].set(bLen, u * A);
+      }
       // The mix and the collapse guard count the search's choices: exploration must not hide a collapse.
       counts.actions[chosen]++;
       if (env.side[i] === 0) {
@@ -168,7 +181,60 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
     b.netPips += log.netPips[x];
     if (log.netPips[x] > b.bestTradePips) b.bestTradePips = log.netPips[x];
   }
+  if (brancher) await hindsightTargets(bufs, hRet, hLen, actor, D, input.env.stack, input.hindsight!.gamma);
   return { trajectories: bufs, counts, envSteps, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Completes the branches into targets q_a = ret + γ^L · V_flat(u + L) (./hindsight.ts): the stored search
+ * value where the episode was flat at u + L, else the network's value of the flattened observation (one
+ * batched call over every such state of the collect).
+ */
+async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: Int32Array[], actor: MuZeroActor, D: number, stack: number, gamma: number): Promise<void> {
+  const A = N_ACTIONS;
+  // the states needing the network, per trajectory: state index -> row
+  const need: Array<Map<number, number>> = [];
+  let rows = 0;
+  for (let e = 0; e < bufs.length; e++) {
+    const b = bufs[e];
+    const m = new Map<number, number>();
+    for (let x = 0; x < hLen[e].length; x++) {
+      const L = hLen[e][x];
+      if (L === 0) continue;
+      const j = Math.floor(x / A) + L;
+      if (b.masks[j * A + BUY] === 1 || m.has(j)) continue;
+      m.set(j, rows++);
+    }
+    need.push(m);
+  }
+  const vflat = new Float64Array(rows);
+  if (rows > 0) {
+    const obs = new Float32Array(rows * D);
+    for (let e = 0; e < bufs.length; e++) {
+      for (const [j, r] of need[e]) {
+        obs.set(bufs[e].obs.subarray(j * D, (j + 1) * D), r * D);
+        flattenObservation(obs, r * D, D, stack);
+      }
+    }
+    const CHUNK = 1024;
+    for (let from = 0; from < rows; from += CHUNK) {
+      const n = Math.min(CHUNK, rows - from);
+      const out = await actor.model.initial(obs.subarray(from * D, (from + n) * D), n);
+      for (let k = 0; k < n; k++) vflat[from + k] = out.values[k];
+    }
+  }
+  for (let e = 0; e < bufs.length; e++) {
+    const b = bufs[e];
+    const q = new Float32Array(hLen[e].length).fill(NaN);
+    for (let x = 0; x < q.length; x++) {
+      const L = hLen[e][x];
+      if (L === 0) continue;
+      const j = Math.floor(x / A) + L;
+      const v = b.masks[j * A + BUY] === 1 ? b.values[j] : vflat[need[e].get(j)!];
+      q[x] = hRet[e][x] + Math.pow(gamma, L) * v;
+    }
+    b.hindsight = q;
+  }
 }
 
 /** `chosen`, or with probability `share` a uniformly random legal action (seeded by seed and id). */

@@ -39,6 +39,10 @@ export interface Batch {
   stateMask: Float32Array;
   /** K × B: 1 where decision t + k exists (t + k < T). */
   actionMask: Float32Array;
+  /** B × A × bins two-hot hindsight Q targets of the untaken actions at decision t (../selfplay/hindsight.ts). */
+  hindsight: Float32Array;
+  /** B × A: 1 where that target exists. */
+  hindsightMask: Float32Array;
 }
 
 /** Gathers the samples into a batch (targets two-hot encoded with the shared support helper). */
@@ -54,8 +58,18 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
   const rs = new Float64Array(K * B);
   const stateMask = new Float32Array((K + 1) * B);
   const actionMask = new Float32Array(K * B);
+  const hz = new Float64Array(B * A);
+  const hindsightMask = new Float32Array(B * A);
   for (let b = 0; b < B; b++) {
     const { traj, t } = samples[b];
+    if (traj.hindsight) {
+      for (let a = 0; a < A; a++) {
+        const q = traj.hindsight[t * A + a];
+        if (Number.isNaN(q)) continue;
+        hz[b * A + a] = q;
+        hindsightMask[b * A + a] = 1;
+      }
+    }
     const T = steps(traj);
     for (let k = 0; k <= K; k++) {
       const u = Math.min(t + k, T);
@@ -75,7 +89,7 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
       }
     }
   }
-  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask };
+  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask, hindsight: Float32Array.from(twoHotEncode(hz, support)), hindsightMask };
 }
 
 export interface Losses {
@@ -86,13 +100,14 @@ export interface Losses {
   chance: number;
   q: number;
   commitment: number;
+  hindsight: number;
   entropy: number;
   weight_decay: number;
   grad_norm: number;
   lr: number;
 }
 
-const LOSS_NAMES = ['policy', 'value', 'reward', 'chance', 'q', 'commitment', 'entropy', 'weight_decay'] as const;
+const LOSS_NAMES = ['policy', 'value', 'reward', 'chance', 'q', 'commitment', 'hindsight', 'entropy', 'weight_decay'] as const;
 
 /** Cross-entropy per row of a target distribution against logits. */
 function ce(target: tf.Tensor, logits: tf.Tensor): tf.Tensor1D {
@@ -157,6 +172,14 @@ export class Learner {
       const p = tf.softmax(pred.policy);
       add('entropy', tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(pred.policy)), -1)), sMask, scale);
       if (k === K) break;
+      if (k === 0) {
+        // Hindsight: the afterstate Q of every action at the first decision, against the targets of the
+        // ones not taken (the taken one's is the n-step target below). B·A rows, row b·A + a.
+        const tiled = tf.reshape(tf.tile(tf.expandDims(state, 1), [1, A, 1]), [B * A, this.spec.latent]);
+        const every = tf.tensor1d(Int32Array.from({ length: B * A }, (_, i) => i % A), 'int32');
+        const q = net.call('afterstate_prediction', [net.call('afterstate_dynamics', [tiled, every]).afterstate]).q;
+        add('hindsight', ce(tf.tensor2d(batch.hindsight, [B * A, bins]), q), tf.tensor1d(batch.hindsightMask), 1 / K);
+      }
       const aMask = vec(batch.actionMask, k);
       const actions = tf.tensor1d(batch.actions.subarray(k * B, (k + 1) * B), 'int32');
       const after = net.call('afterstate_dynamics', [state, actions]).afterstate;
@@ -179,6 +202,7 @@ export class Learner {
       tf.mul(acc.chance, w.chance),
       tf.mul(acc.q, w.q),
       tf.mul(acc.commitment, w.commitment),
+      tf.mul(acc.hindsight, w.hindsight),
       tf.mul(acc.entropy, -w.entropy),
       acc.weight_decay,
     ]);

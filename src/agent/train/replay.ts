@@ -41,6 +41,8 @@ export interface Trajectory {
   netPips: number;
   /** Net pips of the best trade (−Infinity without trades). */
   bestTradePips: number;
+  /** T × 4 hindsight Q targets of the actions not taken (NaN: none; see ../selfplay/hindsight.ts), when computed. */
+  hindsight?: Float32Array;
 }
 
 export interface StoredTrajectory extends Trajectory {
@@ -101,6 +103,7 @@ export class ReplayBuffer {
     if (t.values.length !== T + 1 || t.policies.length !== (T + 1) * N_ACTIONS || t.masks.length !== (T + 1) * N_ACTIONS || t.rewards.length !== T) {
       throw new RangeError(`replay: episode ${t.episode} has inconsistent lengths (T = ${T})`);
     }
+    if (t.hindsight && t.hindsight.length !== T * N_ACTIONS) throw new RangeError(`replay: episode ${t.episode} has ${t.hindsight.length} hindsight targets, ${T} decisions need ${T * N_ACTIONS}`);
     let ret = 0;
     for (let i = 0; i < T; i++) ret += t.rewards[i];
     const entryExit: number[] = [];
@@ -213,14 +216,14 @@ export class ReplayBuffer {
     const lists = [this.items, this.success];
     const header = {
       format: 'swt-replay',
-      version: 1,
+      version: 2,
       obs_dim: this.obsDim,
       evicted: this.evicted,
-      lists: lists.map((l) => l.map((t) => ({ episode: t.episode, start: t.start, end: t.end, steps: steps(t), trades: t.trades, net_pips: t.netPips, best_trade_pips: Number.isFinite(t.bestTradePips) ? t.bestTradePips : null }))),
+      lists: lists.map((l) => l.map((t) => ({ episode: t.episode, start: t.start, end: t.end, steps: steps(t), trades: t.trades, net_pips: t.netPips, best_trade_pips: Number.isFinite(t.bestTradePips) ? t.bestTradePips : null, hindsight: t.hindsight !== undefined }))),
     };
     const parts: Uint8Array[] = [];
     const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    for (const l of lists) for (const t of l) parts.push(bytes(t.rewards), bytes(t.obs), bytes(t.values), bytes(t.policies), bytes(t.actions), t.masks);
+    for (const l of lists) for (const t of l) parts.push(bytes(t.rewards), bytes(t.obs), bytes(t.values), bytes(t.policies), bytes(t.actions), t.masks, ...(t.hindsight ? [bytes(t.hindsight)] : []));
     const head = new TextEncoder().encode(JSON.stringify(header));
     const total = 4 + head.length + parts.reduce((a, p) => a + p.length, 0);
     const out = new Uint8Array(total);
@@ -241,7 +244,7 @@ export class ReplayBuffer {
       format: string;
       obs_dim: number;
       evicted: number;
-      lists: Array<Array<{ episode: number; start: number; end: number; steps: number; trades: number; net_pips: number; best_trade_pips: number | null }>>;
+      lists: Array<Array<{ episode: number; start: number; end: number; steps: number; trades: number; net_pips: number; best_trade_pips: number | null; hindsight?: boolean }>>;
     };
     if (header.format !== 'swt-replay') throw new Error('replay: not a replay file');
     const buf = new ReplayBuffer(cfg, header.obs_dim, tdSteps, gamma);
@@ -271,6 +274,7 @@ export class ReplayBuffer {
           actions: new Int32Array(take(T * 4)),
           masks: new Uint8Array(take((T + 1) * A)),
         };
+        if (h.hindsight) t.hindsight = new Float32Array(take(T * A * 4));
         return buf.store(t);
       }),
     );

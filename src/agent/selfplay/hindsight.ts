@@ -1,0 +1,87 @@
+// Hindsight targets for the actions self-play did not take.
+//
+// One position in one instrument does not move the market: the bars an episode saw are what any other
+// action would have seen. So every decision answers "what if" for each legal action it did not take, by
+// running the env's own step (MarketCore, the one implementation of fills, costs and rewards) from a
+// copy of the lane, on the same bars:
+//   an entry (BUY or SELL while flat)   enter, hold, CLOSE at the horizon: L = min(H, T − u) steps (L ≥ 2)
+//   HOLD in a position (CLOSE was taken) hold, CLOSE at the horizon: the same L
+//   HOLD while flat, CLOSE               one step, flat afterwards: L = 1
+// (u: the decision's index in the episode, T: its decisions, H: train.hindsight.horizon). Each branch
+// ends flat at state u + L, and its target is the discounted sum of the branch's rewards plus the
+// discounted value of that flat state:
+//   q_a = Σ_{i<L} γ^i r_i + γ^L · V_flat(u + L)
+// V_flat is the stored search value where the episode itself was flat at u + L, else the network's value
+// of that observation with its position features zeroed (what a flat agent observes there). These are
+// the afterstate Q targets of the untaken actions at the unroll's first step (src/agent/train/learner.ts),
+// beside the taken action's n-step target: the Q head then learns entries and exits at every decision,
+// not only where exploration happened to take them.
+//
+// The continuation (hold to the horizon, then flat) is a fixed policy, not the agent's: a branch's
+// target is a lower bound of what the agent could make of it, as the n-step target is an estimate under
+// the agent's own (exploring) policy.
+import type { EnvConfig } from '../../env/config.js';
+import { END_NONE, MarketCore } from '../../env/step.js';
+import { TradeLog } from '../../env/trades.js';
+import { BUY, CLOSE, HOLD, N_ACTIONS, SELL, type BarSeries } from '../../env/types.js';
+import { N_POSITION_FEATURES } from '../../features/position.js';
+
+export interface HindsightOptions {
+  /** H: the longest a branch holds a position, in decisions (its CLOSE included). */
+  horizon: number;
+  /** γ of the targets (the network's discount). */
+  gamma: number;
+}
+
+/** Runs the what-if branches of one decision on a private one-lane copy of the env's market core. */
+export class HindsightBrancher {
+  private readonly scratch: MarketCore;
+  private readonly trades = new TradeLog(8);
+
+  constructor(
+    env: EnvConfig,
+    readonly opts: HindsightOptions,
+  ) {
+    if (!(Number.isInteger(opts.horizon) && opts.horizon >= 2)) throw new RangeError(`hindsight: horizon must be an integer >= 2, got ${opts.horizon}`);
+    this.scratch = new MarketCore(env, 1, this.trades);
+  }
+
+  /**
+   * For lane `lane` of `core` at bar t (decision u of an episode of T decisions), before the step of
+   * the executed action `taken`: writes, per action a, the branch's discounted reward sum to
+   * ret[a] and its length L to len[a] (0: no branch: a was taken, is illegal, or has no room to close).
+   */
+  branch(core: MarketCore, lane: number, bars: BarSeries, t: number, u: number, T: number, taken: number, ret: Float64Array, len: Int32Array): void {
+    const flat = core.side[lane] === 0;
+    const room = Math.min(this.opts.horizon, T - u);
+    for (let a = 0; a < N_ACTIONS; a++) {
+      ret[a] = 0;
+      len[a] = 0;
+      if (a === taken || !core.legal(lane, a)) continue;
+      const holds = flat ? a === BUY || a === SELL : a === HOLD;
+      const L = holds ? room : 1;
+      if (holds && L < 2) continue;
+      this.scratch.copyLane(core, lane, 0);
+      let g = 0;
+      let disc = 1;
+      for (let i = 0; i < L; i++) {
+        const act = i === 0 ? a : i === L - 1 && holds ? CLOSE : HOLD;
+        g += disc * this.scratch.step(0, act, bars, t + i, END_NONE);
+        disc *= this.opts.gamma;
+      }
+      this.trades.clear();
+      ret[a] = g;
+      len[a] = L;
+    }
+  }
+}
+
+/**
+ * The flat version of an observation (env.stack rows of features + 9 position features): every stacked
+ * row's position features zeroed, in place.
+ */
+export function flattenObservation(obs: Float32Array, offset: number, obsDim: number, stack: number): void {
+  const row = obsDim / stack;
+  for (let k = 0; k < stack; k++) obs.fill(0, offset + (k + 1) * row - N_POSITION_FEATURES, offset + (k + 1) * row);
+}
+

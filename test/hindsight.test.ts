@@ -1,0 +1,135 @@
+// Hindsight targets: one position does not move the market, so the bars of a decision also say what each
+// untaken action would have earned. A branch is the env's own step run from a copy of the lane; it must
+// equal a separate env that really played those actions, and it must leave the real lane untouched.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { envConfigFromConfig } from '../src/env/config.js';
+import { sessionEpisodes } from '../src/env/episodes.js';
+import { TradingEnv } from '../src/env/env.js';
+import { BUY, CLOSE, HOLD, SELL } from '../src/env/types.js';
+import { observationSize } from '../src/env/observation.js';
+import { buildOnnxGraphs } from '../src/agent/network/onnx.js';
+import { OnnxModel } from '../src/agent/network/model.js';
+import { initWeights, networkSpecFromConfig } from '../src/agent/network/spec.js';
+import { MuZeroActor } from '../src/agent/muzero/actor.js';
+import { collect } from '../src/agent/selfplay/selfplay.js';
+import { flattenObservation, HindsightBrancher } from '../src/agent/selfplay/hindsight.js';
+import { Prng } from '../src/util/prng.js';
+import { randomWalk, synthMarket } from './helpers/series.js';
+
+const config = loadConfig({ preset: 'test' });
+const env = envConfigFromConfig(config, 'SYN_GBPJPY');
+const GAMMA = 0.9;
+const H = 6;
+
+/** The discounted rewards of `actions` played from bar `from` by a real env lane that first plays `prefix`. */
+function played(bars: ReturnType<typeof randomWalk>, prefix: number[], actions: number[]): number {
+  const e = new TradingEnv(bars, null, env, { batch: 1, observations: false, sessionEnd: 'truncate' });
+  e.reset(0, 0, bars.close.length, 0);
+  for (const a of prefix) e.step([a]);
+  let g = 0;
+  let d = 1;
+  for (const a of actions) {
+    e.step([a]);
+    g += d * e.reward[0];
+    d *= GAMMA;
+  }
+  return g;
+}
+
+describe('hindsight branches', () => {
+  const bars = randomWalk(200, 5, { sigma: 0.05 });
+  const T = bars.close.length - 1;
+  const brancher = new HindsightBrancher(env, { horizon: H, gamma: GAMMA });
+  const ret = new Float64Array(4);
+  const len = new Int32Array(4);
+  const lane = (prefix: number[]) => {
+    const e = new TradingEnv(bars, null, env, { batch: 1, observations: false, sessionEnd: 'truncate' });
+    e.reset(0, 0, bars.close.length, 0);
+    for (const a of prefix) e.step([a]);
+    return e;
+  };
+
+  it('while flat: an entry is held to the horizon and closed, HOLD is one step, each equal to a real env playing it', () => {
+    const prefix = [HOLD, HOLD, HOLD];
+    const e = lane(prefix);
+    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, SELL, ret, len);
+    expect(Array.from(len)).toEqual([1, H, 0, 0]); // SELL taken, CLOSE illegal
+    expect(ret[HOLD]).toBeCloseTo(played(bars, prefix, [HOLD]), 12);
+    expect(ret[BUY]).toBeCloseTo(played(bars, prefix, [BUY, HOLD, HOLD, HOLD, HOLD, CLOSE]), 12);
+    expect(ret[BUY]).not.toBe(0);
+  });
+
+  it('in a position: CLOSE is one step, HOLD holds to the horizon, from the real trade state', () => {
+    const prefix = [BUY, HOLD, HOLD, HOLD, HOLD];
+    const e = lane(prefix);
+    const before = Float64Array.from(e.state);
+    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, HOLD, ret, len);
+    expect(Array.from(len)).toEqual([0, 0, 0, 1]);
+    expect(ret[CLOSE]).toBeCloseTo(played(bars, prefix, [CLOSE]), 12);
+    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, CLOSE, ret, len);
+    expect(Array.from(len)).toEqual([H, 0, 0, 0]);
+    expect(ret[HOLD]).toBeCloseTo(played(bars, prefix, [HOLD, HOLD, HOLD, HOLD, HOLD, CLOSE]), 12);
+    // the real lane is untouched: same trade state, still long, and its next step is what it would have been
+    expect(Array.from(e.state)).toEqual(Array.from(before));
+    expect(e.side[0]).toBe(1);
+    e.step([HOLD]);
+    expect(e.reward[0]).toBe(played(bars, prefix, [HOLD]));
+  });
+
+  it('shortens holds at the session end and drops an entry with no room to close', () => {
+    const prefix = Array.from({ length: T - 3 }, () => HOLD);
+    const e = lane(prefix);
+    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, HOLD, ret, len);
+    expect(Array.from(len)).toEqual([0, 3, 3, 0]);
+    const last = lane(Array.from({ length: T - 1 }, () => HOLD));
+    brancher.branch(last.core, 0, bars, last.t[0], T - 1, T, HOLD, ret, len);
+    expect(Array.from(len)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('self-play with hindsight', async () => {
+  const F = 8;
+  const { bars, features } = await synthMarket(F);
+  const L = config.data.session_length;
+  const sessions = sessionEpisodes(Array.from({ length: Math.floor(bars.ts.length / L) - 1 }, (_, i) => i * L), L, bars.ts.length);
+  const spec = networkSpecFromConfig(config, observationSize(config.env.stack, F));
+  const model = await OnnxModel.create(spec, buildOnnxGraphs(spec, initWeights(spec, 1)));
+  const actor = MuZeroActor.fromModel(model, { config, seed: 1, maxBatch: 4 });
+  const gamma = config.mcts.discount;
+  const res = (await collect({ bars, features, sessions, env, actor, lanes: 4, firstEpisode: 0, rng: new Prng(1), randomAction: { share: 0.5, seed: 3, inPosition: 0.05 }, hindsight: { horizon: 10, gamma } }))!;
+  const D = actor.obsDim;
+
+  it('gives every legal untaken action a target and none to the taken or illegal ones', () => {
+    for (const t of res.trajectories) {
+      const h = t.hindsight!;
+      expect(h.length).toBe(t.actions.length * 4);
+      for (let u = 0; u < t.actions.length; u++) {
+        for (let a = 0; a < 4; a++) {
+          const q = h[u * 4 + a];
+          const legal = t.masks[u * 4 + a] === 1;
+          const roomy = u + 2 <= t.actions.length;
+          if (a === t.actions[u] || !legal) expect(q).toBeNaN();
+          else if (roomy) expect(Number.isFinite(q)).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('bootstraps a flat HOLD branch taken instead of an entry from the network on the flattened next observation', async () => {
+    let checked = 0;
+    for (const t of res.trajectories) {
+      for (let u = 0; u + 1 < t.actions.length; u++) {
+        const a = t.actions[u];
+        if (t.masks[u * 4 + BUY] !== 1 || a === HOLD) continue;
+        // the episode entered at u, so it is in a position at u + 1: V_flat comes from the network
+        const o = Float32Array.from(t.obs.subarray((u + 1) * D, (u + 2) * D));
+        flattenObservation(o, 0, D, config.env.stack);
+        const v = (await model.initial(o, 1)).values[0];
+        expect(t.hindsight![u * 4 + HOLD]).toBeCloseTo(-env.reward.idlePenalty + gamma * v, 4);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});
