@@ -65,6 +65,12 @@ const stack = (r: Float32Array[]) => {
 };
 const [flat, long, short] = await Promise.all(rows.map((r) => model.initial(stack(r), N)));
 const q = await Promise.all([1, 2].map((a) => model.recurrentDecision(flat.latents, new Int32Array(N).fill(a))));
+// in the long position: Q(HOLD) − Q(CLOSE), the exit decision; while flat: Q(HOLD) against the best entry
+const [qlh, qlc, qfh] = await Promise.all([
+  model.recurrentDecision(long.latents, new Int32Array(N).fill(0)),
+  model.recurrentDecision(long.latents, new Int32Array(N).fill(3)),
+  model.recurrentDecision(flat.latents, new Int32Array(N).fill(0)),
+]);
 const corr = (x: ArrayLike<number>, y: ArrayLike<number>) => {
   let mx = 0, my = 0;
   for (let i = 0; i < N; i++) { mx += x[i]; my += y[i]; }
@@ -78,6 +84,11 @@ const ls = Array.from({ length: N }, (_, i) => long.values[i] - short.values[i])
 const bs = Array.from({ length: N }, (_, i) => q[0].values[i] - q[1].values[i]);
 const pick = [0, 0, 0];
 for (let i = 0; i < N; i++) { const p = flat.policy.subarray(i * 4, i * 4 + 3); pick[p.indexOf(Math.max(p[0], p[1], p[2]))]++; }
+const hc = Array.from({ length: N }, (_, i) => qlh.values[i] - qlc.values[i]);
+const he = Array.from({ length: N }, (_, i) => qfh.values[i] - Math.max(q[0].values[i], q[1].values[i]));
+let closeFav = 0;
+for (let i = 0; i < N; i++) if (long.policy[i * 4 + 3] > long.policy[i * 4]) closeFav++;
+const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
 const out: Record<string, string | number> = {
   checkpoint: ck.meta.id,
   states: N,
@@ -88,6 +99,13 @@ const out: Record<string, string | number> = {
   corr_q_buy_minus_sell_close_z: corr(bs, z),
   corr_q_buy_minus_sell_fwd30: corr(bs, fwd),
   sd_q_buy_minus_sell: sd(bs),
+  mean_q_hold_minus_close_long: mean(hc),
+  sd_q_hold_minus_close_long: sd(hc),
+  corr_q_hold_minus_close_long_close_z: corr(hc, z),
+  share_q_close_above_hold_long: hc.filter((x) => x < 0).length / N,
+  long_policy_prefers_close: closeFav / N,
+  mean_q_hold_minus_best_entry_flat: mean(he),
+  share_q_entry_above_hold_flat: he.filter((x) => x < 0).length / N,
   flat_policy_argmax_hold: pick[0] / N,
   flat_policy_argmax_buy: pick[1] / N,
   flat_policy_argmax_sell: pick[2] / N,

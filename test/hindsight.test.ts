@@ -12,7 +12,7 @@ import { buildOnnxGraphs } from '../src/agent/network/onnx.js';
 import { OnnxModel } from '../src/agent/network/model.js';
 import { initWeights, networkSpecFromConfig } from '../src/agent/network/spec.js';
 import { MuZeroActor } from '../src/agent/muzero/actor.js';
-import { collect } from '../src/agent/selfplay/selfplay.js';
+import { collect, stayFlatValue } from '../src/agent/selfplay/selfplay.js';
 import { flattenObservation, HindsightBrancher } from '../src/agent/selfplay/hindsight.js';
 import { Prng } from '../src/util/prng.js';
 import { randomWalk, synthMarket } from './helpers/series.js';
@@ -88,6 +88,14 @@ describe('hindsight branches', () => {
   });
 });
 
+describe('the stay-flat floor', () => {
+  it('is the discounted sum of idle penalties for ever, 0 without one', () => {
+    expect(stayFlatValue(0, 0.997)).toBe(0);
+    expect(stayFlatValue(0.1, 0.9)).toBeCloseTo(-1, 12);
+    expect(stayFlatValue(0.1, 1)).toBe(-Infinity);
+  });
+});
+
 describe('self-play with hindsight', async () => {
   const F = 8;
   const { bars, features } = await synthMarket(F);
@@ -116,7 +124,7 @@ describe('self-play with hindsight', async () => {
     }
   });
 
-  it('bootstraps a flat HOLD branch taken instead of an entry from the network on the flattened next observation', async () => {
+  it('bootstraps a flat HOLD branch taken instead of an entry from the network on the flattened next observation, floored at the stay-flat value (0 here)', async () => {
     let checked = 0;
     for (const t of res.trajectories) {
       for (let u = 0; u + 1 < t.actions.length; u++) {
@@ -126,7 +134,7 @@ describe('self-play with hindsight', async () => {
         const o = Float32Array.from(t.obs.subarray((u + 1) * D, (u + 2) * D));
         flattenObservation(o, 0, D, config.env.stack);
         const v = (await model.initial(o, 1)).values[0];
-        expect(t.hindsight![u * 4 + HOLD]).toBeCloseTo(-env.reward.idlePenalty + gamma * v, 4);
+        expect(t.hindsight![u * 4 + HOLD]).toBeCloseTo(-env.reward.idlePenalty + gamma * Math.max(v, 0), 4);
         checked++;
       }
     }

@@ -10,9 +10,12 @@
 // (u: the decision's index in the episode, T: its decisions, H: train.hindsight.horizon). Each branch
 // ends flat at state u + L, and its target is the discounted sum of the branch's rewards plus the
 // discounted value of that flat state:
-//   q_a = Σ_{i<L} γ^i r_i + γ^L · V_flat(u + L)
+//   q_a = Σ_{i<L} γ^i r_i + γ^L · max(V_flat(u + L), V_stay)
 // V_flat is the stored search value where the episode itself was flat at u + L, else the network's value
-// of that observation with its position features zeroed (what a flat agent observes there). These are
+// of that observation with its position features zeroed (what a flat agent observes there). V_stay is the
+// value of staying flat for ever (0 without an idle penalty): an agent can always do that, so a flat state
+// is worth at least it; without the floor, values learned under exploration (random entries soon after
+// any exit) price every exit at a round trip, and the agent never closes. These are
 // the afterstate Q targets of the untaken actions at the unroll's first step (src/agent/train/learner.ts),
 // beside the taken action's n-step target: the Q head then learns entries and exits at every decision,
 // not only where exploration happened to take them.

@@ -181,16 +181,25 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
     b.netPips += log.netPips[x];
     if (log.netPips[x] > b.bestTradePips) b.bestTradePips = log.netPips[x];
   }
-  if (brancher) await hindsightTargets(bufs, hRet, hLen, actor, D, input.env.stack, input.hindsight!.gamma);
+  if (brancher) await hindsightTargets(bufs, hRet, hLen, actor, D, input.env.stack, input.hindsight!.gamma, stayFlatValue(input.env.reward.idlePenalty, input.hindsight!.gamma));
   return { trajectories: bufs, counts, envSteps, seconds: (performance.now() - t0) / 1000 };
 }
 
 /**
- * Completes the branches into targets q_a = ret + γ^L · V_flat(u + L) (./hindsight.ts): the stored search
- * value where the episode was flat at u + L, else the network's value of the flattened observation (one
- * batched call over every such state of the collect).
+ * The value of staying flat for ever (HOLD at every decision): a flat state is worth at least that,
+ * whatever the network believes, since the agent can always do it.
  */
-async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: Int32Array[], actor: MuZeroActor, D: number, stack: number, gamma: number): Promise<void> {
+export function stayFlatValue(idlePenalty: number, gamma: number): number {
+  if (idlePenalty === 0) return 0;
+  return gamma < 1 ? -idlePenalty / (1 - gamma) : -Infinity;
+}
+
+/**
+ * Completes the branches into targets q_a = ret + γ^L · max(V_flat(u + L), stay-flat value) (./hindsight.ts):
+ * V_flat is the stored search value where the episode was flat at u + L, else the network's value of the
+ * flattened observation (one batched call over every such state of the collect).
+ */
+async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: Int32Array[], actor: MuZeroActor, D: number, stack: number, gamma: number, floor: number): Promise<void> {
   const A = N_ACTIONS;
   // the states needing the network, per trajectory: state index -> row
   const need: Array<Map<number, number>> = [];
@@ -231,7 +240,7 @@ async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: 
       if (L === 0) continue;
       const j = Math.floor(x / A) + L;
       const v = b.masks[j * A + BUY] === 1 ? b.values[j] : vflat[need[e].get(j)!];
-      q[x] = hRet[e][x] + Math.pow(gamma, L) * v;
+      q[x] = hRet[e][x] + Math.pow(gamma, L) * Math.max(v, floor);
     }
     b.hindsight = q;
   }
