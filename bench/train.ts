@@ -56,10 +56,10 @@ const replay = new ReplayBuffer(tc.replay, spec.obs_dim, tc.td_steps, config.mct
 for (const t of res.trajectories) replay.add(t);
 const learner = new Learner(spec, weights, tc);
 const sampler = new Prng(2);
-learner.update(makeBatch(replay.sample(tc.batch_size, sampler), tc.unroll, spec.obs_dim, spec.support)); // warm-up (kernels, allocations)
+learner.update(makeBatch(replay.sample(tc.batch_size, sampler), tc.unroll, spec.obs_dim, spec.support, config.mcts.discount)); // warm-up (kernels, allocations)
 const updates = 5;
 const t0 = performance.now();
-for (let i = 0; i < updates; i++) learner.update(makeBatch(replay.sample(tc.batch_size, sampler), tc.unroll, spec.obs_dim, spec.support));
+for (let i = 0; i < updates; i++) learner.update(makeBatch(replay.sample(tc.batch_size, sampler), tc.unroll, spec.obs_dim, spec.support, config.mcts.discount));
 const trainS = (performance.now() - t0) / 1000 / updates;
 learner.dispose();
 // One iteration of the default schedule: a collect (64 sessions) then updates_per_iteration updates.

@@ -43,6 +43,7 @@ describe('hindsight branches', () => {
   const brancher = new HindsightBrancher(env, { horizon: H, gamma: GAMMA });
   const ret = new Float64Array(4);
   const len = new Int32Array(4);
+  const first = new Float64Array(4);
   const lane = (prefix: number[]) => {
     const e = new TradingEnv(bars, null, env, { batch: 1, observations: false, sessionEnd: 'truncate' });
     e.reset(0, 0, bars.close.length, 0);
@@ -53,21 +54,24 @@ describe('hindsight branches', () => {
   it('while flat: an entry is held to the horizon and closed, HOLD is one step, each equal to a real env playing it', () => {
     const prefix = [HOLD, HOLD, HOLD];
     const e = lane(prefix);
-    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, SELL, ret, len);
+    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, SELL, ret, len, first);
     expect(Array.from(len)).toEqual([1, H, 0, 0]); // SELL taken, CLOSE illegal
     expect(ret[HOLD]).toBeCloseTo(played(bars, prefix, [HOLD]), 12);
     expect(ret[BUY]).toBeCloseTo(played(bars, prefix, [BUY, HOLD, HOLD, HOLD, HOLD, CLOSE]), 12);
     expect(ret[BUY]).not.toBe(0);
+    // the first step alone: the entry pays its spread and the first bar's move
+    expect(first[BUY]).toBe(played(bars, prefix, [BUY]));
+    expect(first[HOLD]).toBe(ret[HOLD]);
   });
 
   it('in a position: CLOSE is one step, HOLD holds to the horizon, from the real trade state', () => {
     const prefix = [BUY, HOLD, HOLD, HOLD, HOLD];
     const e = lane(prefix);
     const before = Float64Array.from(e.state);
-    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, HOLD, ret, len);
+    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, HOLD, ret, len, first);
     expect(Array.from(len)).toEqual([0, 0, 0, 1]);
     expect(ret[CLOSE]).toBeCloseTo(played(bars, prefix, [CLOSE]), 12);
-    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, CLOSE, ret, len);
+    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, CLOSE, ret, len, first);
     expect(Array.from(len)).toEqual([H, 0, 0, 0]);
     expect(ret[HOLD]).toBeCloseTo(played(bars, prefix, [HOLD, HOLD, HOLD, HOLD, HOLD, CLOSE]), 12);
     // the real lane is untouched: same trade state, still long, and its next step is what it would have been
@@ -80,10 +84,10 @@ describe('hindsight branches', () => {
   it('shortens holds at the session end and drops an entry with no room to close', () => {
     const prefix = Array.from({ length: T - 3 }, () => HOLD);
     const e = lane(prefix);
-    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, HOLD, ret, len);
+    brancher.branch(e.core, 0, bars, e.t[0], prefix.length, T, HOLD, ret, len, first);
     expect(Array.from(len)).toEqual([0, 3, 3, 0]);
     const last = lane(Array.from({ length: T - 1 }, () => HOLD));
-    brancher.branch(last.core, 0, bars, last.t[0], T - 1, T, HOLD, ret, len);
+    brancher.branch(last.core, 0, bars, last.t[0], T - 1, T, HOLD, ret, len, first);
     expect(Array.from(len)).toEqual([0, 0, 0, 0]);
   });
 });
@@ -135,6 +139,7 @@ describe('self-play with hindsight', async () => {
         flattenObservation(o, 0, D, config.env.stack);
         const v = (await model.initial(o, 1)).values[0];
         expect(t.hindsight![u * 4 + HOLD]).toBeCloseTo(-env.reward.idlePenalty + gamma * Math.max(v, 0), 4);
+        expect(t.hindsightReward![u * 4 + HOLD]).toBeCloseTo(-env.reward.idlePenalty, 12);
         checked++;
       }
     }

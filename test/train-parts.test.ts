@@ -149,10 +149,10 @@ describe('the learner', () => {
   const spec = networkSpec({ obsDim: D, hidden: 16, blocks: 1, latent: 8, codes: 4, headHidden: 8, support: config.mcts.support });
   const buf = new ReplayBuffer({ ...config.train.replay, capacity_episodes: 10 }, D, 5, 0.99);
   for (let i = 0; i < 6; i++) buf.add(episode(i, 12, 1));
-  const batch = makeBatch(buf.sample(32, new Prng(5)), 5, D, spec.support);
+  const batch = makeBatch(buf.sample(32, new Prng(5)), 5, D, spec.support, config.mcts.discount);
 
   it('masks the unroll past the end of an episode but keeps the last state (the bootstrap)', () => {
-    const b = makeBatch([{ traj: buf.episodes()[0], t: 10 }], 5, D, spec.support);
+    const b = makeBatch([{ traj: buf.episodes()[0], t: 10 }], 5, D, spec.support, config.mcts.discount);
     expect(Array.from(b.actionMask)).toEqual([1, 1, 0, 0, 0]); // decisions 10, 11 of 12
     expect(Array.from(b.stateMask)).toEqual([1, 1, 1, 0, 0, 0]); // states 10, 11, 12
   });

@@ -378,7 +378,7 @@ const muzeroDriver: DriverFactory = {
         let updates = 0;
         if (replay.size >= tc.min_replay_episodes) {
           for (let u = 0; u < tc.updates_per_iteration; u++) {
-            const batch = makeBatch(replay.sample(tc.batch_size, sampleRng), tc.unroll, obsDim, spec.support);
+            const batch = makeBatch(replay.sample(tc.batch_size, sampleRng), tc.unroll, obsDim, spec.support, config.mcts.discount);
             losses = learner.update(batch);
             updates++;
             rows.push({ kind: 'update', step: run.updates + updates, episode: episodes, metrics: losses });

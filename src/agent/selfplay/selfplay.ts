@@ -109,6 +109,8 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
   const hLen = brancher ? bufs.map((b) => new Int32Array(b.actions.length * A)) : [];
   const bRet = new Float64Array(A);
   const bLen = new Int32Array(A);
+  const bFirst = new Float64Array(A);
+  const hFirst = brancher ? bufs.map((b) => new Float64Array(b.actions.length * A)) : [];
   const search = async (k: number) => actor.act(rowsObs, rowsMask, k, ids.subarray(0, k));
   const record = (i: number, u: number, r: { values: Float64Array; policy: Float32Array }, k: number) => {
     const b = bufs[i];
@@ -142,8 +144,9 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
       bufs[i].actions[u] = a;
       actions[i] = a;
       if (brancher) {
-        brancher.branch(env.core, i, input.bars, env.t[i], u, bufs[i].actions.length, a, bRet, bLen);
+        brancher.branch(env.core, i, input.bars, env.t[i], u, bufs[i].actions.length, a, bRet, bLen, bFirst);
         hRet[i].set(bRet, u * A);
+        hFirst[i].set(bFirst, u * A);
         hLen[i].set(bLen, u * A);
       }
       // The mix and the collapse guard count the search's choices: exploration must not hide a collapse.
@@ -181,7 +184,7 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
     b.netPips += log.netPips[x];
     if (log.netPips[x] > b.bestTradePips) b.bestTradePips = log.netPips[x];
   }
-  if (brancher) await hindsightTargets(bufs, hRet, hLen, actor, D, input.env.stack, input.hindsight!.gamma, stayFlatValue(input.env.reward.idlePenalty, input.hindsight!.gamma));
+  if (brancher) await hindsightTargets(bufs, hRet, hLen, hFirst, actor, D, input.env.stack, input.hindsight!.gamma, stayFlatValue(input.env.reward.idlePenalty, input.hindsight!.gamma));
   return { trajectories: bufs, counts, envSteps, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -199,7 +202,7 @@ export function stayFlatValue(idlePenalty: number, gamma: number): number {
  * V_flat is the stored search value where the episode was flat at u + L, else the network's value of the
  * flattened observation (one batched call over every such state of the collect).
  */
-async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: Int32Array[], actor: MuZeroActor, D: number, stack: number, gamma: number, floor: number): Promise<void> {
+async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: Int32Array[], hFirst: Float64Array[], actor: MuZeroActor, D: number, stack: number, gamma: number, floor: number): Promise<void> {
   const A = N_ACTIONS;
   // the states needing the network, per trajectory: state index -> row
   const need: Array<Map<number, number>> = [];
@@ -235,14 +238,17 @@ async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: 
   for (let e = 0; e < bufs.length; e++) {
     const b = bufs[e];
     const q = new Float32Array(hLen[e].length).fill(NaN);
+    const r0 = new Float32Array(hLen[e].length).fill(NaN);
     for (let x = 0; x < q.length; x++) {
       const L = hLen[e][x];
       if (L === 0) continue;
       const j = Math.floor(x / A) + L;
       const v = b.masks[j * A + BUY] === 1 ? b.values[j] : vflat[need[e].get(j)!];
       q[x] = hRet[e][x] + Math.pow(gamma, L) * Math.max(v, floor);
+      r0[x] = hFirst[e][x];
     }
     b.hindsight = q;
+    b.hindsightReward = r0;
   }
 }
 

@@ -41,12 +41,15 @@ export interface Batch {
   actionMask: Float32Array;
   /** B × A × bins two-hot hindsight Q targets of the untaken actions at decision t (../selfplay/hindsight.ts). */
   hindsight: Float32Array;
+  /** B × A × bins two-hot first rewards of those branches, and the value of their next state. */
+  hindsightReward: Float32Array;
+  hindsightValue: Float32Array;
   /** B × A: 1 where that target exists. */
   hindsightMask: Float32Array;
 }
 
 /** Gathers the samples into a batch (targets two-hot encoded with the shared support helper). */
-export function makeBatch(samples: Sample[], unroll: number, obsDim: number, support: SupportSpec): Batch {
+export function makeBatch(samples: Sample[], unroll: number, obsDim: number, support: SupportSpec, gamma: number): Batch {
   const B = samples.length;
   const K = unroll;
   const D = obsDim;
@@ -59,6 +62,8 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
   const stateMask = new Float32Array((K + 1) * B);
   const actionMask = new Float32Array(K * B);
   const hz = new Float64Array(B * A);
+  const hr = new Float64Array(B * A);
+  const hv = new Float64Array(B * A);
   const hindsightMask = new Float32Array(B * A);
   for (let b = 0; b < B; b++) {
     const { traj, t } = samples[b];
@@ -66,7 +71,10 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
       for (let a = 0; a < A; a++) {
         const q = traj.hindsight[t * A + a];
         if (Number.isNaN(q)) continue;
+        const r = traj.hindsightReward![t * A + a];
         hz[b * A + a] = q;
+        hr[b * A + a] = r;
+        hv[b * A + a] = (q - r) / gamma;
         hindsightMask[b * A + a] = 1;
       }
     }
@@ -89,7 +97,7 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
       }
     }
   }
-  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask, hindsight: Float32Array.from(twoHotEncode(hz, support)), hindsightMask };
+  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask, hindsight: Float32Array.from(twoHotEncode(hz, support)), hindsightReward: Float32Array.from(twoHotEncode(hr, support)), hindsightValue: Float32Array.from(twoHotEncode(hv, support)), hindsightMask };
 }
 
 export interface Losses {
@@ -172,19 +180,26 @@ export class Learner {
       const p = tf.softmax(pred.policy);
       add('entropy', tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(pred.policy)), -1)), sMask, scale);
       if (k === K) break;
-      if (k === 0) {
-        // Hindsight: the afterstate Q of every action at the first decision, against the targets of the
-        // ones not taken (the taken one's is the n-step target below). B·A rows, row b·A + a.
-        const tiled = tf.reshape(tf.tile(tf.expandDims(state, 1), [1, A, 1]), [B * A, this.spec.latent]);
-        const every = tf.tensor1d(Int32Array.from({ length: B * A }, (_, i) => i % A), 'int32');
-        const q = net.call('afterstate_prediction', [net.call('afterstate_dynamics', [tiled, every]).afterstate]).q;
-        add('hindsight', ce(tf.tensor2d(batch.hindsight, [B * A, bins]), q), tf.tensor1d(batch.hindsightMask), 1 / K);
-      }
       const aMask = vec(batch.actionMask, k);
+      const enc = net.encode(rows(batch.obs, k, D), rows(batch.obs, k + 1, D));
+      if (k === 0) {
+        // Hindsight (../selfplay/hindsight.ts): every action at the first decision, against the targets of
+        // the ones not taken (the taken one's are the n-step targets below), through the afterstate Q and
+        // one dynamics step with the market's own chance code (the market moved the same whatever the
+        // action): its reward and its next state's value. B·A rows, row b·A + a.
+        const tile = (x: tf.Tensor, width: number) => tf.reshape(tf.tile(tf.expandDims(x, 1), [1, A, 1]), [B * A, width]);
+        const every = tf.tensor1d(Int32Array.from({ length: B * A }, (_, i) => i % A), 'int32');
+        const hAfter = net.call('afterstate_dynamics', [tile(state, this.spec.latent), every]).afterstate;
+        const hMask = tf.tensor1d(batch.hindsightMask);
+        const target = (a: Float32Array) => tf.tensor2d(a, [B * A, bins]);
+        add('hindsight', ce(target(batch.hindsight), net.call('afterstate_prediction', [hAfter]).q), hMask, 1 / K);
+        const hDyn = net.call('dynamics', [hAfter, tile(stopGradient(enc.code), this.spec.num_codes)]);
+        add('hindsight', ce(target(batch.hindsightReward), hDyn.reward), hMask, 1 / K);
+        add('hindsight', ce(target(batch.hindsightValue), net.call('prediction', [hDyn.state]).value), hMask, 1 / K);
+      }
       const actions = tf.tensor1d(batch.actions.subarray(k * B, (k + 1) * B), 'int32');
       const after = net.call('afterstate_dynamics', [state, actions]).afterstate;
       const ap = net.call('afterstate_prediction', [after]);
-      const enc = net.encode(rows(batch.obs, k, D), rows(batch.obs, k + 1, D));
       const hard = stopGradient(enc.code);
       const dscale = 1 / K;
       add('chance', ce(hard, ap.chance), aMask, dscale);

@@ -43,6 +43,8 @@ export interface Trajectory {
   bestTradePips: number;
   /** T × 4 hindsight Q targets of the actions not taken (NaN: none; see ../selfplay/hindsight.ts), when computed. */
   hindsight?: Float32Array;
+  /** T × 4 first-step rewards of those branches (NaN where hindsight is). */
+  hindsightReward?: Float32Array;
 }
 
 export interface StoredTrajectory extends Trajectory {
@@ -103,7 +105,9 @@ export class ReplayBuffer {
     if (t.values.length !== T + 1 || t.policies.length !== (T + 1) * N_ACTIONS || t.masks.length !== (T + 1) * N_ACTIONS || t.rewards.length !== T) {
       throw new RangeError(`replay: episode ${t.episode} has inconsistent lengths (T = ${T})`);
     }
-    if (t.hindsight && t.hindsight.length !== T * N_ACTIONS) throw new RangeError(`replay: episode ${t.episode} has ${t.hindsight.length} hindsight targets, ${T} decisions need ${T * N_ACTIONS}`);
+    if (t.hindsight && (t.hindsight.length !== T * N_ACTIONS || t.hindsightReward?.length !== T * N_ACTIONS)) {
+      throw new RangeError(`replay: episode ${t.episode} has ${t.hindsight.length} hindsight targets and ${t.hindsightReward?.length ?? 0} rewards, ${T} decisions need ${T * N_ACTIONS} of each`);
+    }
     let ret = 0;
     for (let i = 0; i < T; i++) ret += t.rewards[i];
     const entryExit: number[] = [];
@@ -223,7 +227,7 @@ export class ReplayBuffer {
     };
     const parts: Uint8Array[] = [];
     const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    for (const l of lists) for (const t of l) parts.push(bytes(t.rewards), bytes(t.obs), bytes(t.values), bytes(t.policies), bytes(t.actions), t.masks, ...(t.hindsight ? [bytes(t.hindsight)] : []));
+    for (const l of lists) for (const t of l) parts.push(bytes(t.rewards), bytes(t.obs), bytes(t.values), bytes(t.policies), bytes(t.actions), t.masks, ...(t.hindsight ? [bytes(t.hindsight), bytes(t.hindsightReward!)] : []));
     const head = new TextEncoder().encode(JSON.stringify(header));
     const total = 4 + head.length + parts.reduce((a, p) => a + p.length, 0);
     const out = new Uint8Array(total);
@@ -274,7 +278,10 @@ export class ReplayBuffer {
           actions: new Int32Array(take(T * 4)),
           masks: new Uint8Array(take((T + 1) * A)),
         };
-        if (h.hindsight) t.hindsight = new Float32Array(take(T * A * 4));
+        if (h.hindsight) {
+          t.hindsight = new Float32Array(take(T * A * 4));
+          t.hindsightReward = new Float32Array(take(T * A * 4));
+        }
         return buf.store(t);
       }),
     );
