@@ -15,12 +15,16 @@ import { MuZeroActor } from '../src/agent/muzero/actor.js';
 import { collect, stayFlatValue } from '../src/agent/selfplay/selfplay.js';
 import { flattenObservation, HindsightBrancher } from '../src/agent/selfplay/hindsight.js';
 import { Prng } from '../src/util/prng.js';
+import { ReplayBuffer } from '../src/agent/train/replay.js';
+import { makeBatch } from '../src/agent/train/learner.js';
+import { twoHotDecode } from '../bindings/mcts.js';
 import { randomWalk, synthMarket } from './helpers/series.js';
 
 const config = loadConfig({ preset: 'test' });
 const env = envConfigFromConfig(config, 'SYN_GBPJPY');
 const GAMMA = 0.9;
 const H = 6;
+const S = 3;
 
 /** The discounted rewards of `actions` played from bar `from` by a real env lane that first plays `prefix`. */
 function played(bars: ReturnType<typeof randomWalk>, prefix: number[], actions: number[]): number {
@@ -40,10 +44,10 @@ function played(bars: ReturnType<typeof randomWalk>, prefix: number[], actions: 
 describe('hindsight branches', () => {
   const bars = randomWalk(200, 5, { sigma: 0.05 });
   const T = bars.close.length - 1;
-  const brancher = new HindsightBrancher(env, { horizon: H, gamma: GAMMA });
+  const brancher = new HindsightBrancher(env, { horizon: H, gamma: GAMMA, steps: S });
   const ret = new Float64Array(4);
   const len = new Int32Array(4);
-  const first = new Float64Array(4);
+  const first = new Float64Array(4 * S);
   const lane = (prefix: number[]) => {
     const e = new TradingEnv(bars, null, env, { batch: 1, observations: false, sessionEnd: 'truncate' });
     e.reset(0, 0, bars.close.length, 0);
@@ -59,9 +63,11 @@ describe('hindsight branches', () => {
     expect(ret[HOLD]).toBeCloseTo(played(bars, prefix, [HOLD]), 12);
     expect(ret[BUY]).toBeCloseTo(played(bars, prefix, [BUY, HOLD, HOLD, HOLD, HOLD, CLOSE]), 12);
     expect(ret[BUY]).not.toBe(0);
-    // the first step alone: the entry pays its spread and the first bar's move
-    expect(first[BUY]).toBe(played(bars, prefix, [BUY]));
-    expect(first[HOLD]).toBe(ret[HOLD]);
+    // the first S rewards one by one (the learner unrolls them): the entry pays its spread and the bar's move
+    expect(first[BUY * S]).toBe(played(bars, prefix, [BUY]));
+    expect(first[BUY * S] + GAMMA * first[BUY * S + 1] + GAMMA ** 2 * first[BUY * S + 2]).toBeCloseTo(played(bars, prefix, [BUY, HOLD, HOLD]), 12);
+    expect(first[HOLD * S]).toBe(ret[HOLD]);
+    expect(first[HOLD * S + 1]).toBeNaN(); // a one-step branch
   });
 
   it('in a position: CLOSE is one step, HOLD holds to the horizon, from the real trade state', () => {
@@ -109,7 +115,7 @@ describe('self-play with hindsight', async () => {
   const model = await OnnxModel.create(spec, buildOnnxGraphs(spec, initWeights(spec, 1)));
   const actor = MuZeroActor.fromModel(model, { config, seed: 1, maxBatch: 4 });
   const gamma = config.mcts.discount;
-  const res = (await collect({ bars, features, sessions, env, actor, lanes: 4, firstEpisode: 0, rng: new Prng(1), randomAction: { share: 0.5, seed: 3, inPosition: 0.05 }, hindsight: { horizon: 10, gamma } }))!;
+  const res = (await collect({ bars, features, sessions, env, actor, lanes: 4, firstEpisode: 0, rng: new Prng(1), randomAction: { share: 0.5, seed: 3, inPosition: 0.05 }, hindsight: { horizon: 10, gamma, steps: 5 } }))!;
   const D = actor.obsDim;
 
   it('gives every legal untaken action a target and none to the taken or illegal ones', () => {
@@ -139,10 +145,52 @@ describe('self-play with hindsight', async () => {
         flattenObservation(o, 0, D, config.env.stack);
         const v = (await model.initial(o, 1)).values[0];
         expect(t.hindsight![u * 4 + HOLD]).toBeCloseTo(-env.reward.idlePenalty + gamma * Math.max(v, 0), 4);
-        expect(t.hindsightReward![u * 4 + HOLD]).toBeCloseTo(-env.reward.idlePenalty, 12);
+        expect(t.hindsightReward![(u * 4 + HOLD) * 5]).toBeCloseTo(-env.reward.idlePenalty, 12);
+        expect(t.hindsightLength![u * 4 + HOLD]).toBe(1);
         checked++;
       }
     }
     expect(checked).toBeGreaterThan(0);
+  });
+});
+
+describe('hindsight in the replay and the batch', async () => {
+  const F = 8;
+  const { bars, features } = await synthMarket(F);
+  const L = config.data.session_length;
+  const sessions = sessionEpisodes(Array.from({ length: Math.floor(bars.ts.length / L) - 1 }, (_, i) => i * L), L, bars.ts.length);
+  const spec = networkSpecFromConfig(config, observationSize(config.env.stack, F));
+  const actor = MuZeroActor.fromModel(await OnnxModel.create(spec, buildOnnxGraphs(spec, initWeights(spec, 1))), { config, seed: 1, maxBatch: 4 });
+  const gamma = config.mcts.discount;
+  const K = 5;
+  const res = (await collect({ bars, features, sessions, env, actor, lanes: 2, firstEpisode: 0, rng: new Prng(2), randomAction: { share: 0.5, seed: 3, inPosition: 0.05 }, hindsight: { horizon: 10, gamma, steps: K } }))!;
+  const buf = new ReplayBuffer(config.train.replay, spec.obs_dim, config.train.td_steps, gamma);
+  for (const t of res.trajectories) buf.add(t);
+
+  it('survive a checkpoint of the replay bit for bit', () => {
+    const again = ReplayBuffer.deserialize(buf.serialize(), config.train.replay, config.train.td_steps, gamma);
+    const fields = (b: ReplayBuffer) => b.episodes().map((t) => [Array.from(t.hindsight!), Array.from(t.hindsightReward!), Array.from(t.hindsightLength!)]);
+    expect(fields(again)).toEqual(fields(buf));
+  });
+
+  it('unroll each branch with its own actions and W_{k+1} = (W_k − r_k) / γ while it lasts', () => {
+    const traj = buf.episodes()[0];
+    const flatU = Array.from({ length: traj.actions.length - 12 }, (_, u) => u).find((u) => traj.masks[u * 4 + BUY] === 1 && traj.actions[u] === HOLD)!;
+    const b = makeBatch([{ traj, t: flatU }], K, spec.obs_dim, spec.support, gamma);
+    const BA = 4;
+    // a BUY branch while flat: BUY, then HOLDs (horizon 10 > K), present at every step
+    expect(Array.from({ length: K }, (_, k) => b.hindsightActions[k * BA + BUY])).toEqual([BUY, HOLD, HOLD, HOLD, HOLD]);
+    expect(Array.from({ length: K }, (_, k) => b.hindsightMask[k * BA + BUY])).toEqual([1, 1, 1, 1, 1]);
+    // the taken HOLD has no branch; a flat HOLD-instead branch would be one step, CLOSE is illegal
+    expect(Array.from({ length: K }, (_, k) => b.hindsightMask[k * BA + HOLD])).toEqual([0, 0, 0, 0, 0]);
+    expect(Array.from({ length: K }, (_, k) => b.hindsightMask[k * BA + CLOSE])).toEqual([0, 0, 0, 0, 0]);
+    // the decoded Q target of step 1 is (W_0 − r_0) / γ
+    const bins = spec.support.bins;
+    const decode = (a: Float32Array, row: number) => twoHotDecode(a.subarray(row * bins, (row + 1) * bins), spec.support)[0];
+    const w0 = traj.hindsight![flatU * 4 + BUY];
+    const r0 = traj.hindsightReward![(flatU * 4 + BUY) * K];
+    expect(decode(b.hindsight, BUY)).toBeCloseTo(w0, 3);
+    expect(decode(b.hindsight, BA + BUY)).toBeCloseTo((w0 - r0) / gamma, 3);
+    expect(decode(b.hindsightValue, BUY)).toBeCloseTo((w0 - r0) / gamma, 3);
   });
 });

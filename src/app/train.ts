@@ -163,7 +163,7 @@ function selfPlayMcts(config: Config): Config['mcts'] {
 
 /** The hindsight branches self-play computes when their loss has a weight (else none). */
 export function hindsightOf(config: Config): HindsightOptions | undefined {
-  return config.train.loss.hindsight > 0 ? { horizon: config.train.hindsight.horizon, gamma: config.mcts.discount } : undefined;
+  return config.train.loss.hindsight > 0 ? { horizon: config.train.hindsight.horizon, gamma: config.mcts.discount, steps: config.train.unroll } : undefined;
 }
 
 /** PUCT visit temperature after `episodes` self-play episodes (linear schedule). */

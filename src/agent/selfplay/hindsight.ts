@@ -17,8 +17,9 @@
 // is worth at least it; without the floor, values learned under exploration (random entries soon after
 // any exit) price every exit at a round trip, and the agent never closes. These are
 // the afterstate Q targets of the untaken actions at the unroll's first step (src/agent/train/learner.ts),
-// beside the taken action's n-step target, and through one dynamics step: the first reward r_0 and the
-// value of the branch's next state, (q_a − r_0) / γ. The Q head then learns entries and exits at every
+// beside the taken action's n-step target, and along the branch through the dynamics for up to K steps
+// (the unroll): at step i the action the branch takes, the afterstate Q W_i, the reward r_i and the next
+// state's value W_{i+1} = (W_i − r_i) / γ, with W_0 = q_a. The Q head then learns entries and exits at every
 // decision, not only where exploration happened to take them, and the search's deeper simulations of an
 // untaken action (dynamics, then the next state's value) learn them too: trained on taken transitions
 // only, those overrode the Q head (measured: a checkpoint whose Q preferred CLOSE in 96% of long states
@@ -38,6 +39,18 @@ export interface HindsightOptions {
   horizon: number;
   /** γ of the targets (the network's discount). */
   gamma: number;
+  /** S: the branch rewards kept per decision, for the learner's unroll along the branch (train.unroll). */
+  steps: number;
+}
+
+/** The action a branch of action `a` (holding or not, of length L) takes at its step i. */
+export function branchAction(a: number, holds: boolean, L: number, i: number): number {
+  return i === 0 ? a : i === L - 1 && holds ? CLOSE : HOLD;
+}
+
+/** Whether the branch of `a` from a decision taken flat (or not) holds a position to its horizon. */
+export function branchHolds(a: number, flat: boolean): boolean {
+  return flat ? a === BUY || a === SELL : a === HOLD;
 }
 
 /** Runs the what-if branches of one decision on a private one-lane copy of the env's market core. */
@@ -50,14 +63,15 @@ export class HindsightBrancher {
     readonly opts: HindsightOptions,
   ) {
     if (!(Number.isInteger(opts.horizon) && opts.horizon >= 2)) throw new RangeError(`hindsight: horizon must be an integer >= 2, got ${opts.horizon}`);
+    if (!(Number.isInteger(opts.steps) && opts.steps >= 1)) throw new RangeError(`hindsight: steps must be an integer >= 1, got ${opts.steps}`);
     this.scratch = new MarketCore(env, 1, this.trades);
   }
 
   /**
    * For lane `lane` of `core` at bar t (decision u of an episode of T decisions), before the step of
    * the executed action `taken`: writes, per action a, the branch's discounted reward sum to
-   * ret[a], its first step's reward to first[a] and its length L to len[a] (0: no branch: a was taken, is
-   * illegal, or has no room to close).
+   * ret[a], its first S rewards to first[a·S ..] (NaN past its end) and its length L to len[a] (0: no
+   * branch: a was taken, is illegal, or has no room to close).
    */
   branch(core: MarketCore, lane: number, bars: BarSeries, t: number, u: number, T: number, taken: number, ret: Float64Array, len: Int32Array, first: Float64Array): void {
     const flat = core.side[lane] === 0;
@@ -65,18 +79,17 @@ export class HindsightBrancher {
     for (let a = 0; a < N_ACTIONS; a++) {
       ret[a] = 0;
       len[a] = 0;
-      first[a] = 0;
+      first.fill(NaN, a * this.opts.steps, (a + 1) * this.opts.steps);
       if (a === taken || !core.legal(lane, a)) continue;
-      const holds = flat ? a === BUY || a === SELL : a === HOLD;
+      const holds = branchHolds(a, flat);
       const L = holds ? room : 1;
       if (holds && L < 2) continue;
       this.scratch.copyLane(core, lane, 0);
       let g = 0;
       let disc = 1;
       for (let i = 0; i < L; i++) {
-        const act = i === 0 ? a : i === L - 1 && holds ? CLOSE : HOLD;
-        const r = this.scratch.step(0, act, bars, t + i, END_NONE);
-        if (i === 0) first[a] = r;
+        const r = this.scratch.step(0, branchAction(a, holds, L, i), bars, t + i, END_NONE);
+        if (i < this.opts.steps) first[a * this.opts.steps + i] = r;
         g += disc * r;
         disc *= this.opts.gamma;
       }

@@ -109,8 +109,9 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
   const hLen = brancher ? bufs.map((b) => new Int32Array(b.actions.length * A)) : [];
   const bRet = new Float64Array(A);
   const bLen = new Int32Array(A);
-  const bFirst = new Float64Array(A);
-  const hFirst = brancher ? bufs.map((b) => new Float64Array(b.actions.length * A)) : [];
+  const S = input.hindsight?.steps ?? 0;
+  const bFirst = new Float64Array(A * S);
+  const hFirst = brancher ? bufs.map((b) => new Float64Array(b.actions.length * A * S)) : [];
   const search = async (k: number) => actor.act(rowsObs, rowsMask, k, ids.subarray(0, k));
   const record = (i: number, u: number, r: { values: Float64Array; policy: Float32Array }, k: number) => {
     const b = bufs[i];
@@ -146,7 +147,7 @@ export async function collect(input: CollectInput): Promise<CollectResult | null
       if (brancher) {
         brancher.branch(env.core, i, input.bars, env.t[i], u, bufs[i].actions.length, a, bRet, bLen, bFirst);
         hRet[i].set(bRet, u * A);
-        hFirst[i].set(bFirst, u * A);
+        hFirst[i].set(bFirst, u * A * S);
         hLen[i].set(bLen, u * A);
       }
       // The mix and the collapse guard count the search's choices: exploration must not hide a collapse.
@@ -238,17 +239,17 @@ async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: 
   for (let e = 0; e < bufs.length; e++) {
     const b = bufs[e];
     const q = new Float32Array(hLen[e].length).fill(NaN);
-    const r0 = new Float32Array(hLen[e].length).fill(NaN);
+
     for (let x = 0; x < q.length; x++) {
       const L = hLen[e][x];
       if (L === 0) continue;
       const j = Math.floor(x / A) + L;
       const v = b.masks[j * A + BUY] === 1 ? b.values[j] : vflat[need[e].get(j)!];
       q[x] = hRet[e][x] + Math.pow(gamma, L) * Math.max(v, floor);
-      r0[x] = hFirst[e][x];
     }
     b.hindsight = q;
-    b.hindsightReward = r0;
+    b.hindsightReward = Float32Array.from(hFirst[e]);
+    b.hindsightLength = Int32Array.from(hLen[e]);
   }
 }
 

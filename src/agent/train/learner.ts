@@ -14,10 +14,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { twoHotEncode, type SupportSpec } from '../../../bindings/mcts.js';
 import type { Config } from '../../config/schema.js';
-import { N_ACTIONS } from '../../env/types.js';
+import { BUY, N_ACTIONS } from '../../env/types.js';
 import { parameters, type NetworkSpec, type Weights } from '../network/spec.js';
 import { applyClippedGradients, optimizerState, restoreOptimizer, stopGradient, takeScalars, TfjsNetwork, type NamedArray } from '../network/tfjs.js';
 import { steps, type Sample } from './replay.js';
+import { branchAction, branchHolds } from '../selfplay/hindsight.js';
 
 export type TrainConfig = Config['train'];
 
@@ -39,12 +40,15 @@ export interface Batch {
   stateMask: Float32Array;
   /** K × B: 1 where decision t + k exists (t + k < T). */
   actionMask: Float32Array;
-  /** B × A × bins two-hot hindsight Q targets of the untaken actions at decision t (../selfplay/hindsight.ts). */
+  /**
+   * The branches of the untaken actions at decision t, unrolled (../selfplay/hindsight.ts), row b·A + a
+   * of each step k < K: K × B·A actions the branch takes, K × B·A × bins two-hot afterstate Q W_k,
+   * reward r_k and next-state value W_{k+1}, and K × B·A masks (1 while the branch lasts).
+   */
+  hindsightActions: Int32Array;
   hindsight: Float32Array;
-  /** B × A × bins two-hot first rewards of those branches, and the value of their next state. */
   hindsightReward: Float32Array;
   hindsightValue: Float32Array;
-  /** B × A: 1 where that target exists. */
   hindsightMask: Float32Array;
 }
 
@@ -61,21 +65,32 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
   const rs = new Float64Array(K * B);
   const stateMask = new Float32Array((K + 1) * B);
   const actionMask = new Float32Array(K * B);
-  const hz = new Float64Array(B * A);
-  const hr = new Float64Array(B * A);
-  const hv = new Float64Array(B * A);
-  const hindsightMask = new Float32Array(B * A);
+  const BA = B * A;
+  const hz = new Float64Array(K * BA);
+  const hr = new Float64Array(K * BA);
+  const hv = new Float64Array(K * BA);
+  const hindsightActions = new Int32Array(K * BA);
+  const hindsightMask = new Float32Array(K * BA);
   for (let b = 0; b < B; b++) {
     const { traj, t } = samples[b];
     if (traj.hindsight) {
+      const S = traj.hindsightReward!.length / traj.hindsight.length;
+      const flat = traj.masks[t * A + BUY] === 1;
       for (let a = 0; a < A; a++) {
-        const q = traj.hindsight[t * A + a];
-        if (Number.isNaN(q)) continue;
-        const r = traj.hindsightReward![t * A + a];
-        hz[b * A + a] = q;
-        hr[b * A + a] = r;
-        hv[b * A + a] = (q - r) / gamma;
-        hindsightMask[b * A + a] = 1;
+        let w = traj.hindsight[t * A + a];
+        if (Number.isNaN(w)) continue;
+        const L = traj.hindsightLength![t * A + a];
+        const holds = branchHolds(a, flat);
+        for (let k = 0; k < Math.min(K, L, S); k++) {
+          const r = traj.hindsightReward![(t * A + a) * S + k];
+          const row = k * BA + b * A + a;
+          hindsightActions[row] = branchAction(a, holds, L, k);
+          hz[row] = w;
+          hr[row] = r;
+          w = (w - r) / gamma;
+          hv[row] = w;
+          hindsightMask[row] = 1;
+        }
       }
     }
     const T = steps(traj);
@@ -97,7 +112,7 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
       }
     }
   }
-  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask, hindsight: Float32Array.from(twoHotEncode(hz, support)), hindsightReward: Float32Array.from(twoHotEncode(hr, support)), hindsightValue: Float32Array.from(twoHotEncode(hv, support)), hindsightMask };
+  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask, hindsightActions, hindsight: Float32Array.from(twoHotEncode(hz, support)), hindsightReward: Float32Array.from(twoHotEncode(hr, support)), hindsightValue: Float32Array.from(twoHotEncode(hv, support)), hindsightMask };
 }
 
 export interface Losses {
@@ -171,6 +186,7 @@ export class Learner {
       acc[name] = acc[name] ? tf.add(acc[name], term) : term;
     };
     let state = net.call('representation', [rows(batch.obs, 0, D)]).state;
+    let hState: tf.Tensor | null = null;
     for (let k = 0; k <= K; k++) {
       const scale = k === 0 ? 1 : 1 / K;
       const sMask = vec(batch.stateMask, k);
@@ -182,20 +198,23 @@ export class Learner {
       if (k === K) break;
       const aMask = vec(batch.actionMask, k);
       const enc = net.encode(rows(batch.obs, k, D), rows(batch.obs, k + 1, D));
-      if (k === 0) {
-        // Hindsight (../selfplay/hindsight.ts): every action at the first decision, against the targets of
-        // the ones not taken (the taken one's are the n-step targets below), through the afterstate Q and
-        // one dynamics step with the market's own chance code (the market moved the same whatever the
-        // action): its reward and its next state's value. B·A rows, row b·A + a.
-        const tile = (x: tf.Tensor, width: number) => tf.reshape(tf.tile(tf.expandDims(x, 1), [1, A, 1]), [B * A, width]);
-        const every = tf.tensor1d(Int32Array.from({ length: B * A }, (_, i) => i % A), 'int32');
-        const hAfter = net.call('afterstate_dynamics', [tile(state, this.spec.latent), every]).afterstate;
-        const hMask = tf.tensor1d(batch.hindsightMask);
-        const target = (a: Float32Array) => tf.tensor2d(a, [B * A, bins]);
-        add('hindsight', ce(target(batch.hindsight), net.call('afterstate_prediction', [hAfter]).q), hMask, 1 / K);
+      if (w.hindsight > 0) {
+        // Hindsight (../selfplay/hindsight.ts): the branch of every untaken action at the first decision,
+        // unrolled beside the taken path with the market's own chance codes (the market moved the same
+        // whatever the action): at step k the branch's afterstate Q, its reward and its next state's value.
+        // B·A rows, row b·A + a; the taken action's targets are the n-step ones below.
+        const BA = B * A;
+        const tile = (x: tf.Tensor, width: number) => tf.reshape(tf.tile(tf.expandDims(x, 1), [1, A, 1]), [BA, width]);
+        if (k === 0) hState = tile(state, this.spec.latent);
+        const slice = (a: Float32Array) => tf.tensor2d(a.subarray(k * BA * bins, (k + 1) * BA * bins), [BA, bins]);
+        const hMask = tf.tensor1d(batch.hindsightMask.subarray(k * BA, (k + 1) * BA));
+        const hActions = tf.tensor1d(batch.hindsightActions.subarray(k * BA, (k + 1) * BA), 'int32');
+        const hAfter = net.call('afterstate_dynamics', [hState!, hActions]).afterstate;
+        add('hindsight', ce(slice(batch.hindsight), net.call('afterstate_prediction', [hAfter]).q), hMask, 1 / K);
         const hDyn = net.call('dynamics', [hAfter, tile(stopGradient(enc.code), this.spec.num_codes)]);
-        add('hindsight', ce(target(batch.hindsightReward), hDyn.reward), hMask, 1 / K);
-        add('hindsight', ce(target(batch.hindsightValue), net.call('prediction', [hDyn.state]).value), hMask, 1 / K);
+        add('hindsight', ce(slice(batch.hindsightReward), hDyn.reward), hMask, 1 / K);
+        add('hindsight', ce(slice(batch.hindsightValue), net.call('prediction', [hDyn.state]).value), hMask, 1 / K);
+        hState = scaleGradient(hDyn.state, w.dynamics_gradient_scale);
       }
       const actions = tf.tensor1d(batch.actions.subarray(k * B, (k + 1) * B), 'int32');
       const after = net.call('afterstate_dynamics', [state, actions]).afterstate;
@@ -209,6 +228,7 @@ export class Learner {
       add('reward', ce(rows(batch.reward, k, bins), dyn.reward), aMask, dscale);
       state = scaleGradient(dyn.state, w.dynamics_gradient_scale);
     }
+    if (!acc.hindsight) acc.hindsight = tf.scalar(0);
     acc.weight_decay = tf.mul(tf.addN(this.kernels.map((v) => tf.sum(tf.square(v)))), this.cfg.optimizer.weight_decay);
     const total = tf.addN([
       tf.mul(acc.policy, w.policy),

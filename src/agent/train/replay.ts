@@ -43,8 +43,10 @@ export interface Trajectory {
   bestTradePips: number;
   /** T × 4 hindsight Q targets of the actions not taken (NaN: none; see ../selfplay/hindsight.ts), when computed. */
   hindsight?: Float32Array;
-  /** T × 4 first-step rewards of those branches (NaN where hindsight is). */
+  /** T × 4 × S: the first S rewards of those branches (NaN past a branch's end). */
   hindsightReward?: Float32Array;
+  /** T × 4: the length of each branch (0: none). */
+  hindsightLength?: Int32Array;
 }
 
 export interface StoredTrajectory extends Trajectory {
@@ -105,8 +107,12 @@ export class ReplayBuffer {
     if (t.values.length !== T + 1 || t.policies.length !== (T + 1) * N_ACTIONS || t.masks.length !== (T + 1) * N_ACTIONS || t.rewards.length !== T) {
       throw new RangeError(`replay: episode ${t.episode} has inconsistent lengths (T = ${T})`);
     }
-    if (t.hindsight && (t.hindsight.length !== T * N_ACTIONS || t.hindsightReward?.length !== T * N_ACTIONS)) {
-      throw new RangeError(`replay: episode ${t.episode} has ${t.hindsight.length} hindsight targets and ${t.hindsightReward?.length ?? 0} rewards, ${T} decisions need ${T * N_ACTIONS} of each`);
+    if (t.hindsight) {
+      const n = T * N_ACTIONS;
+      const r = t.hindsightReward?.length ?? 0;
+      if (t.hindsight.length !== n || t.hindsightLength?.length !== n || r === 0 || r % n !== 0) {
+        throw new RangeError(`replay: episode ${t.episode} has ${t.hindsight.length} hindsight targets, ${t.hindsightLength?.length ?? 0} lengths and ${r} rewards; ${T} decisions need ${n}, ${n} and a multiple of ${n}`);
+      }
     }
     let ret = 0;
     for (let i = 0; i < T; i++) ret += t.rewards[i];
@@ -223,11 +229,11 @@ export class ReplayBuffer {
       version: 2,
       obs_dim: this.obsDim,
       evicted: this.evicted,
-      lists: lists.map((l) => l.map((t) => ({ episode: t.episode, start: t.start, end: t.end, steps: steps(t), trades: t.trades, net_pips: t.netPips, best_trade_pips: Number.isFinite(t.bestTradePips) ? t.bestTradePips : null, hindsight: t.hindsight !== undefined }))),
+      lists: lists.map((l) => l.map((t) => ({ episode: t.episode, start: t.start, end: t.end, steps: steps(t), trades: t.trades, net_pips: t.netPips, best_trade_pips: Number.isFinite(t.bestTradePips) ? t.bestTradePips : null, hindsight_steps: t.hindsight ? t.hindsightReward!.length / t.hindsight.length : 0 }))),
     };
     const parts: Uint8Array[] = [];
     const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    for (const l of lists) for (const t of l) parts.push(bytes(t.rewards), bytes(t.obs), bytes(t.values), bytes(t.policies), bytes(t.actions), t.masks, ...(t.hindsight ? [bytes(t.hindsight), bytes(t.hindsightReward!)] : []));
+    for (const l of lists) for (const t of l) parts.push(bytes(t.rewards), bytes(t.obs), bytes(t.values), bytes(t.policies), bytes(t.actions), t.masks, ...(t.hindsight ? [bytes(t.hindsight), bytes(t.hindsightReward!), bytes(t.hindsightLength!)] : []));
     const head = new TextEncoder().encode(JSON.stringify(header));
     const total = 4 + head.length + parts.reduce((a, p) => a + p.length, 0);
     const out = new Uint8Array(total);
@@ -248,7 +254,7 @@ export class ReplayBuffer {
       format: string;
       obs_dim: number;
       evicted: number;
-      lists: Array<Array<{ episode: number; start: number; end: number; steps: number; trades: number; net_pips: number; best_trade_pips: number | null; hindsight?: boolean }>>;
+      lists: Array<Array<{ episode: number; start: number; end: number; steps: number; trades: number; net_pips: number; best_trade_pips: number | null; hindsight_steps?: number }>>;
     };
     if (header.format !== 'swt-replay') throw new Error('replay: not a replay file');
     const buf = new ReplayBuffer(cfg, header.obs_dim, tdSteps, gamma);
@@ -278,9 +284,11 @@ export class ReplayBuffer {
           actions: new Int32Array(take(T * 4)),
           masks: new Uint8Array(take((T + 1) * A)),
         };
-        if (h.hindsight) {
+        const S = h.hindsight_steps ?? 0;
+        if (S > 0) {
           t.hindsight = new Float32Array(take(T * A * 4));
-          t.hindsightReward = new Float32Array(take(T * A * 4));
+          t.hindsightReward = new Float32Array(take(T * A * S * 4));
+          t.hindsightLength = new Int32Array(take(T * A * 4));
         }
         return buf.store(t);
       }),
