@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import path from 'node:path';
 import { Store } from '../src/store/db.js';
-import { HAS_SHARED, SHARED, swt, tempDir } from './helpers/paths.js';
+import { HAS_SHARED, SHARED, swt, swtAsync, tempDir } from './helpers/paths.js';
 import { csvLines, makeBars, writeLines } from './helpers/bars.js';
 
 const t = tempDir();
@@ -18,8 +18,8 @@ async function q<T extends Record<string, unknown>>(db: string, sql: string): Pr
 
 describe.skipIf(!HAS_SHARED)('swt backtest on the real 2016 GBP/JPY data', () => {
   const db = path.join(t.dir, 'real.duckdb');
-  beforeAll(() => {
-    expect(swt(['data', 'import', path.join(SHARED, 'data', 'GBPJPY_M1_20160422_20160624.csv.gz'), '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
+  beforeAll(async () => {
+    expect((await swtAsync(['data', 'import', path.join(SHARED, 'data', 'GBPJPY_M1_20160422_20160624.csv.gz'), '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db])).status).toBe(0);
     expect(swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--db', db]).status).toBe(0);
   });
 

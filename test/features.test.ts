@@ -7,7 +7,7 @@ import { loadFeatures, registerFeatureSet } from '../src/features/store.js';
 import { rowBuilderFor, STATUS, type BarColumns } from '../src/features/row.js';
 import { specFromConfig } from '../src/features/spec.js';
 import { loadBars } from '../src/env/market.js';
-import { ROOT, swt, tempDir } from './helpers/paths.js';
+import { ROOT, swt, swtAsync, tempDir } from './helpers/paths.js';
 import { csvLines, makeBars, writeLines } from './helpers/bars.js';
 
 const t = tempDir();
@@ -84,8 +84,8 @@ describe('swt features build', () => {
     expect(swt(['data', 'import', SYN, '--instrument', 'SYN_GBPJPY', '--format', 'csv', '--db', killed]).status).toBe(0);
   });
 
-  it('an uninterrupted build computes every bar, with a final throughput line', () => {
-    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full, '--json'], { env: CHUNK });
+  it('an uninterrupted build computes every bar, with a final throughput line', async () => {
+    const r = await swtAsync(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full, '--json'], { env: CHUNK });
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     expect(rep.rows_added).toBe(rep.rows_total);
@@ -148,7 +148,7 @@ describe('swt features build', () => {
     const file = writeLines(path.join(t.dir, 'gap.csv'), csvLines([...a, ...fri, ...sun]));
     expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
     // chunks of 256 rows: chunk boundaries fall inside the rows whose lookback holds a gap
-    const r = swt(['features', 'build', '--instrument', 'GBP_JPY', '--db', db, '--json'], { env: { SWT_FEATURES__BUILD__CHUNK_ROWS: '256' } });
+    const r = await swtAsync(['features', 'build', '--instrument', 'GBP_JPY', '--db', db, '--json'], { env: { SWT_FEATURES__BUILD__CHUNK_ROWS: '256' } });
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     // bars 600..854 (after the gap) have the gap inside their window; the Tuesday→Friday hole breaks too

@@ -13,11 +13,11 @@ const tmp = tempDir('swt-validate-');
 const db = path.join(tmp.dir, 'real.duckdb');
 const out = path.join(tmp.dir, 'report');
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!HAS_SHARED) return;
-  const imp = swt(['data', 'import', path.join(SHARED, 'data', 'GBPJPY_M1_20160422_20160624.csv.gz'), '--format', 'csv', '--instrument', 'GBP_JPY', '--db', db]);
+  const imp = await swtAsync(['data', 'import', path.join(SHARED, 'data', 'GBPJPY_M1_20160422_20160624.csv.gz'), '--format', 'csv', '--instrument', 'GBP_JPY', '--db', db]);
   expect(imp.status, imp.stderr).toBe(0);
-  const ses = swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--db', db]);
+  const ses = await swtAsync(['data', 'sessions', '--instrument', 'GBP_JPY', '--db', db]);
   expect(ses.status, ses.stderr).toBe(0);
 }, 120_000);
 afterAll(() => tmp.cleanup());
