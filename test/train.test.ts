@@ -93,10 +93,11 @@ describe('swt train (the loop)', () => {
     expect(fb['weights.bin'].sha256).toBe(fa['weights.bin'].sha256);
   }, 180_000);
 
-  it('resumes exactly: interrupted (mid-collect) and resumed ends identical to an uninterrupted run of the same length', async () => {
-    const whole = fresh();
+  it('resumes exactly: interrupted (mid-collect) and resumed ends identical to an uninterrupted run of the same length (hindsight targets on, so the replay carries them too)', async () => {
+    const hindsight = { 'train.loss.hindsight': 1 };
+    const whole = fresh(hindsight);
     const rw = await whole.train({ maxEpisodes: 20 });
-    const cut = fresh();
+    const cut = fresh(hindsight);
     let polls = 0;
     // the stop request lands inside the fourth collect (polled once per env step): that collect is abandoned
     const stopped = await cut.train({ maxEpisodes: 20, shouldStop: () => ++polls > 3 * 60 + 30 });
