@@ -106,7 +106,8 @@ describe('the stay-flat floor', () => {
   });
 });
 
-describe('self-play with hindsight', async () => {
+/** Self-play with hindsight on a small synthetic market and a randomly initialised network. */
+async function selfPlay(lanes: number, seed: number, steps: number) {
   const F = 8;
   const { bars, features } = await synthMarket(F);
   const L = config.data.session_length;
@@ -115,7 +116,12 @@ describe('self-play with hindsight', async () => {
   const model = await OnnxModel.create(spec, buildOnnxGraphs(spec, initWeights(spec, 1)));
   const actor = MuZeroActor.fromModel(model, { config, seed: 1, maxBatch: 4 });
   const gamma = config.mcts.discount;
-  const res = (await collect({ bars, features, sessions, env, actor, lanes: 4, firstEpisode: 0, rng: new Prng(1), randomAction: { share: 0.5, seed: 3, inPosition: 0.05 }, hindsight: { horizon: 10, gamma, steps: 5 } }))!;
+  const res = (await collect({ bars, features, sessions, env, actor, lanes, firstEpisode: 0, rng: new Prng(seed), randomAction: { share: 0.5, seed: 3, inPosition: 0.05 }, hindsight: { horizon: 10, gamma, steps } }))!;
+  return { spec, model, actor, gamma, res };
+}
+
+describe('self-play with hindsight', async () => {
+  const { model, actor, gamma, res } = await selfPlay(4, 1, 5);
   const D = actor.obsDim;
 
   it('gives every legal untaken action a target and none to the taken or illegal ones', () => {
@@ -155,15 +161,8 @@ describe('self-play with hindsight', async () => {
 });
 
 describe('hindsight in the replay and the batch', async () => {
-  const F = 8;
-  const { bars, features } = await synthMarket(F);
-  const L = config.data.session_length;
-  const sessions = sessionEpisodes(Array.from({ length: Math.floor(bars.ts.length / L) - 1 }, (_, i) => i * L), L, bars.ts.length);
-  const spec = networkSpecFromConfig(config, observationSize(config.env.stack, F));
-  const actor = MuZeroActor.fromModel(await OnnxModel.create(spec, buildOnnxGraphs(spec, initWeights(spec, 1))), { config, seed: 1, maxBatch: 4 });
-  const gamma = config.mcts.discount;
   const K = 5;
-  const res = (await collect({ bars, features, sessions, env, actor, lanes: 2, firstEpisode: 0, rng: new Prng(2), randomAction: { share: 0.5, seed: 3, inPosition: 0.05 }, hindsight: { horizon: 10, gamma, steps: K } }))!;
+  const { spec, gamma, res } = await selfPlay(2, 2, K);
   const buf = new ReplayBuffer(config.train.replay, spec.obs_dim, config.train.td_steps, gamma);
   for (const t of res.trajectories) buf.add(t);
 
