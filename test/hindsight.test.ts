@@ -166,6 +166,11 @@ describe('hindsight in the replay and the batch', async () => {
   const buf = new ReplayBuffer(config.train.replay, spec.obs_dim, config.train.td_steps, gamma);
   for (const t of res.trajectories) buf.add(t);
 
+  it('are left out of a batch whose trajectories carry none (the default path builds nothing for them)', () => {
+    const { hindsight: _h, hindsightReward: _r, hindsightLength: _l, ...plain } = buf.episodes()[0];
+    expect(makeBatch([{ traj: plain, t: 3 }], K, spec.obs_dim, spec.support, gamma).hindsight).toBeNull();
+  });
+
   it('survive a checkpoint of the replay bit for bit', () => {
     const again = ReplayBuffer.deserialize(buf.serialize(), config.train.replay, config.train.td_steps, gamma);
     const fields = (b: ReplayBuffer) => b.episodes().map((t) => [Array.from(t.hindsight!), Array.from(t.hindsightReward!), Array.from(t.hindsightLength!)]);
@@ -175,21 +180,21 @@ describe('hindsight in the replay and the batch', async () => {
   it('unroll each branch with its own actions and W_{k+1} = (W_k − r_k) / γ while it lasts', () => {
     const traj = buf.episodes()[0];
     const flatU = Array.from({ length: traj.actions.length - 12 }, (_, u) => u).find((u) => traj.masks[u * 4 + BUY] === 1 && traj.actions[u] === HOLD)!;
-    const b = makeBatch([{ traj, t: flatU }], K, spec.obs_dim, spec.support, gamma);
+    const h = makeBatch([{ traj, t: flatU }], K, spec.obs_dim, spec.support, gamma).hindsight!;
     const BA = 4;
     // a BUY branch while flat: BUY, then HOLDs (horizon 10 > K), present at every step
-    expect(Array.from({ length: K }, (_, k) => b.hindsightActions[k * BA + BUY])).toEqual([BUY, HOLD, HOLD, HOLD, HOLD]);
-    expect(Array.from({ length: K }, (_, k) => b.hindsightMask[k * BA + BUY])).toEqual([1, 1, 1, 1, 1]);
+    expect(Array.from({ length: K }, (_, k) => h.actions[k * BA + BUY])).toEqual([BUY, HOLD, HOLD, HOLD, HOLD]);
+    expect(Array.from({ length: K }, (_, k) => h.mask[k * BA + BUY])).toEqual([1, 1, 1, 1, 1]);
     // the taken HOLD has no branch; a flat HOLD-instead branch would be one step, CLOSE is illegal
-    expect(Array.from({ length: K }, (_, k) => b.hindsightMask[k * BA + HOLD])).toEqual([0, 0, 0, 0, 0]);
-    expect(Array.from({ length: K }, (_, k) => b.hindsightMask[k * BA + CLOSE])).toEqual([0, 0, 0, 0, 0]);
+    expect(Array.from({ length: K }, (_, k) => h.mask[k * BA + HOLD])).toEqual([0, 0, 0, 0, 0]);
+    expect(Array.from({ length: K }, (_, k) => h.mask[k * BA + CLOSE])).toEqual([0, 0, 0, 0, 0]);
     // the decoded Q target of step 1 is (W_0 − r_0) / γ
     const bins = spec.support.bins;
     const decode = (a: Float32Array, row: number) => twoHotDecode(a.subarray(row * bins, (row + 1) * bins), spec.support)[0];
     const w0 = traj.hindsight![flatU * 4 + BUY];
     const r0 = traj.hindsightReward![(flatU * 4 + BUY) * K];
-    expect(decode(b.hindsight, BUY)).toBeCloseTo(w0, 3);
-    expect(decode(b.hindsight, BA + BUY)).toBeCloseTo((w0 - r0) / gamma, 3);
-    expect(decode(b.hindsightValue, BUY)).toBeCloseTo((w0 - r0) / gamma, 3);
+    expect(decode(h.q, BUY)).toBeCloseTo(w0, 3);
+    expect(decode(h.q, BA + BUY)).toBeCloseTo((w0 - r0) / gamma, 3);
+    expect(decode(h.value, BUY)).toBeCloseTo((w0 - r0) / gamma, 3);
   });
 });

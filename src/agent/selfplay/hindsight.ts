@@ -15,10 +15,9 @@
 // of that observation with its position features zeroed (what a flat agent observes there). V_stay is the
 // value of staying flat for ever (0 without an idle penalty): an agent can always do that, so a flat state
 // is worth at least it; without the floor, values learned under exploration (random entries soon after
-// any exit) price every exit at a round trip, and the agent never closes. These are
-// the afterstate Q targets of the untaken actions at the unroll's first step (src/agent/train/learner.ts),
-// beside the taken action's n-step target, and along the branch through the dynamics for up to K steps
-// (the unroll): at step i the action the branch takes, the afterstate Q W_i, the reward r_i and the next
+// any exit) price every exit at a round trip, and the agent never closes. The learner
+// (src/agent/train/learner.ts) unrolls each branch beside the taken path, whose targets are the n-step ones,
+// through the dynamics for up to K steps (the unroll): at step i the action the branch takes, the afterstate Q W_i, the reward r_i and the next
 // state's value W_{i+1} = (W_i − r_i) / γ, with W_0 = q_a. The Q head then learns entries and exits at every
 // decision, not only where exploration happened to take them, and the search's deeper simulations of an
 // untaken action (dynamics, then the next state's value) learn them too: trained on taken transitions

@@ -7,10 +7,10 @@
 // the episode numbers and the weights, never on timing or batch splits.
 import { TradingEnv } from '../../env/env.js';
 import type { EnvConfig } from '../../env/config.js';
-import { BUY, HOLD, N_ACTIONS, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../../env/types.js';
+import { HOLD, N_ACTIONS, type BarSeries, type EpisodeSet, type FeatureMatrix } from '../../env/types.js';
 import { streamSeed, type Prng } from '../../util/prng.js';
 import { decisionId, type MuZeroActor } from '../muzero/actor.js';
-import type { Trajectory } from '../train/replay.js';
+import { flatAt, type Trajectory } from '../train/replay.js';
 import { flattenObservation, HindsightBrancher, type HindsightOptions } from './hindsight.js';
 
 export interface CollectInput {
@@ -215,7 +215,7 @@ async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: 
       const L = hLen[e][x];
       if (L === 0) continue;
       const j = Math.floor(x / A) + L;
-      if (b.masks[j * A + BUY] === 1 || m.has(j)) continue;
+      if (flatAt(b, j) || m.has(j)) continue;
       m.set(j, rows++);
     }
     need.push(m);
@@ -239,17 +239,16 @@ async function hindsightTargets(bufs: Trajectory[], hRet: Float64Array[], hLen: 
   for (let e = 0; e < bufs.length; e++) {
     const b = bufs[e];
     const q = new Float32Array(hLen[e].length).fill(NaN);
-
     for (let x = 0; x < q.length; x++) {
       const L = hLen[e][x];
       if (L === 0) continue;
       const j = Math.floor(x / A) + L;
-      const v = b.masks[j * A + BUY] === 1 ? b.values[j] : vflat[need[e].get(j)!];
+      const v = flatAt(b, j) ? b.values[j] : vflat[need[e].get(j)!];
       q[x] = hRet[e][x] + Math.pow(gamma, L) * Math.max(v, floor);
     }
     b.hindsight = q;
     b.hindsightReward = Float32Array.from(hFirst[e]);
-    b.hindsightLength = Int32Array.from(hLen[e]);
+    b.hindsightLength = hLen[e];
   }
 }
 

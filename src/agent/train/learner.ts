@@ -14,10 +14,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { twoHotEncode, type SupportSpec } from '../../../bindings/mcts.js';
 import type { Config } from '../../config/schema.js';
-import { BUY, N_ACTIONS } from '../../env/types.js';
+import { N_ACTIONS } from '../../env/types.js';
 import { parameters, type NetworkSpec, type Weights } from '../network/spec.js';
 import { applyClippedGradients, optimizerState, restoreOptimizer, stopGradient, takeScalars, TfjsNetwork, type NamedArray } from '../network/tfjs.js';
-import { steps, type Sample } from './replay.js';
+import { flatAt, steps, type Sample } from './replay.js';
 import { branchAction, branchHolds } from '../selfplay/hindsight.js';
 
 export type TrainConfig = Config['train'];
@@ -40,16 +40,56 @@ export interface Batch {
   stateMask: Float32Array;
   /** K × B: 1 where decision t + k exists (t + k < T). */
   actionMask: Float32Array;
-  /**
-   * The branches of the untaken actions at decision t, unrolled (../selfplay/hindsight.ts), row b·A + a
-   * of each step k < K: K × B·A actions the branch takes, K × B·A × bins two-hot afterstate Q W_k,
-   * reward r_k and next-state value W_{k+1}, and K × B·A masks (1 while the branch lasts).
-   */
-  hindsightActions: Int32Array;
-  hindsight: Float32Array;
-  hindsightReward: Float32Array;
-  hindsightValue: Float32Array;
-  hindsightMask: Float32Array;
+  /** The hindsight branches of the samples, when their trajectories carry them (else null). */
+  hindsight: HindsightBatch | null;
+}
+
+/**
+ * The branches of the untaken actions at each sample's decision t, unrolled (../selfplay/hindsight.ts),
+ * row b·A + a of each step k < K: K × B·A actions the branch takes, K × B·A × bins two-hot afterstate Q
+ * W_k, reward r_k and next-state value W_{k+1}, and K × B·A masks (1 while the branch lasts).
+ */
+export interface HindsightBatch {
+  actions: Int32Array;
+  q: Float32Array;
+  reward: Float32Array;
+  value: Float32Array;
+  mask: Float32Array;
+}
+
+/** The hindsight part of a batch: the W recursion W_{k+1} = (W_k − r_k) / γ along each branch. */
+function hindsightBatch(samples: Sample[], K: number, support: SupportSpec, gamma: number): HindsightBatch | null {
+  if (!samples.some((s) => s.traj.hindsight)) return null;
+  const A = N_ACTIONS;
+  const BA = samples.length * A;
+  const hz = new Float64Array(K * BA);
+  const hr = new Float64Array(K * BA);
+  const hv = new Float64Array(K * BA);
+  const actions = new Int32Array(K * BA);
+  const mask = new Float32Array(K * BA);
+  samples.forEach(({ traj, t }, b) => {
+    if (!traj.hindsight) return;
+    const S = traj.hindsightReward!.length / traj.hindsight.length;
+    const flat = flatAt(traj, t);
+    for (let a = 0; a < A; a++) {
+      let w = traj.hindsight[t * A + a];
+      if (Number.isNaN(w)) continue;
+      const L = traj.hindsightLength![t * A + a];
+      const holds = branchHolds(a, flat);
+      for (let k = 0; k < Math.min(K, L, S); k++) {
+        const r = traj.hindsightReward![(t * A + a) * S + k];
+        const row = k * BA + b * A + a;
+        actions[row] = branchAction(a, holds, L, k);
+        hz[row] = w;
+        hr[row] = r;
+        w = (w - r) / gamma;
+        hv[row] = w;
+        mask[row] = 1;
+      }
+    }
+  });
+  const twoHot = (x: Float64Array) => Float32Array.from(twoHotEncode(x, support));
+  return { actions, q: twoHot(hz), reward: twoHot(hr), value: twoHot(hv), mask };
 }
 
 /** Gathers the samples into a batch (targets two-hot encoded with the shared support helper). */
@@ -65,34 +105,8 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
   const rs = new Float64Array(K * B);
   const stateMask = new Float32Array((K + 1) * B);
   const actionMask = new Float32Array(K * B);
-  const BA = B * A;
-  const hz = new Float64Array(K * BA);
-  const hr = new Float64Array(K * BA);
-  const hv = new Float64Array(K * BA);
-  const hindsightActions = new Int32Array(K * BA);
-  const hindsightMask = new Float32Array(K * BA);
   for (let b = 0; b < B; b++) {
     const { traj, t } = samples[b];
-    if (traj.hindsight) {
-      const S = traj.hindsightReward!.length / traj.hindsight.length;
-      const flat = traj.masks[t * A + BUY] === 1;
-      for (let a = 0; a < A; a++) {
-        let w = traj.hindsight[t * A + a];
-        if (Number.isNaN(w)) continue;
-        const L = traj.hindsightLength![t * A + a];
-        const holds = branchHolds(a, flat);
-        for (let k = 0; k < Math.min(K, L, S); k++) {
-          const r = traj.hindsightReward![(t * A + a) * S + k];
-          const row = k * BA + b * A + a;
-          hindsightActions[row] = branchAction(a, holds, L, k);
-          hz[row] = w;
-          hr[row] = r;
-          w = (w - r) / gamma;
-          hv[row] = w;
-          hindsightMask[row] = 1;
-        }
-      }
-    }
     const T = steps(traj);
     for (let k = 0; k <= K; k++) {
       const u = Math.min(t + k, T);
@@ -112,7 +126,7 @@ export function makeBatch(samples: Sample[], unroll: number, obsDim: number, sup
       }
     }
   }
-  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask, hindsightActions, hindsight: Float32Array.from(twoHotEncode(hz, support)), hindsightReward: Float32Array.from(twoHotEncode(hr, support)), hindsightValue: Float32Array.from(twoHotEncode(hv, support)), hindsightMask };
+  return { size: B, unroll: K, obs, actions, policy, value: Float32Array.from(twoHotEncode(zs, support)), reward: Float32Array.from(twoHotEncode(rs, support)), stateMask, actionMask, hindsight: hindsightBatch(samples, K, support, gamma) };
 }
 
 export interface Losses {
@@ -198,7 +212,8 @@ export class Learner {
       if (k === K) break;
       const aMask = vec(batch.actionMask, k);
       const enc = net.encode(rows(batch.obs, k, D), rows(batch.obs, k + 1, D));
-      if (w.hindsight > 0) {
+      const h = w.hindsight > 0 ? batch.hindsight : null;
+      if (h) {
         // Hindsight (../selfplay/hindsight.ts): the branch of every untaken action at the first decision,
         // unrolled beside the taken path with the market's own chance codes (the market moved the same
         // whatever the action): at step k the branch's afterstate Q, its reward and its next state's value.
@@ -207,13 +222,13 @@ export class Learner {
         const tile = (x: tf.Tensor, width: number) => tf.reshape(tf.tile(tf.expandDims(x, 1), [1, A, 1]), [BA, width]);
         if (k === 0) hState = tile(state, this.spec.latent);
         const slice = (a: Float32Array) => tf.tensor2d(a.subarray(k * BA * bins, (k + 1) * BA * bins), [BA, bins]);
-        const hMask = tf.tensor1d(batch.hindsightMask.subarray(k * BA, (k + 1) * BA));
-        const hActions = tf.tensor1d(batch.hindsightActions.subarray(k * BA, (k + 1) * BA), 'int32');
+        const hMask = tf.tensor1d(h.mask.subarray(k * BA, (k + 1) * BA));
+        const hActions = tf.tensor1d(h.actions.subarray(k * BA, (k + 1) * BA), 'int32');
         const hAfter = net.call('afterstate_dynamics', [hState!, hActions]).afterstate;
-        add('hindsight', ce(slice(batch.hindsight), net.call('afterstate_prediction', [hAfter]).q), hMask, 1 / K);
+        add('hindsight', ce(slice(h.q), net.call('afterstate_prediction', [hAfter]).q), hMask, 1 / K);
         const hDyn = net.call('dynamics', [hAfter, tile(stopGradient(enc.code), this.spec.num_codes)]);
-        add('hindsight', ce(slice(batch.hindsightReward), hDyn.reward), hMask, 1 / K);
-        add('hindsight', ce(slice(batch.hindsightValue), net.call('prediction', [hDyn.state]).value), hMask, 1 / K);
+        add('hindsight', ce(slice(h.reward), hDyn.reward), hMask, 1 / K);
+        add('hindsight', ce(slice(h.value), net.call('prediction', [hDyn.state]).value), hMask, 1 / K);
         hState = scaleGradient(hDyn.state, w.dynamics_gradient_scale);
       }
       const actions = tf.tensor1d(batch.actions.subarray(k * B, (k + 1) * B), 'int32');

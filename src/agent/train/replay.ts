@@ -60,6 +60,9 @@ export interface StoredTrajectory extends Trajectory {
 
 export const steps = (t: Trajectory): number => t.actions.length;
 
+/** Whether the episode was flat at state u (an entry was legal there). */
+export const flatAt = (t: Pick<Trajectory, 'masks'>, u: number): boolean => t.masks[u * N_ACTIONS + BUY] === 1;
+
 export interface Sample {
   traj: StoredTrajectory;
   /** Decision index in [0, T). */
@@ -117,7 +120,7 @@ export class ReplayBuffer {
     let ret = 0;
     for (let i = 0; i < T; i++) ret += t.rewards[i];
     const entryExit: number[] = [];
-    for (let u = 0; u < t.actions.length; u++) if (t.masks[u * N_ACTIONS + BUY] === 1 || t.actions[u] === CLOSE) entryExit.push(u);
+    for (let u = 0; u < t.actions.length; u++) if (flatAt(t, u) || t.actions[u] === CLOSE) entryExit.push(u);
     return { ...t, targets: nStepTargets(t.rewards, t.values, this.tdSteps, this.gamma, 'truncation'), return: ret, entryExit: Int32Array.from(entryExit) };
   }
 
