@@ -6,8 +6,11 @@ import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
-import { trainFromStore, trainStatus, type TrainRequest } from '../src/app/train.js';
-import { storedMeta } from '../src/agent/checkpoints/registry.js';
+import { evaluatePolicy, splitSessions, trainFromStore, trainStatus, type TrainRequest } from '../src/app/train.js';
+import { resolveCheckpoint, storedMeta } from '../src/agent/checkpoints/registry.js';
+import { createMuZeroPolicy, muzeroDefaultSimulations } from '../src/agent/policies/muzero.js';
+import { loadStoreMarket } from '../src/app/market.js';
+import { envConfigFromConfig } from '../src/env/config.js';
 import { Store } from '../src/store/db.js';
 import { SYN } from './helpers/synth-store.js';
 import { query, trainStore } from './helpers/train-store.js';
@@ -124,6 +127,34 @@ describe('swt train (the loop)', () => {
     expect(st.run!.episodes).toBe(20);
     expect(st.last_evaluation).not.toBeNull();
   }, 240_000);
+
+  it("records the evaluation that `swt validate --policy muzero` plays: the policy's default search on the held-out sessions, not self-play's", async () => {
+    const r = fresh();
+    expect(r.config.mcts.simulations).toBe(8); // the test preset's self-play search
+    expect(muzeroDefaultSimulations()).toBe(15);
+    const s = await r.train({ maxEpisodes: 8 }); // 6 updates: one evaluation (eval_every 6), checkpointed
+    const store = await Store.open(r.db);
+    try {
+      const stored = (await storedMeta(store, s.last_checkpoint))!.evaluation!;
+      expect(stored.sessions).toBe(2);
+      const market = await loadStoreMarket(store, r.config, { instrument: SYN, range: { from: null, to: null }, sessions: 'all', seed: 0, featureSet: r.config.features.default_set });
+      const env = envConfigFromConfig(r.config, SYN);
+      const { evaluation } = splitSessions(market.episodes, r.config, r.config.train.seed);
+      const { dir } = await resolveCheckpoint(store, s.last_checkpoint);
+      const play = async (simulations: number) => {
+        const policy = await createMuZeroPolicy({ checkpoint: dir, simulations, temperature: 0 }, { seed: r.config.train.seed, config: r.config, featureHash: market.featureHash, env, fit: null });
+        try {
+          return await evaluatePolicy(policy, market, evaluation, env, r.config);
+        } finally {
+          await policy.close?.();
+        }
+      };
+      const validated = await play(muzeroDefaultSimulations());
+      expect({ trades: stored.trades, net_pips: stored.net_pips, sqn: stored.sqn }).toEqual({ trades: validated.trades, net_pips: validated.net_pips, sqn: validated.sqn });
+    } finally {
+      store.close();
+    }
+  }, 180_000);
 
   it('refuses --resume under another config, naming both hashes', async () => {
     const r = fresh();

@@ -26,7 +26,7 @@ import { buildOnnxGraphs } from '../agent/network/onnx.js';
 import { OnnxModel } from '../agent/network/model.js';
 import { initWeights, networkSpecFromConfig, parameters, paramSize, type NetworkSpec, type Weights } from '../agent/network/spec.js';
 import { MuZeroActor } from '../agent/muzero/actor.js';
-import { MuZeroPolicy } from '../agent/policies/muzero.js';
+import { muzeroDefaultSimulations, MuZeroPolicy } from '../agent/policies/muzero.js';
 import { readCheckpointFile, type Checkpoint, type CheckpointMeta } from '../agent/checkpoints/checkpoint.js';
 import { specArchitectureId, type AnySpec } from '../agent/network/family.js';
 import type { NamedArray } from '../agent/network/tfjs.js';
@@ -187,7 +187,11 @@ async function actorFor(spec: NetworkSpec, weights: Weights, config: Config, mct
 
 /** The network on held-out sessions at temperature 0, as the `muzero` policy plays it (backtest rules: forced close at the end). */
 export async function evaluateWeights(spec: NetworkSpec, weights: Weights, market: Market, sessions: EpisodeSet, env: EnvConfig, config: Config, seed: number): Promise<Evaluation> {
-  const actor = await actorFor(spec, weights, config, config.mcts, seed, 0, 64);
+  // The search `swt validate --policy muzero` plays, not self-play's: a preset that trains with few
+  // simulations (the test preset: 8; validate: 15) would otherwise pick its best checkpoint by a search
+  // nobody validates.
+  const simulations = config.train.eval_simulations || muzeroDefaultSimulations();
+  const actor = await actorFor(spec, weights, config, { ...config.mcts, simulations }, seed, 0, 64);
   return evaluatePolicy(new MuZeroPolicy({ checkpoint: 'training', simulations: actor.simulations, temperature: 0 }, actor), market, sessions, env, config);
 }
 

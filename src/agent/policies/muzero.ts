@@ -27,6 +27,11 @@ export const MUZERO_PARAMS: readonly ParamSpec[] = [
   { name: 'temperature', type: 'float', default: 0, min: 0, max: 10, grid: [], description: 'visit-count temperature (0: the most visited; evaluation default)' },
 ];
 
+/** The simulations a `muzero` policy searches with when none are given (what training evaluates with). */
+export function muzeroDefaultSimulations(): number {
+  return MUZERO_PARAMS.find((p) => p.name === 'simulations')!.default as number;
+}
+
 /**
  * Main process: `latest`/`best`/an id → the checkpoint's id (recorded with the run) and its directory;
  * `latest` and `best` among the given learner's checkpoints (muzero, ppo).
