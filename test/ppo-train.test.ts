@@ -31,6 +31,7 @@ const overrides = (dir: string, extra: Record<string, unknown> = {}) => ({
   'ppo.epochs': 2,
   'ppo.eval_every': 4,
   'train.eval_sessions': 2,
+  'train.eval_min_trades': 2,
   'train.guard.min_decisions': 100,
   'train.guard.window_decisions': 400,
   'checkpoints.dir': path.join(dir, 'checkpoints'),

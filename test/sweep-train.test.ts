@@ -20,7 +20,7 @@ afterAll(() => tmp.cleanup());
 const env = { SWT_CHECKPOINTS__DIR: path.join(tmp.dir, 'checkpoints') };
 
 // Tiny budgets: 4 lanes, so 8 and 16 episodes are two and four collects with a few updates each.
-const OVERRIDES = { 'train.envs': 4, 'train.min_replay_episodes': 4, 'train.updates_per_iteration': 4, 'train.eval_sessions': 4, 'train.batch_size': 32 };
+const OVERRIDES = { 'train.envs': 4, 'train.min_replay_episodes': 4, 'train.updates_per_iteration': 4, 'train.eval_sessions': 4, 'train.eval_min_trades': 2, 'train.batch_size': 32 };
 const SEED = 11;
 const space = (params: string) => `policy: muzero
 instrument: ${SYN}

@@ -31,6 +31,7 @@ const overrides = (dir: string, extra: Record<string, unknown> = {}) => ({
   'train.refresh_every': 3,
   'train.eval_every': 6,
   'train.eval_sessions': 2,
+  'train.eval_min_trades': 2,
   'train.guard.min_decisions': 200,
   'train.guard.window_decisions': 600,
   'model.hidden': 16,
@@ -155,6 +156,22 @@ describe('swt train (the loop)', () => {
       store.close();
     }
   }, 180_000);
+
+  it('gives an evaluation with fewer than train.eval_min_trades trades no SQN, so it never becomes best', async () => {
+    const r = fresh({ 'train.eval_min_trades': 100_000 });
+    const s = await r.train({ maxEpisodes: 8 });
+    expect(s.best_checkpoint).toBeNull();
+    expect(s.best_sqn).toBeNull();
+    const store = await Store.open(r.db);
+    try {
+      const e = (await storedMeta(store, s.last_checkpoint))!.evaluation!;
+      expect(e.trades).toBeGreaterThan(0); // it traded, and still has no SQN
+      expect(e.sqn).toBeUndefined();
+      await expect(resolveCheckpoint(store, 'best', 'muzero')).rejects.toThrow(/best/);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
 
   it('refuses --resume under another config, naming both hashes', async () => {
     const r = fresh();

@@ -300,7 +300,9 @@ export async function evaluatePolicy(policy: Policy, market: Market, sessions: E
     const r = await runBacktest({ bars: market.bars, features: market.features, episodes: sessions, policy, env, batch: config.env.batch });
     const m = r.metrics;
     const e: Evaluation = { trades: m.trades, net_pips: m.net_pips, sessions: sessions.start.length };
-    if (m.sqn !== null) e.sqn = m.sqn;
+    // SQN on a handful of trades is noise, and the highest of it picks the network that stopped
+    // trading (measured: a 3-trade evaluation at SQN 0.99 became best); walk-forward has the same rule.
+    if (m.sqn !== null && m.trades >= config.train.eval_min_trades) e.sqn = m.sqn;
     if (m.expectancy !== null) e.expectancy = m.expectancy;
     if (m.win_rate !== null) e.win_rate = m.win_rate;
     return e;
