@@ -199,7 +199,7 @@ export class Learner {
       const term = tf.mul(tf.sum(tf.mul(perRow, mask)), scale / B);
       acc[name] = acc[name] ? tf.add(acc[name], term) : term;
     };
-    let state = net.call('representation', [rows(batch.obs, 0, D)]).state;
+    const state = net.call('representation', [rows(batch.obs, 0, D)]).state;
     // Hindsight (../selfplay/hindsight.ts): the branch of every untaken action at the first decision,
     // unrolled beside the taken path with the market's own chance codes (the market moved the same
     // whatever the action): at step k the branch's afterstate Q, its reward and its next state's value.
@@ -208,43 +208,43 @@ export class Learner {
     // two halves the learner's kernels, which, not arithmetic, are what an update costs on wasm.
     const h = w.hindsight > 0 ? batch.hindsight : null;
     const BA = B * A;
-    let hState: tf.Tensor | null = h ? tf.reshape(tf.tile(tf.expandDims(state, 1), [1, A, 1]), [BA, this.spec.latent]) : null;
+    /** [B, width] → [B·A, width], row b·A + a a copy of row b. */
+    const tile = (x: tf.Tensor, width: number) => tf.reshape(tf.tile(tf.expandDims(x, 1), [1, A, 1]), [BA, width]);
     const slice = (a: Float32Array, k: number) => tf.tensor2d(a.subarray(k * BA * bins, (k + 1) * BA * bins), [BA, bins]);
     const hMaskAt = (k: number) => tf.tensor1d(h!.mask.subarray(k * BA, (k + 1) * BA));
     const taken = (x: tf.Tensor) => (h ? tf.slice(x, [0, 0], [B, -1]) : x);
     const branches = (x: tf.Tensor) => tf.slice(x, [B, 0], [BA, -1]);
+    // [B (+ B·A), latent]: the taken path's state, then (with hindsight) the branches' after step k - 1
+    let joint = state;
     for (let k = 0; k <= K; k++) {
       const scale = k === 0 ? 1 : 1 / K;
       const sMask = vec(batch.stateMask, k);
-      // the branches' states after step k - 1 are predicted with the taken path's state k
-      const both = h && k > 0;
-      const pred = net.call('prediction', [both ? tf.concat([state, hState!], 0) : state]);
-      if (both) add('hindsight', ce(slice(h!.value, k - 1), branches(pred.value)), hMaskAt(k - 1), 1 / K);
-      const policyLogits = both ? taken(pred.policy) : pred.policy;
+      const pred = net.call('prediction', [joint]);
+      if (h && k > 0) add('hindsight', ce(slice(h.value, k - 1), branches(pred.value)), hMaskAt(k - 1), 1 / K);
+      const policyLogits = taken(pred.policy);
       add('policy', ce(rows(batch.policy, k, A), policyLogits), sMask, scale);
-      add('value', ce(rows(batch.value, k, bins), both ? taken(pred.value) : pred.value), sMask, scale);
+      add('value', ce(rows(batch.value, k, bins), taken(pred.value)), sMask, scale);
       const p = tf.softmax(policyLogits);
       add('entropy', tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(policyLogits)), -1)), sMask, scale);
       if (k === K) break;
+      // every branch starts from its decision's represented state
+      if (h && k === 0) joint = tf.concat([state, tile(state, this.spec.latent)], 0);
       const aMask = vec(batch.actionMask, k);
       const enc = net.encode(rows(batch.obs, k, D), rows(batch.obs, k + 1, D));
       const hard = stopGradient(enc.code);
       const actions = tf.tensor1d(batch.actions.subarray(k * B, (k + 1) * B), 'int32');
       const allActions = h ? tf.concat([actions, tf.tensor1d(h.actions.subarray(k * BA, (k + 1) * BA), 'int32')], 0) : actions;
-      const after = net.call('afterstate_dynamics', [h ? tf.concat([state, hState!], 0) : state, allActions]).afterstate;
+      const after = net.call('afterstate_dynamics', [joint, allActions]).afterstate;
       const ap = net.call('afterstate_prediction', [after]);
       const dscale = 1 / K;
       add('chance', ce(hard, taken(ap.chance)), aMask, dscale);
       add('q', ce(rows(batch.value, k, bins), taken(ap.q)), aMask, dscale);
       if (h) add('hindsight', ce(slice(h.q, k), branches(ap.q)), hMaskAt(k), 1 / K);
       add('commitment', tf.sum(tf.square(tf.sub(hard, tf.softmax(enc.logits))), -1), aMask, dscale);
-      const codes = h ? tf.concat([enc.code, tf.reshape(tf.tile(tf.expandDims(hard, 1), [1, A, 1]), [BA, this.spec.num_codes])], 0) : enc.code;
-      const dyn = net.call('dynamics', [after, codes]);
+      const dyn = net.call('dynamics', [after, h ? tf.concat([enc.code, tile(hard, this.spec.num_codes)], 0) : enc.code]);
       add('reward', ce(rows(batch.reward, k, bins), taken(dyn.reward)), aMask, dscale);
       if (h) add('hindsight', ce(slice(h.reward, k), branches(dyn.reward)), hMaskAt(k), 1 / K);
-      const next = scaleGradient(dyn.state, w.dynamics_gradient_scale);
-      state = taken(next);
-      if (h) hState = branches(next);
+      joint = scaleGradient(dyn.state, w.dynamics_gradient_scale);
     }
     if (!acc.hindsight) acc.hindsight = tf.scalar(0);
     acc.weight_decay = tf.mul(tf.addN(this.kernels.map((v) => tf.sum(tf.square(v)))), this.cfg.optimizer.weight_decay);
