@@ -42,6 +42,8 @@ export interface MctsConfig {
   gumbel_scale: number;
   gumbel_c_visit: number;
   gumbel_c_scale: number;
+  /** Least range (value units) the completed Qs are rescaled over (0: their own min-max, mctx). */
+  gumbel_min_q_range: number;
   /** Threads over trees (0 = all cores). Results do not depend on it. */
   threads: number;
 }

@@ -29,6 +29,7 @@ export function mctsConfigFromConfig(c: Config['mcts'], shape: MctsShape): MctsC
     gumbel_scale: c.gumbel.scale,
     gumbel_c_visit: c.gumbel.c_visit,
     gumbel_c_scale: c.gumbel.c_scale,
+    gumbel_min_q_range: c.gumbel.min_q_range,
     threads: c.threads,
   };
 }

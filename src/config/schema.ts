@@ -31,6 +31,7 @@ const mcts = z.strictObject({
     scale: z.number().nonnegative(),
     c_visit: z.number().nonnegative(),
     c_scale: z.number().nonnegative(),
+    min_q_range: z.number().nonnegative(),
   }),
   support: z
     .strictObject({ lo: z.number(), hi: z.number(), bins: z.number().int().min(2) })

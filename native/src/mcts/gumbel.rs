@@ -53,7 +53,11 @@ pub fn considered_visits_table(max_m: usize, n: usize) -> Vec<u32> {
 ///
 /// `q[a]` is the child's Q when `visits[a] > 0`; unvisited legal actions get the mixed value
 /// v_mix = (raw_value + sum N * (sum over visited pi q / sum over visited pi)) / (1 + sum N).
-/// The completed Qs are rescaled to [0, 1] by their own min and max at this node.
+/// The completed Qs are rescaled to [0, 1] by their own min and max at this node, over a range of at
+/// least `min_range` (0: mctx). With two legal actions mctx's rescale turns any Q difference, however
+/// small against the heads' noise, into the full bonus, and the policy target, trained towards
+/// logits + sigma, then runs away to whichever action the noise favoured; a floor in value units (pips)
+/// makes the bonus proportional to the advantage while the advantage is small.
 #[allow(clippy::too_many_arguments)]
 pub fn completed_q_sigma(
     raw_value: f64,
@@ -63,6 +67,7 @@ pub fn completed_q_sigma(
     legal: impl Fn(usize) -> bool,
     c_visit: f64,
     c_scale: f64,
+    min_range: f64,
     out: &mut [f64],
 ) {
     let a = prior.len();
@@ -95,7 +100,7 @@ pub fn completed_q_sigma(
         hi = hi.max(c);
     }
     let scale = (c_visit + max_n as f64) * c_scale;
-    let denom = (hi - lo).max(1e-8);
+    let denom = (hi - lo).max(min_range).max(1e-8);
     for i in 0..a {
         if legal(i) {
             out[i] = scale * (out[i] - lo) / denom;
@@ -161,15 +166,31 @@ mod tests {
         let q = [2.0, 0.0, 99.0]; // q[2] unvisited: ignored
         let visits = [3u32, 1, 0];
         let mut out = [0.0; 3];
-        completed_q_sigma(1.0, &prior, &q, &visits, |_| true, 50.0, 0.1, &mut out);
+        completed_q_sigma(1.0, &prior, &q, &visits, |_| true, 50.0, 0.1, 0.0, &mut out);
         // weighted q = (0.5*2 + 0.25*0)/0.75 = 4/3; v_mix = (1 + 4 * 4/3) / 5 = 19/15.
         // completed = [2, 0, 19/15], rescaled by [0, 2] -> [1, 0, 19/30]; scale (50 + 3) * 0.1 = 5.3.
         assert!((out[0] - 5.3).abs() < 1e-12);
         assert!(out[1].abs() < 1e-12);
         assert!((out[2] - 5.3 * 19.0 / 30.0).abs() < 1e-12, "{out:?}");
         // Illegal actions get 0 and do not enter the rescaling.
-        completed_q_sigma(1.0, &prior, &q, &visits, |a| a != 1, 50.0, 0.1, &mut out);
+        completed_q_sigma(1.0, &prior, &q, &visits, |a| a != 1, 50.0, 0.1, 0.0, &mut out);
         assert_eq!(out[1], 0.0);
         assert!((out[0] - 5.3).abs() < 1e-12 && out[2].abs() < 1e-12, "{out:?}");
+    }
+
+    #[test]
+    fn a_min_range_makes_the_bonus_proportional_to_a_small_advantage() {
+        // Two legal actions 0.5 apart: mctx's own min-max gives the better one the whole bonus; over a
+        // range of at least 10 it gets 0.5 / 10 of it. A spread wider than the floor rescales as before.
+        let prior = [0.5, 0.5];
+        let visits = [4u32, 4];
+        let mut out = [0.0; 2];
+        let scale = (50.0 + 4.0) * 0.1;
+        completed_q_sigma(0.0, &prior, &[1.5, 1.0], &visits, |_| true, 50.0, 0.1, 0.0, &mut out);
+        assert!((out[0] - scale).abs() < 1e-12 && out[1].abs() < 1e-12, "{out:?}");
+        completed_q_sigma(0.0, &prior, &[1.5, 1.0], &visits, |_| true, 50.0, 0.1, 10.0, &mut out);
+        assert!((out[0] - scale * 0.05).abs() < 1e-12 && out[1].abs() < 1e-12, "{out:?}");
+        completed_q_sigma(0.0, &prior, &[21.0, 1.0], &visits, |_| true, 50.0, 0.1, 10.0, &mut out);
+        assert!((out[0] - scale).abs() < 1e-12 && out[1].abs() < 1e-12, "{out:?}");
     }
 }

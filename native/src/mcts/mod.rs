@@ -82,12 +82,13 @@ pub struct Config {
     pub gumbel_scale: f64,
     pub gumbel_c_visit: f64,
     pub gumbel_c_scale: f64,
+    pub gumbel_min_q_range: f64,
     /// Worker threads over trees (0 = all cores).
     pub threads: usize,
 }
 
 /// The names `Config::parse` requires, each exactly once (the order is free).
-pub const CONFIG_FIELDS: [&str; 19] = [
+pub const CONFIG_FIELDS: [&str; 20] = [
     "max_trees",
     "num_actions",
     "num_codes",
@@ -106,6 +107,7 @@ pub const CONFIG_FIELDS: [&str; 19] = [
     "gumbel_scale",
     "gumbel_c_visit",
     "gumbel_c_scale",
+    "gumbel_min_q_range",
     "threads",
 ];
 
@@ -189,6 +191,7 @@ impl Config {
             gumbel_scale: real(v("gumbel_scale"), "gumbel_scale", 0.0, f64::MAX)?,
             gumbel_c_visit: real(v("gumbel_c_visit"), "gumbel_c_visit", 0.0, f64::MAX)?,
             gumbel_c_scale: real(v("gumbel_c_scale"), "gumbel_c_scale", 0.0, f64::MAX)?,
+            gumbel_min_q_range: real(v("gumbel_min_q_range"), "gumbel_min_q_range", 0.0, f64::MAX)?,
             threads: count(v("threads"), "threads (0 = all cores)", 0, 4096)?,
         };
         let width = cfg.num_actions.max(cfg.num_codes);

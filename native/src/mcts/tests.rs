@@ -6,7 +6,7 @@ use super::*;
 /// The fields these tests do not vary, as the configuration text that crosses the ABI.
 const REST: &str = "mode=puct; chance=deterministic; discount=0.997; pb_c_init=1.25; pb_c_base=19652; \
     dirichlet_alpha=0.3; exploration_fraction=0.25; value_fill=parent_mean; fill_value=0; normalize=true; \
-    gumbel_max_considered=16; gumbel_scale=1; gumbel_c_visit=50; gumbel_c_scale=0.1; threads=1";
+    gumbel_max_considered=16; gumbel_scale=1; gumbel_c_visit=50; gumbel_c_scale=0.1; gumbel_min_q_range=0; threads=1";
 
 fn text(trees: usize, a: usize, c: usize, sims: usize) -> String {
     format!("max_trees={trees};num_actions={a};num_codes={c};max_simulations={sims};{REST}")

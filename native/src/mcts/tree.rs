@@ -294,6 +294,7 @@ impl Tree {
             |a| !is_root || legal[a],
             cfg.gumbel_c_visit,
             cfg.gumbel_c_scale,
+            cfg.gumbel_min_q_range,
             &mut self.s_sigma[..a_n],
         );
     }
