@@ -316,7 +316,7 @@ describe('swt checkpoints (CLI)', () => {
   const run = (args: string[]) => swt([...args, '--db', db], { env });
 
   it('init --seed makes a random checkpoint for the default feature set that later steps can run', async () => {
-    const r = run(['checkpoints', 'init', '--seed', '7', '--json']);
+    const r = await run(['checkpoints', 'init', '--seed', '7', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const meta = JSON.parse(r.stdout) as CheckpointMeta & { dir: string };
     const config = loadConfig();
@@ -330,12 +330,12 @@ describe('swt checkpoints (CLI)', () => {
     expect(ck.spec.obs_dim).toBe(fs.obsDim);
     expect(muzeroNetwork(ck).spec.hidden).toBe(config.model.hidden);
     // same seed, same weights
-    const again = JSON.parse(run(['checkpoints', 'init', '--seed', '7', '--json']).stdout) as { dir: string; files: Record<string, { sha256: string }> };
+    const again = JSON.parse((await run(['checkpoints', 'init', '--seed', '7', '--json'])).stdout) as { dir: string; files: Record<string, { sha256: string }> };
     expect(again.files['weights.bin'].sha256).toBe(meta.files['weights.bin'].sha256);
   });
 
   it('init --algo ppo makes a PPO checkpoint (another store here, so the list below stays two)', async () => {
-    const r = swt(['checkpoints', 'init', '--seed', '7', '--algo', 'ppo', '--json', '--db', path.join(cwd, 'ppo.duckdb')], { env });
+    const r = await swt(['checkpoints', 'init', '--seed', '7', '--algo', 'ppo', '--json', '--db', path.join(cwd, 'ppo.duckdb')], { env });
     expect(r.status, r.stderr).toBe(0);
     const meta = JSON.parse(r.stdout) as CheckpointMeta & { dir: string };
     const ck = await loadCheckpoint(meta.dir, {});
@@ -344,29 +344,29 @@ describe('swt checkpoints (CLI)', () => {
     expect(() => muzeroNetwork(ck)).toThrow(/holds a ppo network, not a muzero one/);
   });
 
-  it('list and show --json; show names what is wrong with a damaged checkpoint and exits 2', () => {
-    const list = JSON.parse(run(['checkpoints', 'list', '--json']).stdout) as { checkpoints: Array<{ id: string; version: string; path: string }> };
+  it('list and show --json; show names what is wrong with a damaged checkpoint and exits 2', async () => {
+    const list = JSON.parse((await run(['checkpoints', 'list', '--json'])).stdout) as { checkpoints: Array<{ id: string; version: string; path: string }> };
     expect(list.checkpoints).toHaveLength(2);
-    const show = run(['checkpoints', 'show', 'latest', '--json']);
+    const show = await run(['checkpoints', 'show', 'latest', '--json']);
     expect(show.status, show.stderr).toBe(0);
     const m = JSON.parse(show.stdout) as { id: string; verified: boolean; architecture: NetworkSpec };
     expect(m.id).toBe(list.checkpoints[1].id);
     expect(m.verified).toBe(true);
     expect(m.architecture.graphs.initial.outputs.map((o) => o.name)).toEqual(['latent', 'policy', 'value']);
-    const human = run(['checkpoints', 'show', list.checkpoints[0].id]);
+    const human = await run(['checkpoints', 'show', list.checkpoints[0].id]);
     expect(human.stdout).toMatch(/every file matches its sha256/);
     unlinkSync(path.join(list.checkpoints[0].path, 'initial.onnx'));
-    const bad = run(['checkpoints', 'show', list.checkpoints[0].id]);
+    const bad = await run(['checkpoints', 'show', list.checkpoints[0].id]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/file initial\.onnx is missing/);
-    const unknown = run(['checkpoints', 'show', 'ck-nope']);
+    const unknown = await run(['checkpoints', 'show', 'ck-nope']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/no checkpoint "ck-nope"/);
   });
 
   it('export writes ONNX graphs that ONNX Runtime loads, with a model.json describing them', async () => {
     const out = path.join(cwd, 'export');
-    const r = run(['checkpoints', 'export', 'latest', '--out', out, '--json']);
+    const r = await run(['checkpoints', 'export', 'latest', '--out', out, '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { files: string[] }).files).toEqual(['initial.onnx', 'decision.onnx', 'chance.onnx', 'model.json']);
     const model = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8')) as { graphs: Record<string, { file: string; outputs: Array<{ name: string }> }> };
@@ -377,14 +377,14 @@ describe('swt checkpoints (CLI)', () => {
     }
   });
 
-  it('prune keeps the configured set and reports it as JSON', () => {
-    const r = run(['checkpoints', 'prune', '--keep-last', '1', '--json']);
+  it('prune keeps the configured set and reports it as JSON', async () => {
+    const r = await run(['checkpoints', 'prune', '--keep-last', '1', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const p = JSON.parse(r.stdout) as { kept: string[]; removed: string[]; dry_run: boolean };
     expect(p.kept).toHaveLength(1);
     expect(p.removed).toHaveLength(1);
     expect(p.dry_run).toBe(false);
-    const list = JSON.parse(run(['checkpoints', 'list', '--json']).stdout) as { checkpoints: Array<{ id: string }> };
+    const list = JSON.parse((await run(['checkpoints', 'list', '--json'])).stdout) as { checkpoints: Array<{ id: string }> };
     expect(list.checkpoints.map((c) => c.id)).toEqual(p.kept);
     expect(existsSync(path.join(cwd, 'ck', p.removed[0]))).toBe(false);
   });

@@ -12,8 +12,8 @@ function leaves(cmd: Command, prefix: string[] = []): Array<{ path: string[]; cm
 describe('the swt command line', () => {
   const program = buildProgram();
 
-  it('`swt --help` lists every command group with a description', () => {
-    const r = swt(['--help']);
+  it('`swt --help` lists every command group with a description', async () => {
+    const r = await swt(['--help']);
     expect(r.status).toBe(0);
     for (const c of program.commands) {
       expect(r.stdout).toContain(c.name());
@@ -22,8 +22,8 @@ describe('the swt command line', () => {
   });
 
   for (const leaf of leaves(program)) {
-    it(`\`swt ${leaf.path.join(' ')} --help\` explains every option`, () => {
-      const r = swt([...leaf.path, '--help']);
+    it(`\`swt ${leaf.path.join(' ')} --help\` explains every option`, async () => {
+      const r = await swt([...leaf.path, '--help']);
       expect(r.status).toBe(0);
       expect(leaf.cmd.description().length).toBeGreaterThan(10);
       for (const opt of leaf.cmd.options) {
@@ -33,8 +33,8 @@ describe('the swt command line', () => {
     });
   }
 
-  it('an unknown command or option is a usage error (exit 2)', () => {
-    expect(swt(['frobnicate']).status).toBe(2);
-    expect(swt(['data', 'check', '--no-such-flag']).status).toBe(2);
+  it('an unknown command or option is a usage error (exit 2)', async () => {
+    expect((await swt(['frobnicate'])).status).toBe(2);
+    expect((await swt(['data', 'check', '--no-such-flag'])).status).toBe(2);
   });
 });

@@ -32,16 +32,16 @@ describe('configuration', () => {
     expect(configHash(reordered)).toBe(configHash(a));
   });
 
-  it('`swt config show --json` prints only JSON with the config and its hash', () => {
-    const r = swt(['config', 'show', '--json'], { env: { SWT_DATA__MAX_GAP_MINUTES: '12' } });
+  it('`swt config show --json` prints only JSON with the config and its hash', async () => {
+    const r = await swt(['config', 'show', '--json'], { env: { SWT_DATA__MAX_GAP_MINUTES: '12' } });
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.hash).toMatch(/^[0-9a-f]{16}$/);
     expect(out.config.data.max_gap_minutes).toBe(12);
   });
 
-  it('`swt config show` with a bad env value exits 2 naming the key', () => {
-    const r = swt(['config', 'show'], { env: { SWT_DATA__MAX_GAP_MINUTES: 'abc' } });
+  it('`swt config show` with a bad env value exits 2 naming the key', async () => {
+    const r = await swt(['config', 'show'], { env: { SWT_DATA__MAX_GAP_MINUTES: 'abc' } });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/data\.max_gap_minutes/);
     expect(r.stdout).toBe('');

@@ -46,7 +46,7 @@ describe('bad rows are rejected with file, line and reason; --strict changes not
     it(`${c.name}: kept in bars_rejected at line ${c.line}, the other rows imported, a warning on stderr`, async () => {
       const file = csvWith(`${c.name.replace(/\W+/g, '_')}.csv`, { [c.line]: c.text });
       const db = freshDb();
-      const r = swt(importArgs(file, db, '--json'));
+      const r = await swt(importArgs(file, db, '--json'));
       expect(r.status, r.stderr).toBe(0);
       const res = JSON.parse(r.stdout).imports[0];
       expect(res.rows_read).toBe(6);
@@ -64,7 +64,7 @@ describe('bad rows are rejected with file, line and reason; --strict changes not
     it(`${c.name} with --strict: exit 2 naming the file and line, nothing written`, async () => {
       const file = csvWith(`strict_${c.name.replace(/\W+/g, '_')}.csv`, { [c.line]: c.text });
       const db = freshDb();
-      const r = swt(importArgs(file, db, '--strict'));
+      const r = await swt(importArgs(file, db, '--strict'));
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(file);
       expect(r.stderr).toMatch(new RegExp(`line ${c.line}: `));
@@ -77,7 +77,7 @@ describe('bad rows are rejected with file, line and reason; --strict changes not
   it('a duplicate timestamp with different values: both lines rejected, naming each other', async () => {
     const file = csvWith('dup.csv', {}, ['2020-03-02T10:01:00Z,150.5,150.6,150.4,150.5,9']);
     const db = freshDb();
-    const r = swt(importArgs(file, db, '--json'));
+    const r = await swt(importArgs(file, db, '--json'));
     expect(r.status, r.stderr).toBe(0);
     const k = await counts(db);
     expect(k.bars).toBe(5);
@@ -89,16 +89,16 @@ describe('bad rows are rejected with file, line and reason; --strict changes not
     const lines = csvLines(makeBars('2020-03-02T10:00:00Z', 4));
     const file = writeLines(path.join(t.dir, 'dup-same.csv'), [...lines, lines[2]]);
     const db = freshDb();
-    const r = swt(importArgs(file, db, '--json'));
+    const r = await swt(importArgs(file, db, '--json'));
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).imports[0]).toMatchObject({ rows_read: 5, rows_accepted: 4, duplicates_identical: 1, rows_rejected: 0 });
   });
 
   it('a bar that conflicts with one already stored is rejected; the stored bar stays', async () => {
     const db = freshDb();
-    expect(swt(importArgs(csvWith('base.csv', {}), db)).status).toBe(0);
+    expect((await swt(importArgs(csvWith('base.csv', {}), db))).status).toBe(0);
     const changed = csvWith('changed.csv', { 3: '2020-03-02T10:01:00Z,150.0,150.2,149.9,150.1,5' }, ['2020-03-02T10:06:00Z,150.0,150.1,149.9,150.0,5']);
-    const r = swt(importArgs(changed, db, '--json'));
+    const r = await swt(importArgs(changed, db, '--json'));
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).imports[0]).toMatchObject({ rows_accepted: 1, rows_already_present: 5, rows_rejected: 1 });
     const k = await counts(db);
@@ -113,12 +113,12 @@ describe('files that cannot be imported at all fail cleanly', () => {
     const lines = csvLines(makeBars('2020-03-02T10:00:00Z', 5));
     const file = writeLines(path.join(t.dir, 'unsorted.csv'), [lines[0], lines[1], lines[3], lines[2], lines[4], lines[5]]);
     const db = freshDb();
-    const r = swt(importArgs(file, db, '--json'));
+    const r = await swt(importArgs(file, db, '--json'));
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).imports[0]).toMatchObject({ rows_accepted: 5, out_of_order_lines: 1, first_out_of_order_line: 4 });
     expect(r.stderr).toMatch(/not sorted by time .*line 4/);
     const db2 = freshDb();
-    const s = swt(importArgs(file, db2, '--strict'));
+    const s = await swt(importArgs(file, db2, '--strict'));
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/unsorted\.csv: --strict: the file is not sorted by time \(line 4 goes back in time\), nothing imported/);
     expect(await counts(db2)).toMatchObject({ bars: 0, imports: 0 });
@@ -128,11 +128,11 @@ describe('files that cannot be imported at all fail cleanly', () => {
     const file = path.join(t.dir, 'empty.csv');
     writeFileSync(file, '');
     const db = freshDb();
-    const r = swt(importArgs(file, db));
+    const r = await swt(importArgs(file, db));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/empty\.csv: the file is empty/);
     const h = writeLines(path.join(t.dir, 'header-only.csv'), ['ts,open,high,low,close,volume']);
-    const r2 = swt(importArgs(h, db));
+    const r2 = await swt(importArgs(h, db));
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/header-only\.csv: the file has no data lines/);
     expect(await counts(db)).toMatchObject({ bars: 0, rejected: 0, imports: 0 });
@@ -141,21 +141,21 @@ describe('files that cannot be imported at all fail cleanly', () => {
   it('a wrong --format flag: exit 2 with what was expected, nothing written', async () => {
     const file = csvWith('fine.csv', {});
     const db = freshDb();
-    const r = swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'mt4', '--utc-offset', '3', '--db', db]);
+    const r = await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'mt4', '--utc-offset', '3', '--db', db]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no record parses as --format mt4 .*Is --format right\? Expected lines like "2016\.04\.22,19:53/);
-    const r2 = swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'dukascopy', '--db', db]);
+    const r2 = await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'dukascopy', '--db', db]);
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/line 1: expected a Dukascopy header/);
-    const r3 = swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'parquet', '--db', db]);
+    const r3 = await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'parquet', '--db', db]);
     expect(r3.status).toBe(2);
     expect(r3.stderr).toMatch(/argument 'parquet' is invalid.*csv, histdata, mt4, dukascopy, oanda/s);
     expect(await counts(db)).toMatchObject({ bars: 0, rejected: 0, imports: 0 });
   });
 
-  it('an mt4 file without a zone: exit 2 explaining --utc-offset/--tz', () => {
+  it('an mt4 file without a zone: exit 2 explaining --utc-offset/--tz', async () => {
     const file = writeLines(path.join(t.dir, 'x.mt4.csv'), ['2016.04.22,19:53,160.532,160.536,160.512,160.516,115']);
-    const r = swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'mt4', '--db', freshDb()]);
+    const r = await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'mt4', '--db', freshDb()]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/server time: give --utc-offset H .* or --tz ZONE/);
   });
@@ -163,7 +163,7 @@ describe('files that cannot be imported at all fail cleanly', () => {
   it('a missing file: exit 2 naming it, and no other file of the call is imported', async () => {
     const good = csvWith('good.csv', {});
     const db = freshDb();
-    const r = swt(['data', 'import', good, path.join(t.dir, 'nope.csv'), '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]);
+    const r = await swt(['data', 'import', good, path.join(t.dir, 'nope.csv'), '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/nope\.csv: no such file/);
     expect(await counts(db)).toMatchObject({ bars: 0, imports: 0 });
@@ -173,15 +173,15 @@ describe('files that cannot be imported at all fail cleanly', () => {
     const good = csvWith('good2.csv', {});
     const bad = writeLines(path.join(t.dir, 'bad2.csv'), ['ts,open,high,low,close,volume', '2020-03-03T10:00:00Z,150,149,151,150,1']);
     const db = freshDb();
-    const r = swt(['data', 'import', good, bad, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db, '--strict']);
+    const r = await swt(['data', 'import', good, bad, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db, '--strict']);
     expect(r.status).toBe(2);
     expect(await counts(db)).toMatchObject({ bars: 0, rejected: 0, imports: 0 });
   });
 
-  it('an unknown IANA zone or both zone flags: exit 2', () => {
+  it('an unknown IANA zone or both zone flags: exit 2', async () => {
     const file = csvWith('z.csv', {});
-    expect(swt([...importArgs(file, freshDb()), '--tz', 'Mars/Olympus']).stderr).toMatch(/unknown IANA time zone "Mars\/Olympus"/);
-    const r = swt([...importArgs(file, freshDb()), '--tz', 'UTC', '--utc-offset', '2']);
+    expect((await swt([...importArgs(file, freshDb()), '--tz', 'Mars/Olympus'])).stderr).toMatch(/unknown IANA time zone "Mars\/Olympus"/);
+    const r = await swt([...importArgs(file, freshDb()), '--tz', 'UTC', '--utc-offset', '2']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/either --tz or --utc-offset/);
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { FakeV20, type FakeCandle } from './support/fake-v20.js';
 import { spawnSwt } from './helpers/processes.js';
-import { swtAsync, tempDir } from './helpers/paths.js';
+import { swt, tempDir } from './helpers/paths.js';
 import { Store } from '../src/store/db.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLiveRun } from '../src/app/live.js';
@@ -143,7 +143,7 @@ describe('swt data fetch --price BA and env.spread', () => {
   const to = new Date(B0 + NB * 60_000).toISOString();
 
   async function backtestTrades(d: string, spread: string) {
-    const r = await swtAsync(['backtest', '--policy', 'ma-crossover', '--instrument', I, '--json'], { env: envBA(d, spread) });
+    const r = await swt(['backtest', '--policy', 'ma-crossover', '--instrument', I, '--json'], { env: envBA(d, spread) });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const run = JSON.parse(r.stdout).run;
@@ -160,7 +160,7 @@ describe('swt data fetch --price BA and env.spread', () => {
   }
 
   it('stores the served mid bars and each bar\'s open spread; a recorded-spread backtest charges half of each fill bar\'s spread per side', async () => {
-    const f = await swtAsync(['data', 'fetch', '--instrument', I, '--from', '2024-04-01', '--to', to, '--price', 'BA', '--json'], { env: envBA(db) });
+    const f = await swt(['data', 'fetch', '--instrument', I, '--from', '2024-04-01', '--to', to, '--price', 'BA', '--json'], { env: envBA(db) });
     expect(f.stderr).toBe('');
     expect(f.status).toBe(0);
     const out = JSON.parse(f.stdout).fetch;
@@ -174,7 +174,7 @@ describe('swt data fetch --price BA and env.spread', () => {
     expect(rows.map((r) => r.spread)).toEqual(ba.map((c) => c.ask![0] - c.bid![0]));
     expect(new Set(rows.map((r) => Math.round(r.spread * 1000))).size).toBeGreaterThan(3);
 
-    expect((await swtAsync(['data', 'sessions', '--instrument', I], { env: envBA(db) })).status).toBe(0);
+    expect((await swt(['data', 'sessions', '--instrument', I], { env: envBA(db) })).status).toBe(0);
     const { run, trades } = await backtestTrades(db, 'recorded');
     expect(run.env.spread).toBe('recorded');
     expect(trades.length).toBeGreaterThan(5);
@@ -221,18 +221,18 @@ describe('swt data fetch --price BA and env.spread', () => {
   }, 120_000);
 
   it('a recorded-spread backtest on bars without spreads is an input error naming the instrument and bar', async () => {
-    const f = await swtAsync(['data', 'fetch', '--instrument', I, '--from', '2024-04-01', '--to', to, '--json'], { env: envBA(dbMid) });
+    const f = await swt(['data', 'fetch', '--instrument', I, '--from', '2024-04-01', '--to', to, '--json'], { env: envBA(dbMid) });
     expect(f.status).toBe(0);
-    expect((await swtAsync(['data', 'sessions', '--instrument', I], { env: envBA(dbMid) })).status).toBe(0);
-    const r = await swtAsync(['backtest', '--policy', 'ma-crossover', '--instrument', I, '--json'], { env: envBA(dbMid, 'recorded') });
+    expect((await swt(['data', 'sessions', '--instrument', I], { env: envBA(dbMid) })).status).toBe(0);
+    const r = await swt(['backtest', '--policy', 'ma-crossover', '--instrument', I, '--json'], { env: envBA(dbMid, 'recorded') });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`env.spread is 'recorded' but ${I} has no recorded spread for the bar at 2024-04-01T00:00:00.000Z`);
     expect(r.stderr).toContain('--price BA');
     // a BA fetch over the same range records the spreads of the stored bars (nothing new, nothing rejected)
-    const again = await swtAsync(['data', 'fetch', '--instrument', I, '--from', '2024-04-01', '--to', to, '--price', 'BA', '--json'], { env: envBA(dbMid) });
+    const again = await swt(['data', 'fetch', '--instrument', I, '--from', '2024-04-01', '--to', to, '--price', 'BA', '--json'], { env: envBA(dbMid) });
     expect(again.status).toBe(0);
     expect(JSON.parse(again.stdout).fetch).toMatchObject({ rows_accepted: 0, rows_rejected: 0, rows_already_present: NB });
-    expect((await swtAsync(['backtest', '--policy', 'ma-crossover', '--instrument', I, '--json'], { env: envBA(dbMid, 'recorded') })).status).toBe(0);
+    expect((await swt(['backtest', '--policy', 'ma-crossover', '--instrument', I, '--json'], { env: envBA(dbMid, 'recorded') })).status).toBe(0);
   }, 120_000);
 });

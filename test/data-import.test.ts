@@ -23,12 +23,12 @@ describe.skipIf(!HAS_SHARED)('importing the real 2016 GBP/JPY data', () => {
   const db = path.join(t.dir, 'real.duckdb');
   afterAll(t.cleanup);
 
-  beforeAll(() => {
-    const a = swt(['data', 'import', REAL_CSV, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db, '--json']);
+  beforeAll(async () => {
+    const a = await swt(['data', 'import', REAL_CSV, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db, '--json']);
     expect(a.status, a.stderr).toBe(0);
-    const b = swt(['data', 'import', REAL_MT4, '--instrument', 'GBP_JPY_MT4', '--format', 'mt4', '--utc-offset', '3', '--db', db, '--json']);
+    const b = await swt(['data', 'import', REAL_MT4, '--instrument', 'GBP_JPY_MT4', '--format', 'mt4', '--utc-offset', '3', '--db', db, '--json']);
     expect(b.status, b.stderr).toBe(0);
-    const c = swt(['data', 'import', REAL_MT4, '--instrument', 'GBP_JPY_ATHENS', '--format', 'mt4', '--tz', 'Europe/Athens', '--db', db]);
+    const c = await swt(['data', 'import', REAL_MT4, '--instrument', 'GBP_JPY_ATHENS', '--format', 'mt4', '--tz', 'Europe/Athens', '--db', db]);
     expect(c.status, c.stderr).toBe(0);
   });
 
@@ -54,8 +54,8 @@ describe.skipIf(!HAS_SHARED)('importing the real 2016 GBP/JPY data', () => {
     expect(row.n).toBe(0);
   });
 
-  it('`swt data check --json` reports the documented facts', () => {
-    const r = swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']);
+  it('`swt data check --json` reports the documented facts', async () => {
+    const r = await swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const q = JSON.parse(r.stdout);
     expect(q.instrument).toBe('GBP_JPY');
@@ -79,14 +79,14 @@ describe.skipIf(!HAS_SHARED)('importing the real 2016 GBP/JPY data', () => {
     for (const k of ['expected_weekday_minutes', 'share_range_over_12_pips', 'gaps_over_limit', 'verdict', 'reasons']) expect(q).toHaveProperty(k);
   });
 
-  it('the MT4 instrument reports the same facts as the CSV one', () => {
-    const a = JSON.parse(swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']).stdout);
-    const b = JSON.parse(swt(['data', 'check', '--instrument', 'GBP_JPY_MT4', '--db', db, '--json']).stdout);
+  it('the MT4 instrument reports the same facts as the CSV one', async () => {
+    const a = JSON.parse((await swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json'])).stdout);
+    const b = JSON.parse((await swt(['data', 'check', '--instrument', 'GBP_JPY_MT4', '--db', db, '--json'])).stdout);
     expect({ ...b, instrument: 'GBP_JPY' }).toEqual(a);
   });
 
   it('re-importing the same file adds nothing', async () => {
-    const r = swt(['data', 'import', REAL_CSV, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db, '--json']);
+    const r = await swt(['data', 'import', REAL_CSV, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db, '--json']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).imports[0].status).toBe('already_imported');
     const [row] = await query<{ n: number; imports: number }>(
@@ -105,8 +105,8 @@ describe.skipIf(!HAS_SHARED)('importing the real 2016 GBP/JPY data', () => {
     expect((rows[0].last_ts as Date).toISOString()).toBe('2016-06-24T20:58:00.000Z');
   });
 
-  it('sessions of 360 bars on the real data: none cross a weekend, and the index is dense', () => {
-    const r = swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--db', db, '--json']);
+  it('sessions of 360 bars on the real data: none cross a weekend, and the index is dense', async () => {
+    const r = await swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--db', db, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.sessions).toBeGreaterThan(60000);
@@ -126,9 +126,9 @@ describe('other source formats convert their time zones to UTC', () => {
     const hist = writeLines(path.join(t.dir, 'DAT_ASCII_GBPJPY_M1_2016.csv'), ['20160422 115300;160.532;160.536;160.512;160.516;0', '20160422 115400;160.516;160.543;160.491;160.543;0']);
     const duk = writeLines(path.join(t.dir, 'duk.csv'), ['Gmt time,Open,High,Low,Close,Volume', '22.04.2016 16:53:00.000,160.532,160.536,160.512,160.516,115.5', '22.04.2016 16:54:00.000,160.516,160.543,160.491,160.543,194']);
     const dukLocal = writeLines(path.join(t.dir, 'duk-local.csv'), ['Local time,Open,High,Low,Close,Volume', '22.04.2016 19:53:00.000 GMT+0300,160.532,160.536,160.512,160.516,115.5']);
-    expect(swt(['data', 'import', hist, '--instrument', 'H_JPY', '--format', 'histdata', '--db', db]).status).toBe(0);
-    expect(swt(['data', 'import', duk, '--instrument', 'D_JPY', '--format', 'dukascopy', '--db', db]).status).toBe(0);
-    expect(swt(['data', 'import', dukLocal, '--instrument', 'L_JPY', '--format', 'dukascopy', '--db', db]).status).toBe(0);
+    expect((await swt(['data', 'import', hist, '--instrument', 'H_JPY', '--format', 'histdata', '--db', db])).status).toBe(0);
+    expect((await swt(['data', 'import', duk, '--instrument', 'D_JPY', '--format', 'dukascopy', '--db', db])).status).toBe(0);
+    expect((await swt(['data', 'import', dukLocal, '--instrument', 'L_JPY', '--format', 'dukascopy', '--db', db])).status).toBe(0);
     const rows = await query<{ instrument: string; ts: Date; close: number }>(db, `SELECT instrument, ts, close FROM bars ORDER BY instrument, ts`);
     const byInst = (i: string) => rows.filter((r) => r.instrument === i).map((r) => r.ts.toISOString());
     expect(byInst('H_JPY')).toEqual(['2016-04-22T16:53:00.000Z', '2016-04-22T16:54:00.000Z']);
@@ -150,11 +150,11 @@ describe('other source formats convert their time zones to UTC', () => {
         ],
       }),
     );
-    const r = swt(['data', 'import', file, '--instrument', 'O_JPY', '--format', 'oanda', '--db', db, '--json']);
+    const r = await swt(['data', 'import', file, '--instrument', 'O_JPY', '--format', 'oanda', '--db', db, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout).imports[0];
     expect(res).toMatchObject({ rows_read: 3, rows_accepted: 2, incomplete_skipped: 1, rows_rejected: 0 });
-    const rb = swt(['data', 'import', file, '--instrument', 'OB_JPY', '--format', 'oanda', '--price', 'bid', '--db', db]);
+    const rb = await swt(['data', 'import', file, '--instrument', 'OB_JPY', '--format', 'oanda', '--price', 'bid', '--db', db]);
     expect(rb.status, rb.stderr).toBe(0);
     const rows = await query<{ instrument: string; ts: Date; close: number }>(db, `SELECT instrument, ts, close FROM bars WHERE instrument IN ('O_JPY', 'OB_JPY') ORDER BY instrument, ts`);
     expect(rows.map((x) => [x.instrument, x.ts.toISOString(), x.close])).toEqual([
@@ -206,7 +206,7 @@ describe('other source formats convert their time zones to UTC', () => {
     const bars = makeBars('2020-03-02T10:00:00Z', 3);
     const lines = ['ts,open,high,low,close,volume', ...bars.map((b) => `${b.ms},${b.o},${b.h},${b.l},${b.c},${b.v}`)];
     const file = writeLines(path.join(t.dir, 'epoch.csv.gz'), lines, true);
-    const r = swt(['data', 'import', file, '--instrument', 'E_JPY', '--format', 'csv', '--db', db, '--json']);
+    const r = await swt(['data', 'import', file, '--instrument', 'E_JPY', '--format', 'csv', '--db', db, '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).imports[0]).toMatchObject({ rows_accepted: 3, first: '2020-03-02T10:00:00Z', last: '2020-03-02T10:02:00Z' });
   });

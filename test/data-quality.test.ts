@@ -8,7 +8,7 @@ import { indexSessions, sessionAt } from '../src/data/sessions.js';
 import { generateBars } from '../src/data/synth.js';
 import { holeClosuresMs, holeMinutesMs, inClosureMs, weekCalendar } from '../src/data/calendar.js';
 import { buildFeatures } from '../src/features/store.js';
-import { swt, tempDir, swtAsync } from './helpers/paths.js';
+import { swt, tempDir } from './helpers/paths.js';
 import { csvLines, makeBars, writeLines } from './helpers/bars.js';
 
 const t = tempDir();
@@ -19,13 +19,13 @@ describe('the synthetic default dataset', () => {
   const out = path.join(t.dir, 'syn.csv');
 
   it('2022-01-03..2025-08-29: about 1.3 million bars, imported, and the quality report says PASS', async () => {
-    const r = await swtAsync(['data', 'synth', '--from', '2022-01-03', '--to', '2025-08-29', '--seed', '1', '--out', out, '--db', db, '--json']);
+    const r = await swt(['data', 'synth', '--from', '2022-01-03', '--to', '2025-08-29', '--seed', '1', '--out', out, '--db', db, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.synth.bars).toBeGreaterThan(1_300_000);
     expect(s.synth.bars).toBeLessThan(1_400_000);
     expect(s.imports[0].rows_accepted).toBe(s.synth.bars);
-    const c = swt(['data', 'check', '--instrument', 'SYN_GBPJPY', '--db', db, '--json']);
+    const c = await swt(['data', 'check', '--instrument', 'SYN_GBPJPY', '--db', db, '--json']);
     expect(c.status, c.stderr).toBe(0);
     const q = JSON.parse(c.stdout);
     expect(q.verdict).toBe('PASS');
@@ -68,34 +68,34 @@ describe('the synthetic default dataset', () => {
     }
   });
 
-  it('the same synth file written twice is byte-identical', () => {
+  it('the same synth file written twice is byte-identical', async () => {
     const a = path.join(t.dir, 'a.csv');
     const b = path.join(t.dir, 'b.csv');
-    for (const f of [a, b]) expect(swt(['data', 'synth', '--from', '2024-01-01', '--to', '2024-01-05', '--seed', '3', '--out', f, '--no-import']).status).toBe(0);
+    for (const f of [a, b]) expect((await swt(['data', 'synth', '--from', '2024-01-01', '--to', '2024-01-05', '--seed', '3', '--out', f, '--no-import'])).status).toBe(0);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
   });
 });
 
 describe('the quality verdict', () => {
-  it('FAILs a series where most bars exceed 12 pips (the predecessor\'s corrupted data), naming the reason', () => {
+  it('FAILs a series where most bars exceed 12 pips (the predecessor\'s corrupted data), naming the reason', async () => {
     const db = path.join(t.dir, 'corrupt.duckdb');
     const file = writeLines(path.join(t.dir, 'corrupt.csv'), csvLines(makeBars('2021-06-07T08:00:00Z', 600, { rangePips: 40 })));
-    expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
-    const r = swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']);
+    expect((await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db])).status).toBe(0);
+    const r = await swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']);
     const q = JSON.parse(r.stdout);
     expect(q.share_range_over_12_pips).toBe(1);
     expect(q.verdict).toBe('FAIL');
     expect(q.reasons[0]).toMatch(/100\.00% of bars have a high-low range over 12 pips .*corrupted/);
-    expect(swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--fail-on', 'FAIL']).status).toBe(1);
+    expect((await swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--fail-on', 'FAIL'])).status).toBe(1);
   });
 
-  it('WARNs about gaps over the limit outside weekends, listing the longest', () => {
+  it('WARNs about gaps over the limit outside weekends, listing the longest', async () => {
     const db = path.join(t.dir, 'gappy.duckdb');
     // Tuesday 08:00: minutes 100..129 missing (30 min), 300..311 missing (12 min)
     const bars = makeBars('2021-06-08T08:00:00Z', 600, { skip: (i) => (i >= 100 && i < 130) || (i >= 300 && i < 312) });
     const file = writeLines(path.join(t.dir, 'gappy.csv'), csvLines(bars));
-    expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
-    const q = JSON.parse(swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']).stdout);
+    expect((await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db])).status).toBe(0);
+    const q = JSON.parse((await swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json'])).stdout);
     expect(q.gaps_over_limit.count).toBe(2);
     expect(q.gaps_over_limit.missing_minutes).toBe(42);
     expect(q.gaps_over_limit.longest[0]).toEqual({ after: '2021-06-08T09:39:00Z', before: '2021-06-08T10:10:00Z', missing_minutes: 30, closure_minutes: 0 });
@@ -103,9 +103,9 @@ describe('the quality verdict', () => {
     expect(q.coverage).toBeCloseTo(558 / 600, 6);
   });
 
-  it('an unknown instrument is a clear error listing what the store has', () => {
+  it('an unknown instrument is a clear error listing what the store has', async () => {
     const db = path.join(t.dir, 'gappy.duckdb');
-    const r = swt(['data', 'check', '--instrument', 'EUR_USD', '--db', db]);
+    const r = await swt(['data', 'check', '--instrument', 'EUR_USD', '--db', db]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no bars for instrument EUR_USD \(instruments in the store: GBP_JPY\)/);
   });
@@ -120,8 +120,8 @@ describe('the session index', () => {
     const fri = makeBars('2021-06-11T20:00:00Z', 60);
     const sun = makeBars('2021-06-13T21:00:00Z', 200);
     const file = writeLines(path.join(t.dir, 'sessions.csv'), csvLines([...bars, ...fri, ...sun]));
-    expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
-    const r = swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--length', '100', '--max-gap', '10', '--db', db, '--json']);
+    expect((await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db])).status).toBe(0);
+    const r = await swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--length', '100', '--max-gap', '10', '--db', db, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     // runs: 400 bars | 12-min hole | 583 bars (5 missing minutes inside) | Wednesday→Friday hole | 60 bars | weekend | 200 bars
@@ -191,10 +191,10 @@ describe('a hole in the data that contains a weekend', () => {
       },
     });
 
-    it('the quality report counts both holes as gaps of their weekday minutes; its closures are the 48 h weekends', () => {
+    it('the quality report counts both holes as gaps of their weekday minutes; its closures are the 48 h weekends', async () => {
       const file = writeLines(path.join(t.dir, 'holes.csv'), csvLines(bars));
-      expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
-      const r = swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']);
+      expect((await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db])).status).toBe(0);
+      const r = await swt(['data', 'check', '--instrument', 'GBP_JPY', '--db', db, '--json']);
       expect(r.status, r.stderr).toBe(0);
       const q = JSON.parse(r.stdout);
       expect(q.gaps_over_limit).toEqual({
@@ -212,8 +212,8 @@ describe('a hole in the data that contains a weekend', () => {
       expect(q.reasons).toContain('2 gaps over 10 minutes outside weekend closures (longest 21600 min after 2025-03-12T11:59:00Z)');
     });
 
-    it('the session index breaks runs at both holes as gaps, not as weekend closures', () => {
-      const r = swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--length', '360', '--max-gap', '10', '--db', db, '--json']);
+    it('the session index breaks runs at both holes as gaps, not as weekend closures', async () => {
+      const r = await swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--length', '360', '--max-gap', '10', '--db', db, '--json']);
       expect(r.status, r.stderr).toBe(0);
       const s = JSON.parse(r.stdout);
       // runs: Mar 3-7 | weekend | Mar 10-12 noon | 3-week hole | Apr 2 noon-4 | weekend | Apr 7-11 | weekend |

@@ -7,7 +7,7 @@ import { loadFeatures, registerFeatureSet } from '../src/features/store.js';
 import { rowBuilderFor, STATUS, type BarColumns } from '../src/features/row.js';
 import { specFromConfig } from '../src/features/spec.js';
 import { loadBars } from '../src/env/market.js';
-import { ROOT, swt, swtAsync, tempDir } from './helpers/paths.js';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { csvLines, makeBars, writeLines } from './helpers/bars.js';
 
 const t = tempDir();
@@ -15,8 +15,8 @@ afterAll(t.cleanup);
 const SYN = path.join(t.dir, 'syn.csv');
 const CHUNK = { SWT_FEATURES__BUILD__CHUNK_ROWS: '2048' };
 
-function synthInto(db: string): void {
-  const r = swt(['data', 'synth', '--from', '2023-05-01', '--to', '2023-05-19', '--seed', '5', '--out', SYN, '--db', db]);
+async function synthInto(db: string): Promise<void> {
+  const r = await swt(['data', 'synth', '--from', '2023-05-01', '--to', '2023-05-19', '--seed', '5', '--out', SYN, '--db', db]);
   expect(r.status, r.stderr).toBe(0);
 }
 
@@ -79,13 +79,13 @@ describe('swt features build', () => {
   const full = path.join(t.dir, 'full.duckdb');
   const killed = path.join(t.dir, 'killed.duckdb');
 
-  beforeAll(() => {
-    synthInto(full);
-    expect(swt(['data', 'import', SYN, '--instrument', 'SYN_GBPJPY', '--format', 'csv', '--db', killed]).status).toBe(0);
+  beforeAll(async () => {
+    await synthInto(full);
+    expect((await swt(['data', 'import', SYN, '--instrument', 'SYN_GBPJPY', '--format', 'csv', '--db', killed])).status).toBe(0);
   });
 
   it('an uninterrupted build computes every bar, with a final throughput line', async () => {
-    const r = await swtAsync(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full, '--json'], { env: CHUNK });
+    const r = await swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full, '--json'], { env: CHUNK });
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     expect(rep.rows_added).toBe(rep.rows_total);
@@ -94,7 +94,7 @@ describe('swt features build', () => {
     // 67 scattering paths, 4 order-0 samples, close_z, 5 scaled returns, 4 time features
     expect(rep.columns).toBe(67 + 4 + 1 + 5 + 4);
     expect(Object.keys(rep.phases).sort()).toEqual(['commit_seconds', 'load_seconds', 'release_seconds', 'rows_seconds', 'write_seconds', 'wst_seconds', 'wst_wait_seconds']);
-    const human = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full]);
+    const human = await swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full]);
     expect(human.stdout).toMatch(/up to date, \d+ rows, nothing to add/);
   });
 
@@ -106,7 +106,7 @@ describe('swt features build', () => {
     expect(partial.length).toBeGreaterThan(0);
     expect(partial.length).toBeLessThan(whole.length);
     expect(partial.length % 2048).toBe(0); // only whole committed chunks survive a kill
-    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', killed, '--json'], { env: CHUNK });
+    const r = await swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', killed, '--json'], { env: CHUNK });
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     expect(rep.resumed_from).not.toBeNull();
@@ -116,7 +116,7 @@ describe('swt features build', () => {
 
   it('re-running adds nothing', async () => {
     const before = await dump(full);
-    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full, '--json']);
+    const r = await swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', full, '--json']);
     expect(JSON.parse(r.stdout).rows_added).toBe(0);
     expect(await dump(full)).toEqual(before);
   });
@@ -146,9 +146,9 @@ describe('swt features build', () => {
     const fri = makeBars('2021-06-11T16:00:00Z', 300);
     const sun = makeBars('2021-06-13T21:00:00Z', 300);
     const file = writeLines(path.join(t.dir, 'gap.csv'), csvLines([...a, ...fri, ...sun]));
-    expect(swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db]).status).toBe(0);
+    expect((await swt(['data', 'import', file, '--instrument', 'GBP_JPY', '--format', 'csv', '--db', db])).status).toBe(0);
     // chunks of 256 rows: chunk boundaries fall inside the rows whose lookback holds a gap
-    const r = await swtAsync(['features', 'build', '--instrument', 'GBP_JPY', '--db', db, '--json'], { env: { SWT_FEATURES__BUILD__CHUNK_ROWS: '256' } });
+    const r = await swt(['features', 'build', '--instrument', 'GBP_JPY', '--db', db, '--json'], { env: { SWT_FEATURES__BUILD__CHUNK_ROWS: '256' } });
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     // bars 600..854 (after the gap) have the gap inside their window; the Tuesday→Friday hole breaks too
@@ -176,7 +176,7 @@ describe('swt features build', () => {
 
   it('a set stored under an older spec is refused with what changed and how to rebuild it', async () => {
     const db = path.join(t.dir, 'old.duckdb');
-    expect(swt(['data', 'import', SYN, '--instrument', 'SYN_GBPJPY', '--format', 'csv', '--db', db]).status).toBe(0);
+    expect((await swt(['data', 'import', SYN, '--instrument', 'SYN_GBPJPY', '--format', 'csv', '--db', db])).status).toBe(0);
     const spec = specFromConfig(loadConfig({ env: {} }), 'default');
     const before = { ...spec, directional: { order0_samples: false, close_zscore: false, return_horizons: [], vol_bars: 240 } };
     const s = await Store.open(db);
@@ -185,20 +185,20 @@ describe('swt features build', () => {
     } finally {
       s.close();
     }
-    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', db]);
+    const r = await swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', db]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/feature set "default" is stored with a different spec .*changed: directional\), so its 71 stored columns cannot be read as the new 81/);
     expect(r.stderr).toMatch(/swt features drop --set default` and then `swt features build --set default/);
-    expect(swt(['features', 'drop', '--set', 'default', '--db', db]).status).toBe(0);
-    expect(swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', db]).status).toBe(0);
+    expect((await swt(['features', 'drop', '--set', 'default', '--db', db])).status).toBe(0);
+    expect((await swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--db', db])).status).toBe(0);
   });
 
-  it('an unknown feature set or instrument is a clear error', () => {
+  it('an unknown feature set or instrument is a clear error', async () => {
     const db = path.join(t.dir, 'full.duckdb');
-    const r = swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--set', 'nope', '--db', db]);
+    const r = await swt(['features', 'build', '--instrument', 'SYN_GBPJPY', '--set', 'nope', '--db', db]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown feature set "nope": the config defines default/);
-    const r2 = swt(['features', 'build', '--instrument', 'EUR_USD', '--db', db]);
+    const r2 = await swt(['features', 'build', '--instrument', 'EUR_USD', '--db', db]);
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/no bars for instrument EUR_USD/);
   });

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, swt, swtAsync, tempDir } from './helpers/paths.js';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { Store } from '../src/store/db.js';
 
 const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
@@ -52,7 +52,7 @@ const MAIN_ENV = { SWT_SYNTH__FROM: '2024-01-01', SWT_SYNTH__TO: '2024-02-09', S
 const outputs = new Map<string, unknown>();
 
 async function json(name: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<unknown> {
-  const r = await swtAsync(args, opts);
+  const r = await swt(args, opts);
   expect(r.status, `${name}: ${r.stderr}`).toBe(0);
   const v = JSON.parse(r.stdout) as unknown;
   outputs.set(name, v);

@@ -62,15 +62,15 @@ beforeAll(async () => {
   edgeDb = await synthStore(tmp.dir, 'edge', { from: '2024-01-01', to: '2024-06-30', seed: 5, edge: true });
   flatDb = await synthStore(tmp.dir, 'flat', { from: '2024-01-01', to: '2024-06-30', seed: 5, edge: false });
   for (const db of [edgeDb, flatDb]) {
-    const r = swt(['features', 'build', '--instrument', SYN, '--db', db]);
+    const r = await swt(['features', 'build', '--instrument', SYN, '--db', db]);
     expect(r.status, r.stderr).toBe(0);
   }
 }, 240_000);
 
 type Validation = { result: { metrics: Record<string, unknown>; grade: { letter: string; recommendation: string }; walkforward: { efficiency: number | null; oos_net_pips: number } | null; provenance: Record<string, unknown> } };
 
-function validate(db: string, extra: string[]): Validation[] {
-  const r = swt(['validate', '--db', db, '--from', '2024-03-01', '--no-report', '--json', ...extra]);
+async function validate(db: string, extra: string[]): Promise<Validation[]> {
+  const r = await swt(['validate', '--db', db, '--from', '2024-03-01', '--no-report', '--json', ...extra]);
   expect(r.status, r.stderr).toBe(0);
   return (JSON.parse(r.stdout) as { validations: Validation[] }).validations;
 }
@@ -78,24 +78,24 @@ function validate(db: string, extra: string[]): Validation[] {
 const netPips = (m: Record<string, unknown>) => Number(m.net_pips ?? m.netPips);
 
 describe.skipIf(!BUILT)('linear on the synthetic series', () => {
-  it('finds the planted edge: fitted before March, it earns after costs from March on, and walk-forward keeps > 0.3 of it', () => {
-    const [v] = validate(edgeDb, ['--policy', 'linear', '--walk-forward']);
+  it('finds the planted edge: fitted before March, it earns after costs from March on, and walk-forward keeps > 0.3 of it', async () => {
+    const [v] = await validate(edgeDb, ['--policy', 'linear', '--walk-forward']);
     expect(Number(v.result.metrics.trades)).toBeGreaterThan(100);
     expect(netPips(v.result.metrics)).toBeGreaterThan(0);
     expect(v.result.walkforward!.oos_net_pips).toBeGreaterThan(0);
     expect(v.result.walkforward!.efficiency!).toBeGreaterThan(0.3);
   }, 300_000);
 
-  it('finds nothing where there is nothing: REJECT on the edge-free series', () => {
-    const [v] = validate(flatDb, ['--policy', 'linear']);
+  it('finds nothing where there is nothing: REJECT on the edge-free series', async () => {
+    const [v] = await validate(flatDb, ['--policy', 'linear']);
     expect(v.result.grade.recommendation).toBe('REJECT');
   }, 300_000);
 
-  it('validates with 1 and 2 workers to identical results (features shared with the workers)', () => {
+  it('validates with 1 and 2 workers to identical results (features shared with the workers)', async () => {
     const args = ['--policy', 'linear:horizon=15', '--policy', 'linear:horizon=60,margin=2', '--policy', 'mean-reversion:window=240,entry_z=1.5,exit_z=0'];
     const strip = (vs: Validation[]) => vs.map((v) => ({ ...v.result, timings: null }));
-    const one = strip(validate(edgeDb, [...args, '--workers', '1']));
-    const two = strip(validate(edgeDb, [...args, '--workers', '2']));
+    const one = strip((await validate(edgeDb, [...args, '--workers', '1'])));
+    const two = strip((await validate(edgeDb, [...args, '--workers', '2'])));
     expect(two).toEqual(one);
     expect(new Set(one.map((r) => JSON.stringify(r.metrics))).size).toBe(3);
   }, 300_000);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { Store } from '../src/store/db.js';
 import { replayCliEnv, replayCliStore, I } from './helpers/live-run.js';
-import { HAS_SHARED, swtAsync, tempDir } from './helpers/paths.js';
+import { HAS_SHARED, swt, tempDir } from './helpers/paths.js';
 import { gaussianPips, saveValidationOf, writeTrades, DAY } from './helpers/promoter-store.js';
 
 const t = tempDir();
@@ -35,7 +35,7 @@ beforeAll(async () => {
 
 describe.skipIf(!HAS_SHARED)('swt live with the auto-promoter', () => {
   it('promotes the better shadow at 00:00 UTC, flattens and exits 75; restarted, the shadow trades at 25% and the old live strategy is the shadow', async () => {
-    const first = await swtAsync(args, { env: env() });
+    const first = await swt(args, { env: env() });
     expect(first.status, first.stderr).toBe(75);
     expect(first.stderr).toMatch(/the promoter made mean-reversion:window=60 the strategy that trades \(0.25 of the live size\)/);
     const out1 = JSON.parse(first.stdout);
@@ -57,7 +57,7 @@ describe.skipIf(!HAS_SHARED)('swt live with the auto-promoter', () => {
       j.close();
     }
 
-    const second = await swtAsync(args, { env: env() });
+    const second = await swt(args, { env: env() });
     expect([0, 75], second.stderr.slice(-3000)).toContain(second.status);
     const out2 = JSON.parse(second.stdout);
     expect(out2.strategy).toBe(CAND);

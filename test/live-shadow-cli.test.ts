@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { Store } from '../src/store/db.js';
 import { replayCliEnv, replayCliStore, I } from './helpers/live-run.js';
-import { HAS_SHARED, swtAsync, tempDir } from './helpers/paths.js';
+import { HAS_SHARED, swt, tempDir } from './helpers/paths.js';
 
 const t = tempDir();
 afterAll(t.cleanup);
@@ -22,7 +22,7 @@ const args = ['live', '--broker', 'paper', '--feed', 'replay', '--policy', 'ma-c
 
 describe.skipIf(!HAS_SHARED)('swt live --shadow', () => {
   it('runs the shadows beside the live strategy, prints their counts and journals each under its spec', async () => {
-    const r = await swtAsync([...args, ...shadows.flatMap((s) => ['--shadow', s]), '--json'], { env: env() });
+    const r = await swt([...args, ...shadows.flatMap((s) => ['--shadow', s]), '--json'], { env: env() });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -50,10 +50,10 @@ describe.skipIf(!HAS_SHARED)('swt live --shadow', () => {
   }, 180_000);
 
   it('refuses a shadow that is the live strategy, or one given twice (exit 2)', async () => {
-    const same = await swtAsync([...args, '--shadow', 'ma-crossover'], { env: env() });
+    const same = await swt([...args, '--shadow', 'ma-crossover'], { env: env() });
     expect(same.status).toBe(2);
     expect(same.stderr).toContain('--shadow ma-crossover: it is the live strategy');
-    const twice = await swtAsync([...args, '--shadow', shadows[1], '--shadow', shadows[1]], { env: env() });
+    const twice = await swt([...args, '--shadow', shadows[1], '--shadow', shadows[1]], { env: env() });
     expect(twice.status).toBe(2);
     expect(twice.stderr).toContain(`--shadow ${shadows[1]} is given twice`);
   }, 60_000);

@@ -31,8 +31,8 @@ function figures(stdout: string): unknown {
 }
 
 describe('swt mc safe-f', () => {
-  it.skipIf(!HAS_SHARED)("--json on Bandy's trades agrees with his reference (safe-f 3.630 ± 3%, CAR25 134.9 ± 5%)", () => {
-    const r = swt(['mc', 'safe-f', '--trades', BANDY, '--forecast', '500', '--curves', '1000', '--dd-tolerance', '0.10', '--tail', '5', '--repeats', '5', '--seed', '1', '--json']);
+  it.skipIf(!HAS_SHARED)("--json on Bandy's trades agrees with his reference (safe-f 3.630 ± 3%, CAR25 134.9 ± 5%)", async () => {
+    const r = await swt(['mc', 'safe-f', '--trades', BANDY, '--forecast', '500', '--curves', '1000', '--dd-tolerance', '0.10', '--tail', '5', '--repeats', '5', '--seed', '1', '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout);
@@ -46,26 +46,26 @@ describe('swt mc safe-f', () => {
     expect(j.car_percentiles.p25).toBeGreaterThan(0);
   });
 
-  it('gives the same figures for any --threads, and for the same --seed', () => {
+  it('gives the same figures for any --threads, and for the same --seed', async () => {
     const args = ['mc', 'safe-f', '--trades', small, '--repeats', '2', '--forecast', '200', '--json'];
-    const one = swt([...args, '--threads', '1']);
-    const two = swt([...args, '--threads', '2']);
+    const one = await swt([...args, '--threads', '1']);
+    const two = await swt([...args, '--threads', '2']);
     expect(one.status).toBe(0);
     expect(figures(two.stdout)).toEqual(figures(one.stdout));
-    const other = swt([...args, '--seed', '2']);
+    const other = await swt([...args, '--seed', '2']);
     expect(figures(other.stdout)).not.toEqual(figures(one.stdout));
   });
 
-  it('prints a readable summary without --json', () => {
-    const r = swt(['mc', 'safe-f', '--trades', small, '--repeats', '2']);
+  it('prints a readable summary without --json', async () => {
+    const r = await swt(['mc', 'safe-f', '--trades', small, '--repeats', '2']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/safe-f\s+\d+\.\d{3} ± \d+\.\d{3}/);
     expect(r.stdout).toMatch(/CAR25\s+-?\d+\.\d%/);
     expect(r.stdout).toMatch(/p95/);
   });
 
-  it('all-negative gains: safe-f 0, reported as such, exit 0', () => {
-    const r = swt(['mc', 'safe-f', '--trades', file('neg.csv', '-0.01\n-0.02\n-0.001\n'), '--json']);
+  it('all-negative gains: safe-f 0, reported as such, exit 0', async () => {
+    const r = await swt(['mc', 'safe-f', '--trades', file('neg.csv', '-0.01\n-0.02\n-0.001\n'), '--json']);
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.safe_f_mean).toBe(0);
@@ -86,14 +86,14 @@ describe('swt mc safe-f', () => {
     ['no --trades', [], /required option '--trades <file>'/],
   ];
   for (const [what, args, message] of bad) {
-    it(`rejects ${what} with exit code 2 and a clear message`, () => {
+    it(`rejects ${what} with exit code 2 and a clear message`, async () => {
       const paths: Record<string, string> = {
         BAD: file('bad.csv', 'gain\n0.01\n-0.02\noops\n0.03\n'),
         NAN: file('nan.csv', '0.01\nNaN\n'),
         EMPTY: file('empty.csv', '\n'),
         SMALL: small,
       };
-      const r = swt(['mc', 'safe-f', ...args.map((a) => paths[a] ?? a), '--json']);
+      const r = await swt(['mc', 'safe-f', ...args.map((a) => paths[a] ?? a), '--json']);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(message);
@@ -102,8 +102,8 @@ describe('swt mc safe-f', () => {
 });
 
 describe('swt mc scenarios', () => {
-  it('--json reports every stress scenario beside the original', () => {
-    const r = swt(['mc', 'scenarios', '--trades', small, '--repeats', '2', '--forecast', '200', '--adverse-gain', '0.0002', '--json']);
+  it('--json reports every stress scenario beside the original', async () => {
+    const r = await swt(['mc', 'scenarios', '--trades', small, '--repeats', '2', '--forecast', '200', '--adverse-gain', '0.0002', '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout);
@@ -117,14 +117,14 @@ describe('swt mc scenarios', () => {
     expect(by.adverse.at_original_f.car_percentiles.p25).toBeLessThan(by.original.at_original_f.car_percentiles.p25);
   });
 
-  it('prints a side-by-side table and accepts --only', () => {
-    const r = swt(['mc', 'scenarios', '--trades', small, '--repeats', '1', '--only', 'adverse,early_stop']);
+  it('prints a side-by-side table and accepts --only', async () => {
+    const r = await swt(['mc', 'scenarios', '--trades', small, '--repeats', '1', '--only', 'adverse,early_stop']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^original\s+300\s+500/m);
     expect(r.stdout).toMatch(/^adverse\s+300\s+500/m);
     expect(r.stdout).toMatch(/^early_stop\s+300\s+250/m);
     expect(r.stdout).not.toMatch(/^drop_random/m);
-    const bad = swt(['mc', 'scenarios', '--trades', small, '--only', 'moon']);
+    const bad = await swt(['mc', 'scenarios', '--trades', small, '--only', 'moon']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown scenario "moon"/);
   });

@@ -39,7 +39,7 @@ describe.skipIf(!HAS_SHARED)('the network on the real 2016 GBP/JPY data', () => 
       ['features', 'build', '--instrument', 'GBP_JPY'],
       ['checkpoints', 'init', '--seed', '3', '--json'],
     ]) {
-      const r = swt([...args, '--db', db], { env });
+      const r = await swt([...args, '--db', db], { env });
       expect(r.status, `swt ${args.join(' ')}: ${r.stderr}`).toBe(0);
       if (args[0] === 'checkpoints') checkpointId = (JSON.parse(r.stdout) as { id: string }).id;
     }

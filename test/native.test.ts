@@ -30,7 +30,7 @@ describe('native library loading and error mapping', () => {
 describe('a missing or stale native library', () => {
   it('names the file and says what to run', async () => {
     const { swt } = await import('./helpers/paths.js');
-    const r = swt(['wst', '--J', '2', '--Q', '1', '--input', 'nope.json'], { env: { SWT_NATIVE_LIB: '/nonexistent/libswt.so' } });
+    const r = await swt(['wst', '--J', '2', '--Q', '1', '--input', 'nope.json'], { env: { SWT_NATIVE_LIB: '/nonexistent/libswt.so' } });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/swt native library not found at \/nonexistent\/libswt\.so\. Run `npm run build` \(or `npm install`\)/);
   });
@@ -40,7 +40,7 @@ describe('a missing or stale native library', () => {
     // any shared object without swt_abi_version: the C library itself
     const libc = ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6', '/lib/aarch64-linux-gnu/libc.so.6'].find((f) => existsSync(f));
     if (!libc) return;
-    const r = swt(['wst', '--J', '2', '--Q', '1', '--input', 'nope.json'], { env: { SWT_NATIVE_LIB: libc } });
+    const r = await swt(['wst', '--J', '2', '--Q', '1', '--input', 'nope.json'], { env: { SWT_NATIVE_LIB: libc } });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/does not export swt_abi_version: it is not an swt build or is stale\. Run `npm run build`/);
   });

@@ -16,7 +16,7 @@ import { envConfigFromConfig } from '../src/env/config.js';
 import { Store } from '../src/store/db.js';
 import { SYN } from './helpers/synth-store.js';
 import { query, trainStore } from './helpers/train-store.js';
-import { swtAsync, tempDir } from './helpers/paths.js';
+import { swt, tempDir } from './helpers/paths.js';
 
 const t = tempDir('swt-ppo-train-');
 afterAll(t.cleanup);
@@ -140,7 +140,7 @@ describe('swt train --algo ppo', () => {
   it('the ppo policy backtests the best checkpoint (a real CLI process), deterministically', async () => {
     const args = ['backtest', '--policy', 'ppo', '--param', 'checkpoint=best', '--instrument', SYN, '--db', a.db, '--no-save', '--json'];
     const env = { SWT_DATA__SESSION_LENGTH: '60', SWT_CHECKPOINTS__DIR: path.join(a.dir, 'checkpoints') };
-    const [r1, r2] = [await swtAsync(args, { env }), await swtAsync(args, { env })];
+    const [r1, r2] = [await swt(args, { env }), await swt(args, { env })];
     expect(r1.status, r1.stderr).toBe(0);
     const j1 = JSON.parse(r1.stdout) as { run: { policy: string; params: Record<string, unknown>; metrics: { trades: number; net_pips: number } } };
     const j2 = JSON.parse(r2.stdout) as typeof j1;

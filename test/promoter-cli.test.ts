@@ -46,7 +46,7 @@ afterAll(() => t.cleanup());
 
 describe('swt promote', () => {
   it('--dry-run --json decides and prints the decision with its evidence, and stores nothing', async () => {
-    const r = run('--at', AT, '--dry-run', '--json');
+    const r = await run('--at', AT, '--dry-run', '--json');
     expect(r.stderr).not.toMatch(/error/);
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -59,30 +59,30 @@ describe('swt promote', () => {
   });
 
   it('a real run stores the decision and the state; a second run in the same period holds', async () => {
-    const r = run('--at', AT, '--json');
+    const r = await run('--at', AT, '--json');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.dry_run).toBe(false);
     expect(out.decisions[0]).toMatchObject({ id: 1, kind: 'promote' });
     expect(await counts()).toEqual({ promotions: 1, rollout: 1 });
-    const again = run('--at', new Date(D0 + 10 * DAY + 3_600_000).toISOString());
+    const again = await run('--at', new Date(D0 + 10 * DAY + 3_600_000).toISOString());
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/^hold +mean-reversion:window=60 stays at 25\.00% \(stage 1\/3\) until the next period: 0 trades since the promotion/m);
     expect(again.stdout).toContain(`state: ${CAND} drives ${INSTRUMENT} at 25% of the live size (stage 1), ${LIVE} in the shadow`);
     expect(await counts()).toEqual({ promotions: 2, rollout: 1 });
   });
 
-  it('bad input exits 2 and says what was expected', () => {
-    const at = run('--at', 'yesterday');
+  it('bad input exits 2 and says what was expected', async () => {
+    const at = await run('--at', 'yesterday');
     expect(at.status).toBe(2);
     expect(at.stderr).toContain('--at must be an ISO time');
-    const missing = swt(['promote', '--db', db, '--journal', path.join(t.dir, 'none.duckdb')]);
+    const missing = await swt(['promote', '--db', db, '--journal', path.join(t.dir, 'none.duckdb')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain(`no journal at ${path.join(t.dir, 'none.duckdb')}`);
-    const other = run('--instrument', 'EUR_USD');
+    const other = await run('--instrument', 'EUR_USD');
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/no live \(shadow = false\) trade on EUR_USD/);
-    const sched = swt(['promote', '--db', db, '--journal', journal, '--dry-run'], { env: { SWT_PROMOTER__SCHEDULE: 'weekly' } });
+    const sched = await swt(['promote', '--db', db, '--journal', journal, '--dry-run'], { env: { SWT_PROMOTER__SCHEDULE: 'weekly' } });
     expect(sched.status).toBe(2);
     expect(sched.stderr).toMatch(/promoter\.schedule: .*daily HH:MM UTC/);
   });

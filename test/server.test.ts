@@ -61,8 +61,8 @@ describe('refusals', () => {
     await expect(startDashboard({ config: dashConfig(), store: null, host: '0.0.0.0', token: null })).rejects.toThrow(/without a token/);
   });
 
-  it('swt serve --host 0.0.0.0 without SWT_DASHBOARD_TOKEN exits 2 with the reason', () => {
-    const r = swt(['serve', '--host', '0.0.0.0', '--port', '0', '--db', path.join(t.dir, 'serve.duckdb')], { env: { SWT_DASHBOARD_TOKEN: '' }, timeout: 60_000 });
+  it('swt serve --host 0.0.0.0 without SWT_DASHBOARD_TOKEN exits 2 with the reason', async () => {
+    const r = await swt(['serve', '--host', '0.0.0.0', '--port', '0', '--db', path.join(t.dir, 'serve.duckdb')], { env: { SWT_DASHBOARD_TOKEN: '' }, timeout: 60_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/refusing to serve the dashboard on 0\.0\.0\.0 without a token/);
   });

@@ -15,12 +15,12 @@ const INSTRUMENT = 'SYN_GBPJPY';
 let bars = 0;
 const running: Running[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   // Six months of synthetic bars (about 190,000) and their session index.
-  const s = swt(['data', 'synth', '--from', '2024-01-01', '--to', '2024-06-30', '--seed', '5', '--out', path.join(t.dir, 'syn.csv'), '--db', db, '--json']);
+  const s = await swt(['data', 'synth', '--from', '2024-01-01', '--to', '2024-06-30', '--seed', '5', '--out', path.join(t.dir, 'syn.csv'), '--db', db, '--json']);
   expect(s.status, s.stderr).toBe(0);
   bars = JSON.parse(s.stdout).synth.bars;
-  const x = swt(['data', 'sessions', '--instrument', INSTRUMENT, '--db', db]);
+  const x = await swt(['data', 'sessions', '--instrument', INSTRUMENT, '--db', db]);
   expect(x.status, x.stderr).toBe(0);
 }, 120_000);
 
@@ -69,18 +69,18 @@ describe('a process that holds the store and never lets go', () => {
     const holder = spawnHolder(db, ['--raw']);
     running.push(holder);
     await holder.waitFor(/held \d+/);
-    const plain = swt(['data', 'check', '--instrument', INSTRUMENT, '--db', db], { env: { SWT_STORE__LOCK_WAIT_MS: '300' } });
+    const plain = await swt(['data', 'check', '--instrument', INSTRUMENT, '--db', db], { env: { SWT_STORE__LOCK_WAIT_MS: '300' } });
     expect(plain.status).toBe(1);
     expect(plain.stderr).toMatch(new RegExp(`PID ${holder.pid} \\(.*node.*\\) holds it; it left no holder record`));
     writeFileSync(holderFile(db), JSON.stringify({ pid: gone.pid, command: 'swt features build', process_started_at: '2024-01-01T00:00:00Z', held_since: '2024-01-01T00:00:00Z', hold: 'unit' }));
-    const stale = swt(['data', 'check', '--instrument', INSTRUMENT, '--db', db], { env: { SWT_STORE__LOCK_WAIT_MS: '300' } });
+    const stale = await swt(['data', 'check', '--instrument', INSTRUMENT, '--db', db], { env: { SWT_STORE__LOCK_WAIT_MS: '300' } });
     expect(stale.status).toBe(1);
     expect(stale.stderr).toContain(`PID ${holder.pid} (`);
     expect(stale.stderr).toContain(`the holder record names PID ${gone.pid} (\`swt features build\`), which no longer holds it`);
     holder.child.kill('SIGTERM');
     await holder.done;
     // once the file is free, the stale record does not stand in anyone's way
-    const after = swt(['data', 'check', '--instrument', INSTRUMENT, '--db', db, '--json']);
+    const after = await swt(['data', 'check', '--instrument', INSTRUMENT, '--db', db, '--json']);
     expect(after.status, after.stderr).toBe(0);
   });
 });

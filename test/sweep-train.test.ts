@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, swtAsync, tempDir } from './helpers/paths.js';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { SYN, synthStore } from './helpers/synth-store.js';
 import { loadConfig } from '../src/config/load.js';
 import { hyperparametersHash } from '../src/agent/checkpoints/registry.js';
@@ -45,7 +45,7 @@ let spaceFile = '';
 beforeAll(async () => {
   if (!BUILT) return;
   db = await synthStore(tmp.dir, 'train', { from: '2024-01-01', to: '2024-01-31', seed: 6, edge: true });
-  const f = await swtAsync(['features', 'build', '--instrument', SYN, '--db', db], { timeout: 120_000 });
+  const f = await swt(['features', 'build', '--instrument', SYN, '--db', db], { timeout: 120_000 });
   expect(f.status, f.stderr).toBe(0);
   spaceFile = path.join(tmp.dir, 'lr-td.yaml');
   writeFileSync(spaceFile, space(PARAMS));
@@ -99,7 +99,7 @@ async function trialRows(file: string, sweepId: number): Promise<TrialRow[]> {
 
 async function sweep(file: string, extra: string[] = []): Promise<SweepSummary> {
   const report = extra.includes('--out') ? [] : ['--no-report'];
-  const r = await swtAsync(['sweep', '--space', spaceFile, '--db', file, ...report, '--json', ...extra], { env, timeout: 300_000 });
+  const r = await swt(['sweep', '--space', spaceFile, '--db', file, ...report, '--json', ...extra], { env, timeout: 300_000 });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as SweepSummary;
 }
@@ -190,7 +190,7 @@ describe.skipIf(!BUILT)('swt sweep over training hyper-parameters', () => {
   it('refuses a parameter path the config does not have, with exit code 2', async () => {
     const bad = path.join(tmp.dir, 'bad.yaml');
     writeFileSync(bad, space('  train.optimiser.lr: { type: float, min: 0.001, max: 0.01 }'));
-    const r = await swtAsync(['sweep', '--space', bad, '--db', db, '--no-report'], { env });
+    const r = await swt(['sweep', '--space', bad, '--db', db, '--no-report'], { env });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${bad}: params.train.optimiser.lr: the config has no setting 'train.optimiser.lr'`);
   }, 60_000);

@@ -10,7 +10,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, swtAsync, tempDir } from './helpers/paths.js';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { spawnSwt } from './helpers/processes.js';
 import { SYN, synthStore } from './helpers/synth-store.js';
 import { loadConfig } from '../src/config/load.js';
@@ -159,7 +159,7 @@ describe.skipIf(!BUILT)('swt sweep on the planted-edge series', () => {
     expect(before.length).toBeGreaterThanOrEqual(33);
     expect(before.length).toBeLessThan(42);
 
-    const r = await swtAsync(['sweep', '--db', file, '--space', sweepFile, '--resume', '--no-report', '--json']);
+    const r = await swt(['sweep', '--db', file, '--space', sweepFile, '--resume', '--no-report', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const resumed = JSON.parse(r.stdout) as SweepSummary;
     expect(resumed).toMatchObject({ status: 'done', resumed: true, evaluations: 42, evaluations_reused: before.length, evaluations_run: 42 - before.length });
@@ -169,7 +169,7 @@ describe.skipIf(!BUILT)('swt sweep on the planted-edge series', () => {
     expect(after.filter((a) => before.some((b) => b.trial === a.trial && b.stage === a.stage))).toEqual(before);
     expect(noTime(after)).toEqual(noTime(oneRows));
 
-    const again = await swtAsync(['sweep', '--db', file, '--space', sweepFile, '--resume', '--json']);
+    const again = await swt(['sweep', '--db', file, '--space', sweepFile, '--resume', '--json']);
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/--resume: no unfinished sweep of .*mr-sweep\.yaml in the store \(sweep #1 is done\)/);
   });
@@ -179,12 +179,12 @@ describe.skipIf(!BUILT)('swt sweep on the planted-edge series', () => {
     // Three rounds of 32 draws each: the target, once reached in round 0, spares rounds 1 and 2.
     const rounds = path.join(tmp.dir, 'mr-rounds.yaml');
     writeFileSync(rounds, `${readFileSync(sweepFile, 'utf8')}rounds: 3\n`);
-    const stopped = await swtAsync(['sweep', '--db', file, '--space', rounds, '--max-minutes', '0', '--no-report', '--json']);
+    const stopped = await swt(['sweep', '--db', file, '--space', rounds, '--max-minutes', '0', '--no-report', '--json']);
     expect(stopped.status, stopped.stderr).toBe(0);
     expect(JSON.parse(stopped.stdout)).toMatchObject({ status: 'stopped', stop_reason: 'max_minutes', evaluations: 0, champion: null });
 
     const target = 0.95 * one.champion!.score;
-    const hit = await swtAsync(['sweep', '--db', file, '--space', rounds, '--resume', '--target-score', String(target), '--no-report', '--json']);
+    const hit = await swt(['sweep', '--db', file, '--space', rounds, '--resume', '--target-score', String(target), '--no-report', '--json']);
     expect(hit.status, hit.stderr).toBe(0);
     const s = JSON.parse(hit.stdout) as SweepSummary;
     expect(s).toMatchObject({ status: 'target', stop_reason: 'target_score', resumed: true, champion: { trial: one.champion!.trial, stage: 2 } });
@@ -223,7 +223,7 @@ describe.skipIf(!BUILT)('swt sweep on the planted-edge series', () => {
   it('refuses a bad space file with exit code 2, naming the file and the field', async () => {
     const bad = path.join(tmp.dir, 'bad.yaml');
     writeFileSync(bad, `${COMMON}params:\n  window: { type: int, min: 20, max: 300 }\n  exit_z: { type: float, min: 0, max: 0 }\ntrials: 4\nstages: [ { sessions: 10 } ]\n`);
-    const r = await swtAsync(['sweep', '--db', copyDb('bad'), '--space', bad, '--json']);
+    const r = await swt(['sweep', '--db', copyDb('bad'), '--space', bad, '--json']);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`swt: error: ${bad}: params.exit_z.max: expected max > min, got min 0, max 0`);

@@ -201,10 +201,10 @@ describe('swt train (the loop)', () => {
 });
 
 describe.skipIf(!existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js')))('swt train (the CLI)', () => {
-  it('refuses an unknown preset with exit code 2 and reports the latest run as snake_case JSON', () => {
-    const bad = swt(['train', '--preset', 'huge', '--db', base]);
+  it('refuses an unknown preset with exit code 2 and reports the latest run as snake_case JSON', async () => {
+    const bad = await swt(['train', '--preset', 'huge', '--db', base]);
     expect(bad.status).toBe(2);
-    const st = swt(['train', 'status', '--json', '--db', base]);
+    const st = await swt(['train', 'status', '--json', '--db', base]);
     expect(st.status, st.stderr).toBe(0);
     expect(JSON.parse(st.stdout)).toEqual({ run: null, last_metrics: null, last_evaluation: null, events: [] });
   }, 60_000);

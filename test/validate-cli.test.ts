@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HAS_SHARED, SHARED, swt, tempDir, swtAsync } from './helpers/paths.js';
+import { HAS_SHARED, SHARED, swt, tempDir } from './helpers/paths.js';
 import { pdfPageCount, pdfTextRuns } from './helpers/pdf.js';
 import { Store } from '../src/store/db.js';
 import { REPORT_CHARTS } from '../src/validation/report/index.js';
@@ -15,9 +15,9 @@ const out = path.join(tmp.dir, 'report');
 
 beforeAll(async () => {
   if (!HAS_SHARED) return;
-  const imp = await swtAsync(['data', 'import', path.join(SHARED, 'data', 'GBPJPY_M1_20160422_20160624.csv.gz'), '--format', 'csv', '--instrument', 'GBP_JPY', '--db', db]);
+  const imp = await swt(['data', 'import', path.join(SHARED, 'data', 'GBPJPY_M1_20160422_20160624.csv.gz'), '--format', 'csv', '--instrument', 'GBP_JPY', '--db', db]);
   expect(imp.status, imp.stderr).toBe(0);
-  const ses = await swtAsync(['data', 'sessions', '--instrument', 'GBP_JPY', '--db', db]);
+  const ses = await swt(['data', 'sessions', '--instrument', 'GBP_JPY', '--db', db]);
   expect(ses.status, ses.stderr).toBe(0);
 }, 120_000);
 afterAll(() => tmp.cleanup());
@@ -43,7 +43,7 @@ describe.skipIf(!HAS_SHARED)('swt validate on the real 2016 data', () => {
   let json: { validations: Array<{ id: number; key: string; report: { dir: string; html: string; pdf: string; pages: number }; result: Record<string, any> }> };
 
   it('backtests the baseline, validates it and writes the HTML and PDF report', async () => {
-    const r = await swtAsync(['validate', '--db', db, '--policy', 'mean-reversion', '--walk-forward', '--out', out, '--json']);
+    const r = await swt(['validate', '--db', db, '--policy', 'mean-reversion', '--walk-forward', '--out', out, '--json']);
     expect(r.status, r.stderr).toBe(0);
     json = JSON.parse(r.stdout);
     expect(json.validations).toHaveLength(1);
@@ -113,22 +113,22 @@ describe.skipIf(!HAS_SHARED)('swt validate on the real 2016 data', () => {
     }
   });
 
-  it('refuses to overwrite an existing report directory without --force', () => {
+  it('refuses to overwrite an existing report directory without --force', async () => {
     writeFileSync(path.join(out, 'notes.txt'), 'mine');
     const before = statSync(path.join(out, 'report.pdf')).mtimeMs;
-    const r = swt(['validate', '--db', db, '--policy', 'mean-reversion', '--out', out]);
+    const r = await swt(['validate', '--db', db, '--policy', 'mean-reversion', '--out', out]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/report directory .* already exists: choose another --out or pass --force/);
     expect(statSync(path.join(out, 'report.pdf')).mtimeMs).toBe(before);
-    const f = swt(['validate', '--db', db, '--policy', 'ma-crossover', '--out', out, '--force', '--scenarios', 'none']);
+    const f = await swt(['validate', '--db', db, '--policy', 'ma-crossover', '--out', out, '--force', '--scenarios', 'none']);
     expect(f.status, f.stderr).toBe(0);
     expect(f.stdout).toMatch(/ma-crossover \(fast=10, slow=50\): grade [A-F+]+ \(score [\d.]+\) → (DEPLOY|TEST|IMPROVE|REJECT)/);
     expect(readFileSync(path.join(out, 'index.html'), 'utf8')).toContain('Validation: ma-crossover');
     expect(readFileSync(path.join(out, 'notes.txt'), 'utf8')).toBe('mine'); // --force replaces only the report files
   });
 
-  it('grades a policy that never trades REJECT (exit 0), saying why, instead of refusing it', () => {
-    const r = swt(['validate', '--db', db, '--policy', 'hold', '--no-report']);
+  it('grades a policy that never trades REJECT (exit 0), saying why, instead of refusing it', async () => {
+    const r = await swt(['validate', '--db', db, '--policy', 'hold', '--no-report']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^hold: grade F \(score 0\.0\) → REJECT: no trade closed over \d+ sessions: nothing to size, nothing to deploy\n/);
     expect(r.stdout).toContain('  trades 0, net 0.0 pips, win rate -, profit factor -; Monte Carlo not run: no trade closed\n');
@@ -141,29 +141,29 @@ describe.skipIf(!HAS_SHARED)('swt validate on the real 2016 data', () => {
     ['--param with several policies', ['--policy', 'hold', '--policy', 'random', '--param', 'p_open=0.1'], /--param applies to a single --policy/],
     ['an unknown scenario', ['--policy', 'random', '--scenarios', 'adverse,typo'], /unknown scenario "typo"/],
     ['an unknown instrument', ['--policy', 'random', '--instrument', 'EUR_USD'], /no bars for EUR_USD/],
-  ])('exits 2 on %s', (_what, args, msg) => {
-    const r = swt(['validate', '--db', db, '--no-report', ...args]);
+  ])('exits 2 on %s', async (_what, args, msg) => {
+    const r = await swt(['validate', '--db', db, '--no-report', ...args]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(r.stdout).toBe('');
   });
 
-  it('exits 2 on a drawdown tolerance outside (0, 1) or a forecast of 0 years in the config', () => {
-    const tol = swt(['validate', '--db', db, '--no-report', '--policy', 'random'], { env: { SWT_MONTECARLO__DD_TOLERANCE: '1.5' } });
+  it('exits 2 on a drawdown tolerance outside (0, 1) or a forecast of 0 years in the config', async () => {
+    const tol = await swt(['validate', '--db', db, '--no-report', '--policy', 'random'], { env: { SWT_MONTECARLO__DD_TOLERANCE: '1.5' } });
     expect(tol.status).toBe(2);
     expect(tol.stderr).toMatch(/montecarlo\.dd_tolerance/);
-    const fc = swt(['validate', '--db', db, '--no-report', '--policy', 'random'], { env: { SWT_VALIDATION__FORECAST_YEARS: '0' } });
+    const fc = await swt(['validate', '--db', db, '--no-report', '--policy', 'random'], { env: { SWT_VALIDATION__FORECAST_YEARS: '0' } });
     expect(fc.status).toBe(2);
     expect(fc.stderr).toMatch(/validation\.forecast_years/);
   });
 });
 
 describe.skipIf(!HAS_SHARED)('swt validate --run: a stored backtest run', () => {
-  it('validates the run it names (its policy, parameters, sessions and seed), with the run id in the provenance', () => {
-    const bt = swt(['backtest', '--db', db, '--policy', 'mean-reversion', '--param', 'window=90', '--instrument', 'GBP_JPY', '--sessions', '40', '--seed', '4', '--json']);
+  it('validates the run it names (its policy, parameters, sessions and seed), with the run id in the provenance', async () => {
+    const bt = await swt(['backtest', '--db', db, '--policy', 'mean-reversion', '--param', 'window=90', '--instrument', 'GBP_JPY', '--sessions', '40', '--seed', '4', '--json']);
     expect(bt.status, bt.stderr).toBe(0);
     const run = JSON.parse(bt.stdout).run;
-    const r = swt(['validate', '--db', db, '--run', run.run_id, '--no-report', '--json']);
+    const r = await swt(['validate', '--db', db, '--run', run.run_id, '--no-report', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const v = JSON.parse(r.stdout).validations[0].result;
     expect(v.provenance.run_id).toBe(run.run_id);
@@ -173,13 +173,15 @@ describe.skipIf(!HAS_SHARED)('swt validate --run: a stored backtest run', () => 
     expect(v.provenance.sessions_run).toBe(40);
   });
 
-  it('validates several runs in one call, in parallel, each with its own sessions and seed', () => {
-    const ids = [5, 6].map((seed) => {
-      const bt = swt(['backtest', '--db', db, '--policy', 'random', '--param', 'p_open=0.05', '--instrument', 'GBP_JPY', '--sessions', '30', '--seed', String(seed), '--json']);
+  it('validates several runs in one call, in parallel, each with its own sessions and seed', async () => {
+    // one after the other: the backtests write to the same store
+    const ids: { run_id: string; metrics: { trades: number } }[] = [];
+    for (const seed of [5, 6]) {
+      const bt = await swt(['backtest', '--db', db, '--policy', 'random', '--param', 'p_open=0.05', '--instrument', 'GBP_JPY', '--sessions', '30', '--seed', String(seed), '--json']);
       expect(bt.status, bt.stderr).toBe(0);
-      return JSON.parse(bt.stdout).run;
-    });
-    const r = swt(['validate', '--db', db, '--run', ids[0].run_id, '--run', ids[1].run_id, '--workers', '2', '--no-report', '--json']);
+      ids.push(JSON.parse(bt.stdout).run);
+    }
+    const r = await swt(['validate', '--db', db, '--run', ids[0].run_id, '--run', ids[1].run_id, '--workers', '2', '--no-report', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const vs = JSON.parse(r.stdout).validations;
     expect(vs.map((v: { key: string }) => v.key)).toEqual([ids[0].run_id, ids[1].run_id]);
@@ -190,11 +192,11 @@ describe.skipIf(!HAS_SHARED)('swt validate --run: a stored backtest run', () => 
     });
   });
 
-  it('refuses an unknown run, and market options beside --run', () => {
-    const r = swt(['validate', '--db', db, '--run', 'bt-nope']);
+  it('refuses an unknown run, and market options beside --run', async () => {
+    const r = await swt(['validate', '--db', db, '--run', 'bt-nope']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no stored run "bt-nope"/);
-    const r2 = swt(['validate', '--db', db, '--run', 'bt-nope', '--policy', 'hold']);
+    const r2 = await swt(['validate', '--db', db, '--run', 'bt-nope', '--policy', 'hold']);
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/--run takes its policy, parameters, instrument, range, fit range, sessions and seed from the stored run/);
   });

@@ -25,17 +25,17 @@ type Out = { validations: Array<{ id: number; key: string; report: { dir: string
 let one: Out;
 let two: Out;
 
-function run(workers: number, out: string): Out {
+async function run(workers: number, out: string): Promise<Out> {
   const args = ['validate', '--db', db, ...POLICIES.flatMap((p) => ['--policy', p]), '--workers', String(workers), '--out', out, '--json'];
-  const r = swt(args);
+  const r = await swt(args);
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Out;
 }
 
 describe.skipIf(!BUILT)('swt validate --workers', () => {
-  it('gives identical results with 2 workers and with 1, one report directory per policy', () => {
-    one = run(1, path.join(tmp.dir, 'w1'));
-    two = run(2, path.join(tmp.dir, 'w2'));
+  it('gives identical results with 2 workers and with 1, one report directory per policy', async () => {
+    one = (await run(1, path.join(tmp.dir, 'w1')));
+    two = (await run(2, path.join(tmp.dir, 'w2')));
     expect(one.validations.map((v) => v.key)).toEqual(['mean-reversion-1', 'ma-crossover', 'buy-and-hold', 'hold', 'mean-reversion-2']);
     expect(two.validations.map((v) => v.key)).toEqual(one.validations.map((v) => v.key));
     const strip = (o: Out): Array<Record<string, unknown>> => o.validations.map((v) => ({ ...v.result, timings: null }));
@@ -83,12 +83,14 @@ describe.skipIf(!BUILT)('swt validate --workers', () => {
     // Two stored runs, each validated on its own market in its own worker with a walk-forward: the first
     // is valid; the second has too few sessions for the walk-forward's folds, which only its job finds
     // out (the main process never looks at the sessions).
-    const ids = [10, 4].map((n) => {
-      const bt = swt(['backtest', '--db', db, '--instrument', SYN, '--policy', 'buy-and-hold', '--sessions', String(n), '--json']);
+    // one after the other: the backtests write to the same store
+    const ids: string[] = [];
+    for (const n of [10, 4]) {
+      const bt = await swt(['backtest', '--db', db, '--instrument', SYN, '--policy', 'buy-and-hold', '--sessions', String(n), '--json']);
       expect(bt.status, bt.stderr).toBe(0);
-      return JSON.parse(bt.stdout).run.run_id as string;
-    });
-    const r = swt(['validate', '--db', db, '--run', ids[0], '--run', ids[1], '--walk-forward', '--workers', '2', '--no-report']);
+      ids.push(JSON.parse(bt.stdout).run.run_id as string);
+    }
+    const r = await swt(['validate', '--db', db, '--run', ids[0], '--run', ids[1], '--walk-forward', '--workers', '2', '--no-report']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/swt: error: walk-forward with 5 folds and an in-sample ratio of 3 needs at least 8 sessions, the market has 4: use fewer folds or a longer range/);
     const store = await Store.open(db);
@@ -99,16 +101,16 @@ describe.skipIf(!BUILT)('swt validate --workers', () => {
     }
   });
 
-  it("a worker's failure that is not bad input (the report directory cannot be made) exits 1 with its message", () => {
+  it("a worker's failure that is not bad input (the report directory cannot be made) exits 1 with its message", async () => {
     const blocker = path.join(tmp.dir, 'a-file');
     writeFileSync(blocker, 'not a directory\n');
-    const r = swt(['validate', '--db', db, '--policy', 'random', '--policy', 'buy-and-hold', '--workers', '2', '--out', path.join(blocker, 'reports')]);
+    const r = await swt(['validate', '--db', db, '--policy', 'random', '--policy', 'buy-and-hold', '--workers', '2', '--out', path.join(blocker, 'reports')]);
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/swt: error: ENOTDIR: not a directory, mkdir '.*a-file\/reports\/(random|buy-and-hold)'/);
   });
 
-  it('refuses an existing parent report directory without --force, before any work', () => {
-    const r = swt(['validate', '--db', db, '--policy', 'random', '--policy', 'hold', '--out', path.join(tmp.dir, 'w1')]);
+  it('refuses an existing parent report directory without --force, before any work', async () => {
+    const r = await swt(['validate', '--db', db, '--policy', 'random', '--policy', 'hold', '--out', path.join(tmp.dir, 'w1')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/already exists/);
   });

@@ -22,7 +22,7 @@ let db = '';
 beforeAll(async () => {
   if (!BUILT) return;
   db = await synthStore(tmp.dir, 'watch', { from: '2024-01-01', to: '2024-01-31', seed: 4, edge: true });
-  const r = swt(['features', 'build', '--instrument', SYN, '--db', db]);
+  const r = await swt(['features', 'build', '--instrument', SYN, '--db', db]);
   expect(r.status, r.stderr).toBe(0);
 }, 120_000);
 
@@ -78,8 +78,8 @@ describe.skipIf(!BUILT)('swt validate --watch', () => {
     }
   }, 300_000);
 
-  it('refuses a rule policy: only learned policies have checkpoints to watch', () => {
-    const r = swt(['validate', '--watch', '--policy', 'ma-crossover', '--db', db, '--max-validations', '1'], { env });
+  it('refuses a rule policy: only learned policies have checkpoints to watch', async () => {
+    const r = await swt(['validate', '--watch', '--policy', 'ma-crossover', '--db', db, '--max-validations', '1'], { env });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--watch validates new checkpoints: give a learned policy/);
   });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, swt, swtAsync, tempDir } from './helpers/paths.js';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { SYN, synthStore } from './helpers/synth-store.js';
 import { Store } from '../src/store/db.js';
 
@@ -17,7 +17,7 @@ let db = '';
 beforeAll(async () => {
   if (!BUILT) return;
   db = await synthStore(tmp.dir, 'wf', { from: '2024-01-01', to: '2024-01-31', seed: 6, edge: true });
-  expect((await swtAsync(['features', 'build', '--instrument', SYN, '--db', db])).status).toBe(0);
+  expect((await swt(['features', 'build', '--instrument', SYN, '--db', db])).status).toBe(0);
 }, 120_000);
 
 describe.skipIf(!BUILT)('walk-forward with retraining', () => {
@@ -25,7 +25,7 @@ describe.skipIf(!BUILT)('walk-forward with retraining', () => {
   // folds were trained by the ppo learner.
   it.each(['muzero', 'ppo'])('%s: trains one agent per fold on its in-sample range and tests that checkpoint out of sample', async (policy) => {
     const before = await countRuns();
-    const r = await swtAsync(['walkforward', '--policy', policy, '--train-preset', 'test', '--train-episodes', '32', '--folds', '2', '--is-ratio', '2', '--min-trades', '1', '--db', db, '--json'], { env, timeout: 600_000 });
+    const r = await swt(['walkforward', '--policy', policy, '--train-preset', 'test', '--train-episodes', '32', '--folds', '2', '--is-ratio', '2', '--min-trades', '1', '--db', db, '--json'], { env, timeout: 600_000 });
     expect(r.status, r.stderr).toBe(0);
     const wf = JSON.parse(r.stdout) as { fold_results: Array<{ params: { checkpoint: string }; in_sample: { to: string }; out_of_sample: { from: string } }> };
     expect(wf.fold_results).toHaveLength(2);
@@ -51,8 +51,8 @@ describe.skipIf(!BUILT)('walk-forward with retraining', () => {
     }
   }
 
-  it('refuses --train-preset for a rule policy', () => {
-    const r = swt(['walkforward', '--policy', 'ma-crossover', '--train-preset', 'test', '--db', db]);
+  it('refuses --train-preset for a rule policy', async () => {
+    const r = await swt(['walkforward', '--policy', 'ma-crossover', '--train-preset', 'test', '--db', db]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/retrains a learned policy/);
   });

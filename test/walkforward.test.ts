@@ -7,7 +7,7 @@ import { envConfigFromConfig } from '../src/env/config.js';
 import { loadMarket, type Market } from '../src/env/market.js';
 import { Store } from '../src/store/db.js';
 import { blockBounds, efficiency, gridPoints, parseGridArgs, walkForward, type WalkForwardOptions } from '../src/validation/walkforward.js';
-import { ROOT, swt, tempDir, swtAsync } from './helpers/paths.js';
+import { ROOT, swt, tempDir } from './helpers/paths.js';
 import { SYN, synthStore } from './helpers/synth-store.js';
 
 const tmp = tempDir('swt-wf-');
@@ -127,7 +127,7 @@ describe('walk-forward inputs', () => {
 
 describe('swt walkforward', () => {
   it.skipIf(!existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js')))('prints the per-fold result as JSON', async () => {
-    const r = await swtAsync(['walkforward', '--db', edgeDb, '--policy', 'mean-reversion', '--param-grid', 'window=120,240', '--param', 'exit_z=0', '--folds', '3', '--mode', 'anchored', '--json']);
+    const r = await swt(['walkforward', '--db', edgeDb, '--policy', 'mean-reversion', '--param-grid', 'window=120,240', '--param', 'exit_z=0', '--folds', '3', '--mode', 'anchored', '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout);
@@ -136,7 +136,7 @@ describe('swt walkforward', () => {
     expect(j.fold_results).toHaveLength(3);
     expect(j.grid).toEqual({ window: [120, 240] });
     expect(j.oos_net_pips).toBeGreaterThan(0);
-    const bad = swt(['walkforward', '--db', edgeDb, '--policy', 'mean-reversion', '--param-grid', 'windw=1,2']);
+    const bad = await swt(['walkforward', '--db', edgeDb, '--policy', 'mean-reversion', '--param-grid', 'windw=1,2']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/swt: error: policy 'mean-reversion' has no parameter 'windw'/);
   });

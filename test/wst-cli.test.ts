@@ -26,10 +26,10 @@ function input(name: string, body: string): string {
 
 describe.skipIf(!HAS_SHARED)('swt wst --full --json reproduces Kymatio (shared fixtures)', () => {
   for (const f of HAS_SHARED ? loadWstFixtures() : []) {
-    it(`${f.config_name}: dims, meta, S and features`, () => {
+    it(`${f.config_name}: dims, meta, S and features`, async () => {
       const file = input(`${f.config_name}.json`, JSON.stringify({ signals: f.signals.map((s) => s.x) }));
       const [q1, q2] = fixtureQ(f);
-      const r = swt(['wst', '--J', String(f.call_kwargs.J), '--Q', `${q1},${q2}`, '--max-order', String(f.call_kwargs.max_order), '--input', file, '--full', '--json']);
+      const r = await swt(['wst', '--J', String(f.call_kwargs.J), '--Q', `${q1},${q2}`, '--max-order', String(f.call_kwargs.max_order), '--input', file, '--full', '--json']);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const out = JSON.parse(r.stdout) as WstCliOutput;
@@ -51,9 +51,9 @@ describe.skipIf(!HAS_SHARED)('swt wst --full --json reproduces Kymatio (shared f
 describe('swt wst output and bad input', () => {
   const ramp = Array.from({ length: 256 }, (_, t) => Math.sin(t / 9) + t / 100);
 
-  it('prints features without S unless --full, and a readable summary without --json', () => {
+  it('prints features without S unless --full, and a readable summary without --json', async () => {
     const file = input('ok.json', JSON.stringify({ signals: [ramp, ramp.map((v) => 2 * v)] }));
-    const j = swt(['wst', '--J', '6', '--Q', '4', '--input', file, '--json']);
+    const j = await swt(['wst', '--J', '6', '--Q', '4', '--input', file, '--json']);
     expect(j.status).toBe(0);
     const out = JSON.parse(j.stdout) as WstCliOutput;
     expect(out.S).toBeUndefined();
@@ -61,9 +61,9 @@ describe('swt wst output and bad input', () => {
     expect(out.features[0]).toHaveLength(67);
     // linear in the signal (no z-scoring unless asked): doubling the input doubles every feature
     out.features[1].forEach((v, c) => expect(Math.abs(v - 2 * out.features[0][c])).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(v))));
-    const z = JSON.parse(swt(['wst', '--J', '6', '--Q', '4', '--input', file, '--json', '--zscore']).stdout) as WstCliOutput;
+    const z = JSON.parse((await swt(['wst', '--J', '6', '--Q', '4', '--input', file, '--json', '--zscore'])).stdout) as WstCliOutput;
     z.features[1].forEach((v, c) => expect(Math.abs(v - z.features[0][c])).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(v))));
-    const h = swt(['wst', '--J', '6', '--Q', '4', '--input', file]);
+    const h = await swt(['wst', '--J', '6', '--Q', '4', '--input', file]);
     expect(h.status).toBe(0);
     expect(h.stdout).toMatch(/67 channels \(1 \/ 22 \/ 44 per order\) x 4 time steps; 2 signal\(s\)/);
   });
@@ -81,8 +81,8 @@ describe('swt wst output and bad input', () => {
     ['a malformed --Q', () => ['--J', '6', '--Q', '4,x', '--input', input('ok5.json', JSON.stringify({ signals: [ramp] }))], /--Q \(Q2\) must be an integer/],
   ];
   for (const [what, args, message] of cases) {
-    it(`exits 2 with a clear message for ${what}`, () => {
-      const r = swt(['wst', ...args()]);
+    it(`exits 2 with a clear message for ${what}`, async () => {
+      const r = await swt(['wst', ...args()]);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(message);

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** ../shared beside the checkout (CI has it); tests that need it skip visibly when it is absent. */
@@ -21,23 +21,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI (dist/) as a user would; `npm test` builds it first. */
-export function swt(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}): CliResult {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'swt.js'), ...args], {
-    cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, SWT_LOG__DIR: path.join(tmpdir(), 'swt-test-logs'), ...opts.env },
-    encoding: 'utf8',
-    timeout: opts.timeout ?? 300_000,
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
 /**
- * The CLI without blocking this process: a test that runs long commands back to back must let the
- * event loop run, or vitest's worker misses its own heartbeats ("Timeout calling onTaskUpdate").
+ * Runs the built CLI (dist/) as a user would; `npm test` builds it first. Never with spawnSync: a
+ * test that blocks its worker's event loop for a minute (one long command, or several back to back)
+ * makes vitest's worker miss the answer to its own "onTaskUpdate" call, and the whole run fails.
  */
-export function swtAsync(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}): Promise<CliResult> {
+export function swt(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'swt.js'), ...args], {
       cwd: opts.cwd ?? ROOT,
