@@ -9,6 +9,7 @@ import type { Config } from '../src/config/schema.js';
 import { evaluatePolicy, splitSessions, trainFromStore, trainStatus, type TrainRequest } from '../src/app/train.js';
 import { resolveCheckpoint, storedMeta } from '../src/agent/checkpoints/registry.js';
 import { createMuZeroPolicy, muzeroDefaultSimulations } from '../src/agent/policies/muzero.js';
+import { MuZeroActor } from '../src/agent/muzero/actor.js';
 import { loadStoreMarket } from '../src/app/market.js';
 import { envConfigFromConfig } from '../src/env/config.js';
 import { Store } from '../src/store/db.js';
@@ -129,29 +130,53 @@ describe('swt train (the loop)', () => {
     expect(st.last_evaluation).not.toBeNull();
   }, 240_000);
 
-  it("records the evaluation that `swt validate --policy muzero` plays: the policy's default search on the held-out sessions, not self-play's", async () => {
+  it("records the search its evaluation played in every checkpoint, and `--policy muzero` serves the checkpoint with it: the stored evaluation is what validation plays", async () => {
     const r = fresh();
-    expect(r.config.mcts.simulations).toBe(8); // the test preset's self-play search
+    // the test preset: self-play searches 8 simulations at c_scale 0.1; evaluations 4 at c_scale 3
+    expect(r.config.mcts.simulations).toBe(8);
+    expect(r.config.mcts.gumbel.c_scale).toBe(0.1);
     expect(muzeroDefaultSimulations()).toBe(15);
     const s = await r.train({ maxEpisodes: 8 }); // 6 updates: one evaluation (eval_every 6), checkpointed
     const store = await Store.open(r.db);
     try {
-      const stored = (await storedMeta(store, s.last_checkpoint))!.evaluation!;
+      const meta = (await storedMeta(store, s.last_checkpoint))!;
+      expect(meta.search).toEqual({ simulations: 4, c_scale: 3, min_q_range: 10 });
+      const stored = meta.evaluation!;
       expect(stored.sessions).toBe(2);
+      expect(stored.trades).toBeGreaterThan(0); // so that the comparison below compares trades
       const market = await loadStoreMarket(store, r.config, { instrument: SYN, range: { from: null, to: null }, sessions: 'all', seed: 0, featureSet: r.config.features.default_set });
       const env = envConfigFromConfig(r.config, SYN);
       const { evaluation } = splitSessions(market.episodes, r.config, r.config.train.seed);
       const { dir } = await resolveCheckpoint(store, s.last_checkpoint);
-      const play = async (simulations: number) => {
-        const policy = await createMuZeroPolicy({ checkpoint: dir, simulations, temperature: 0 }, { seed: r.config.train.seed, config: r.config, featureHash: market.featureHash, env, fit: null });
+      // served under the default config (c_scale 0.1, min_q_range 0): the checkpoint's search wins
+      const served = loadConfig({ overrides: { 'data.session_length': 60 } });
+      expect(served.mcts.gumbel.c_scale).toBe(0.1);
+      expect(served.mcts.gumbel.min_q_range).toBe(0);
+      const play = async (simulations: number, config: Config) => {
+        const policy = await createMuZeroPolicy({ checkpoint: dir, simulations, temperature: 0 }, { seed: r.config.train.seed, config, featureHash: market.featureHash, env, fit: null });
         try {
           return await evaluatePolicy(policy, market, evaluation, env, r.config);
         } finally {
           await policy.close?.();
         }
       };
-      const validated = await play(muzeroDefaultSimulations());
+      const validated = await play(0, served); // simulations 0: the policy's default
       expect({ trades: stored.trades, net_pips: stored.net_pips, sqn: stored.sqn }).toEqual({ trades: validated.trades, net_pips: validated.net_pips, sqn: validated.sqn });
+      // the search's improved policy shows the Gumbel settings (c_scale scales the Q bonus): an actor
+      // opened on the checkpoint plays the recorded ones, not the serving config's
+      const policyOf = async (search?: { c_scale: number; min_q_range: number }) => {
+        const actor = await MuZeroActor.open({ checkpoint: dir, store: null, config: served, seed: 1, maxBatch: 4, ...(search ? { search } : {}) });
+        try {
+          const obs = Float32Array.from({ length: 4 * actor.obsDim }, (_, i) => Math.sin(i * 0.37));
+          const mask = Uint8Array.from([1, 1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0, 0, 1]);
+          return Array.from((await actor.act(obs, mask, 4, [1, 2, 3, 4])).policy);
+        } finally {
+          await actor.close();
+        }
+      };
+      const recorded = await policyOf();
+      expect(recorded).toEqual(await policyOf({ c_scale: 3, min_q_range: 10 }));
+      expect(recorded).not.toEqual(await policyOf({ c_scale: served.mcts.gumbel.c_scale, min_q_range: served.mcts.gumbel.min_q_range }));
     } finally {
       store.close();
     }

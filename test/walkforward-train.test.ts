@@ -31,6 +31,8 @@ describe.skipIf(!BUILT)('walk-forward with retraining', () => {
     expect(wf.fold_results).toHaveLength(2);
     const [a, b] = wf.fold_results;
     expect(a.params.checkpoint).not.toBe(b.params.checkpoint);
+    // each fold's agent is played with the search its training evaluated it with (the test preset: 4)
+    if (policy === 'muzero') for (const f of wf.fold_results) expect(f.params).toMatchObject({ simulations: 4 });
     const store = await Store.open(db);
     try {
       const runs = (await store.all<{ range_to: string }>("SELECT strftime(range_to::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ') AS range_to FROM training_runs ORDER BY started_at")).slice(before);

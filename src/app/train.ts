@@ -27,7 +27,7 @@ import { OnnxModel } from '../agent/network/model.js';
 import { initWeights, networkSpecFromConfig, parameters, paramSize, type NetworkSpec, type Weights } from '../agent/network/spec.js';
 import { MuZeroActor } from '../agent/muzero/actor.js';
 import { muzeroDefaultSimulations, MuZeroPolicy } from '../agent/policies/muzero.js';
-import { readCheckpointFile, type Checkpoint, type CheckpointMeta } from '../agent/checkpoints/checkpoint.js';
+import { readCheckpointFile, type Checkpoint, type CheckpointMeta, type CheckpointSearch } from '../agent/checkpoints/checkpoint.js';
 import { specArchitectureId, type AnySpec } from '../agent/network/family.js';
 import type { NamedArray } from '../agent/network/tfjs.js';
 import type { Policy } from '../agent/policies/types.js';
@@ -180,9 +180,22 @@ export function temperatureAt(config: Config, episodes: number): number {
   return x.temperature_start + (x.temperature_end - x.temperature_start) * f;
 }
 
-async function actorFor(spec: NetworkSpec, weights: Weights, config: Config, mcts: Config['mcts'], seed: number, temperature: number, maxBatch: number): Promise<MuZeroActor> {
+async function actorFor(spec: NetworkSpec, weights: Weights, config: Config, mcts: Config['mcts'], seed: number, temperature: number, maxBatch: number, search?: CheckpointSearch): Promise<MuZeroActor> {
   const model = await OnnxModel.create(spec, buildOnnxGraphs(spec, weights));
-  return MuZeroActor.fromModel(model, { config: { ...config, mcts }, seed, temperature, maxBatch });
+  return MuZeroActor.fromModel(model, { config: { ...config, mcts }, seed, temperature, maxBatch, search });
+}
+
+/**
+ * The search evaluations play, recorded in every checkpoint (meta.search) and served by `swt validate
+ * --policy muzero` by default: train.eval_simulations (0: the policy's default) and train.eval_c_scale
+ * (0: mcts.gumbel.c_scale) over the config's min_q_range. Self-play keeps the config's own search.
+ */
+export function evaluationSearch(config: Config): CheckpointSearch {
+  return {
+    simulations: config.train.eval_simulations || muzeroDefaultSimulations(),
+    c_scale: config.train.eval_c_scale || config.mcts.gumbel.c_scale,
+    min_q_range: config.mcts.gumbel.min_q_range,
+  };
 }
 
 /** The network on held-out sessions at temperature 0, as the `muzero` policy plays it (backtest rules: forced close at the end). */
@@ -190,8 +203,8 @@ export async function evaluateWeights(spec: NetworkSpec, weights: Weights, marke
   // The search `swt validate --policy muzero` plays, not self-play's: a preset that trains with few
   // simulations (the test preset: 8; validate: 15) would otherwise pick its best checkpoint by a search
   // nobody validates.
-  const simulations = config.train.eval_simulations || muzeroDefaultSimulations();
-  const actor = await actorFor(spec, weights, config, { ...config.mcts, simulations }, seed, 0, 64);
+  const search = evaluationSearch(config);
+  const actor = await actorFor(spec, weights, config, { ...config.mcts, simulations: search.simulations }, seed, 0, 64, search);
   return evaluatePolicy(new MuZeroPolicy({ checkpoint: 'training', simulations: actor.simulations, temperature: 0 }, actor), market, sessions, env, config);
 }
 
@@ -532,6 +545,7 @@ export async function trainFromStore(store: Store, config: Config, req: TrainReq
           episodes: state.episodes,
           trainingSteps: state.updates,
           evaluation: evaluation as Record<string, number> | null,
+          search: evaluationSearch(config),
           backend: `tfjs-${backend}`,
           extraFiles: { [STATE_FILE]: new TextEncoder().encode(JSON.stringify(state)), ...saved.files },
         },

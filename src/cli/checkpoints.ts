@@ -61,6 +61,7 @@ export function registerCheckpoints(program: Command): void {
             `  feature set    ${m.feature_set} (hash ${m.feature_hash})`,
             `  trained        ${m.training_steps} steps, ${m.episodes} episodes on ${m.backend}`,
             `  evaluation     ${m.evaluation ? JSON.stringify(m.evaluation) : 'none'}`,
+            ...(m.search ? [`  search         ${m.search.simulations} simulations, Gumbel c_scale ${m.search.c_scale}, min_q_range ${m.search.min_q_range} (evaluated and served with)`] : []),
             `  provenance     config ${m.config_hash}, hyper-parameters ${m.hyperparameters_hash}, git ${m.git_commit ?? 'unknown'}, created ${m.created_at}`,
           ].join('\n') + '\n',
         );

@@ -140,6 +140,7 @@ const train = z.strictObject({
   eval_every: z.number().int().min(1),
   eval_sessions: z.number().int().min(1),
   eval_simulations: z.number().int().min(0).max(400),
+  eval_c_scale: z.number().nonnegative(),
   eval_min_trades: z.number().int().min(2),
   holdout_fraction: z.number().gt(0).lt(1),
   seed: z.number().int().nonnegative(),

@@ -57,6 +57,9 @@ export const checkpointMetaSchema = z.strictObject({
   episodes: z.number().int().nonnegative(),
   training_steps: z.number().int().nonnegative(),
   evaluation: z.record(z.string(), z.number()).nullable(),
+  // The search the evaluation played (absent before it was recorded, and for PPO): `swt validate
+  // --policy muzero` serves a checkpoint with it, so `best` is chosen by the search that is validated.
+  search: z.strictObject({ simulations: z.number().int().min(1), c_scale: z.number().nonnegative(), min_q_range: z.number().nonnegative() }).optional(),
   backend: z.string().min(1),
   created_at: z.string().min(1),
   files: z.record(z.string(), fileEntry),
@@ -65,6 +68,7 @@ export const checkpointMetaSchema = z.strictObject({
 });
 
 export type CheckpointMeta = z.infer<typeof checkpointMetaSchema>;
+export type CheckpointSearch = NonNullable<CheckpointMeta['search']>;
 
 export interface CheckpointContent {
   /** A MuZero or a PPO network (see ../network/family.ts). */
@@ -86,6 +90,8 @@ export interface SaveInput extends CheckpointContent {
   episodes: number;
   trainingSteps: number;
   evaluation?: Record<string, number> | null;
+  /** The search its evaluation played (MuZero), recorded so that serving plays the same. */
+  search?: CheckpointSearch;
   /** The tfjs backend that trained it ('none' when it was only initialised). */
   backend: string;
   /** The graphs when already built from these weights (else they are built here). */
@@ -234,6 +240,7 @@ export async function saveCheckpoint(root: string, input: SaveInput): Promise<{ 
       episodes: input.episodes,
       training_steps: input.trainingSteps,
       evaluation: input.evaluation ?? null,
+      ...(input.search ? { search: input.search } : {}),
       backend: input.backend,
       created_at: new Date().toISOString(),
       files,

@@ -12,7 +12,7 @@ import type { Config } from '../../config/schema.js';
 import { Searcher } from '../search.js';
 import { OnnxModel, type NetworkModel } from '../network/model.js';
 import type { NetworkSpec } from '../network/spec.js';
-import { compatibility, muzeroNetwork, type Checkpoint, type CheckpointMeta } from '../checkpoints/checkpoint.js';
+import { compatibility, muzeroNetwork, type Checkpoint, type CheckpointMeta, type CheckpointSearch } from '../checkpoints/checkpoint.js';
 import { openCheckpoint } from '../checkpoints/registry.js';
 
 /** A unique decision id from an episode number and the bar (or step) inside it, for `act` ids. */
@@ -29,12 +29,19 @@ export interface ActorOptions {
   simulations?: number;
   /** Visit-count temperature for PUCT action selection (default 0: the most visited; Gumbel ignores it). */
   temperature?: number;
+  /**
+   * The Gumbel settings a checkpoint was evaluated with (its meta.search): they replace the config's
+   * c_scale and min_q_range, so a checkpoint is served as it was chosen. Absent: the config's.
+   */
+  search?: Pick<CheckpointSearch, 'c_scale' | 'min_q_range'>;
   seed: number;
   /** Largest batch one search runs; larger `act` calls are split (with the same results). */
   maxBatch: number;
 }
 
 export interface OpenOptions extends ActorOptions {
+  /** Simulations when neither `simulations` nor the checkpoint's recorded search gives them (default mcts.simulations). */
+  defaultSimulations?: number;
   /** latest, best, an id, a checkpoint directory (resolved through `store`), or a loaded checkpoint. */
   checkpoint: string | Checkpoint;
   store?: Store | null;
@@ -83,7 +90,9 @@ export class MuZeroActor {
     // Temperature 0 (evaluation) is the greedy choice in Gumbel mode too: the Gumbel root picks its
     // action with the noise it explored with, so the noise is switched off (scale 0) there.
     // The heads' values are discounted sums at the gamma they were trained for: back up with that one.
-    const mcts = { ...opts.config.mcts, discount: model.spec.discount ?? opts.config.mcts.discount };
+    const base = opts.config.mcts;
+    const gumbel = opts.search ? { ...base.gumbel, c_scale: opts.search.c_scale, min_q_range: opts.search.min_q_range } : base.gumbel;
+    const mcts = { ...base, gumbel, discount: model.spec.discount ?? base.discount };
     const greedy = this.temperature === 0 && mcts.mode === 'gumbel' ? { gumbel: { ...mcts.gumbel, scale: 0 } } : {};
     this.searcher = new Searcher(model, { ...mcts, ...greedy, simulations: Math.max(this.simulations, mcts.simulations) }, opts.maxBatch);
   }
@@ -96,7 +105,12 @@ export class MuZeroActor {
     if (refusal) throw refusal;
     const net = muzeroNetwork(ck);
     const model = await OnnxModel.create(net.spec, net.onnx, { threads: opts.threads });
-    return new MuZeroActor(model, ck.meta, opts);
+    const recorded = ck.meta.search;
+    return new MuZeroActor(model, ck.meta, {
+      ...opts,
+      simulations: opts.simulations ?? recorded?.simulations ?? opts.defaultSimulations,
+      search: opts.search ?? recorded,
+    });
   }
 
   /** An actor over any network model (e.g. TfjsModel, for parity checks against ONNX). */

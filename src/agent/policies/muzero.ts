@@ -8,6 +8,7 @@ import type { EnvView } from '../../env/env.js';
 import { N_ACTIONS } from '../../env/types.js';
 import type { Store } from '../../store/db.js';
 import { resolveCheckpoint, type CheckpointFamily } from '../checkpoints/registry.js';
+import { readCheckpointMeta } from '../checkpoints/checkpoint.js';
 import { decisionId, MuZeroActor } from '../muzero/actor.js';
 import { num, PolicyError, type ParamSpec, type Policy, type PolicyContext, type PolicyParams, type ResolvedPolicy } from './types.js';
 
@@ -21,15 +22,17 @@ export const CHECKPOINT_PARAM: ParamSpec = {
   description: 'checkpoint: latest, best (highest evaluation SQN), an id from `swt checkpoints list`, or a directory',
 };
 
+const MUZERO_DEFAULT_SIMULATIONS = 15;
+
 export const MUZERO_PARAMS: readonly ParamSpec[] = [
   CHECKPOINT_PARAM,
-  { name: 'simulations', type: 'int', default: 15, min: 1, max: 400, grid: [], description: 'search simulations per decision' },
+  { name: 'simulations', type: 'int', default: 0, min: 0, max: 400, grid: [], description: `search simulations per decision (0: what the checkpoint was evaluated with, ${MUZERO_DEFAULT_SIMULATIONS} for one that records none)` },
   { name: 'temperature', type: 'float', default: 0, min: 0, max: 10, grid: [], description: 'visit-count temperature (0: the most visited; evaluation default)' },
 ];
 
-/** The simulations a `muzero` policy searches with when none are given (what training evaluates with). */
+/** The simulations a `muzero` policy searches with when neither it nor its checkpoint says (what training evaluates with by default). */
 export function muzeroDefaultSimulations(): number {
-  return MUZERO_PARAMS.find((p) => p.name === 'simulations')!.default as number;
+  return MUZERO_DEFAULT_SIMULATIONS;
 }
 
 /**
@@ -40,7 +43,10 @@ export function checkpointResolver(family: CheckpointFamily) {
   return async (params: PolicyParams, ctx: { store: Store; config: Config }): Promise<ResolvedPolicy> => {
     const ref = String(params.checkpoint);
     const { id, dir } = await resolveCheckpoint(ctx.store, ref, family);
-    return { params: { ...params, checkpoint: id ?? ref }, artifacts: { checkpoint_dir: dir } };
+    // simulations 0: the search the checkpoint's evaluation played, so the run records the number it plays
+    const out: Record<string, PolicyParams[string]> = { ...params, checkpoint: id ?? ref };
+    if (family === 'muzero' && params.simulations === 0) out.simulations = (await readCheckpointMeta(dir)).search?.simulations ?? MUZERO_DEFAULT_SIMULATIONS;
+    return { params: out, artifacts: { checkpoint_dir: dir } };
   };
 }
 
@@ -111,7 +117,9 @@ export async function createMuZeroPolicy(params: PolicyParams, ctx: PolicyContex
     featureHash: ctx.featureHash ?? undefined,
     config: ctx.config ?? loadConfig(),
     seed: ctx.seed,
-    simulations: num(params, 'simulations'),
+    // 0: the checkpoint's recorded search (the actor reads it), else the policy's default
+    simulations: num(params, 'simulations') || undefined,
+    defaultSimulations: MUZERO_DEFAULT_SIMULATIONS,
     temperature: num(params, 'temperature'),
     maxBatch: 64,
   });
