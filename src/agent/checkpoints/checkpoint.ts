@@ -70,6 +70,17 @@ export const checkpointMetaSchema = z.strictObject({
 export type CheckpointMeta = z.infer<typeof checkpointMetaSchema>;
 export type CheckpointSearch = NonNullable<CheckpointMeta['search']>;
 
+/**
+ * The simulations a checkpoint is served with: the ones asked for (0 or absent: none), else the ones its
+ * evaluation played (meta.search), else `fallback`. The one rule the policy resolver (which records the
+ * number in the run) and the actor (which plays it) both follow.
+ */
+export function servedSimulations(asked: number | undefined, meta: Pick<CheckpointMeta, 'search'>, fallback: number): number;
+export function servedSimulations(asked: number | undefined, meta: Pick<CheckpointMeta, 'search'>, fallback?: number): number | undefined;
+export function servedSimulations(asked: number | undefined, meta: Pick<CheckpointMeta, 'search'>, fallback?: number): number | undefined {
+  return asked || meta.search?.simulations || fallback;
+}
+
 export interface CheckpointContent {
   /** A MuZero or a PPO network (see ../network/family.ts). */
   spec: AnySpec;

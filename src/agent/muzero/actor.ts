@@ -12,7 +12,7 @@ import type { Config } from '../../config/schema.js';
 import { Searcher } from '../search.js';
 import { OnnxModel, type NetworkModel } from '../network/model.js';
 import type { NetworkSpec } from '../network/spec.js';
-import { compatibility, muzeroNetwork, type Checkpoint, type CheckpointMeta, type CheckpointSearch } from '../checkpoints/checkpoint.js';
+import { compatibility, muzeroNetwork, servedSimulations, type Checkpoint, type CheckpointMeta, type CheckpointSearch } from '../checkpoints/checkpoint.js';
 import { openCheckpoint } from '../checkpoints/registry.js';
 
 /** A unique decision id from an episode number and the bar (or step) inside it, for `act` ids. */
@@ -105,11 +105,10 @@ export class MuZeroActor {
     if (refusal) throw refusal;
     const net = muzeroNetwork(ck);
     const model = await OnnxModel.create(net.spec, net.onnx, { threads: opts.threads });
-    const recorded = ck.meta.search;
     return new MuZeroActor(model, ck.meta, {
       ...opts,
-      simulations: opts.simulations ?? recorded?.simulations ?? opts.defaultSimulations,
-      search: opts.search ?? recorded,
+      simulations: servedSimulations(opts.simulations, ck.meta, opts.defaultSimulations),
+      search: opts.search ?? ck.meta.search,
     });
   }
 

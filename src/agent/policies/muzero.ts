@@ -8,7 +8,7 @@ import type { EnvView } from '../../env/env.js';
 import { N_ACTIONS } from '../../env/types.js';
 import type { Store } from '../../store/db.js';
 import { resolveCheckpoint, type CheckpointFamily } from '../checkpoints/registry.js';
-import { readCheckpointMeta } from '../checkpoints/checkpoint.js';
+import { readCheckpointMeta, servedSimulations } from '../checkpoints/checkpoint.js';
 import { decisionId, MuZeroActor } from '../muzero/actor.js';
 import { num, PolicyError, type ParamSpec, type Policy, type PolicyContext, type PolicyParams, type ResolvedPolicy } from './types.js';
 
@@ -45,7 +45,7 @@ export function checkpointResolver(family: CheckpointFamily) {
     const { id, dir } = await resolveCheckpoint(ctx.store, ref, family);
     // simulations 0: the search the checkpoint's evaluation played, so the run records the number it plays
     const out: Record<string, PolicyParams[string]> = { ...params, checkpoint: id ?? ref };
-    if (family === 'muzero' && params.simulations === 0) out.simulations = (await readCheckpointMeta(dir)).search?.simulations ?? MUZERO_DEFAULT_SIMULATIONS;
+    if (family === 'muzero') out.simulations = servedSimulations(num(params, 'simulations'), await readCheckpointMeta(dir), MUZERO_DEFAULT_SIMULATIONS);
     return { params: out, artifacts: { checkpoint_dir: dir } };
   };
 }
