@@ -176,4 +176,32 @@ describe('the learner', () => {
     };
     expect(run()).toEqual(run());
   });
+
+  it('serves the moving average of its weights when train.ema_decay > 0: each update moves it (1 − decay) of the way to the weights', () => {
+    const w0 = initWeights(spec, 3);
+    const l = new Learner(spec, w0, { ...config.train, ema_decay: 0.9 });
+    const plain = new Learner(spec, w0, { ...config.train, ema_decay: 0 });
+    expect(l.servedWeights()).toEqual(w0);
+    const name = [...w0.keys()][0];
+    let expected = Float64Array.from(w0.get(name)!);
+    for (let t = 0; t < 30; t++) {
+      l.update(batch);
+      plain.update(batch);
+      const d = Math.fround(Math.min(0.9, (1 + t) / (10 + t)));
+      const w = l.getWeights().get(name)!;
+      expected = Float64Array.from(expected, (e, i) => Math.fround(d * e + (1 - d) * w[i]));
+    }
+    const served = l.servedWeights().get(name)!;
+    expect(Array.from(served)).toEqual(Array.from(expected));
+    // the average lags the weights, and averaging does not change the updates themselves
+    expect(served).not.toEqual(l.getWeights().get(name));
+    expect(l.getWeights()).toEqual(plain.getWeights());
+    expect(plain.servedWeights()).toEqual(plain.getWeights());
+    // a restored average is served as saved
+    const saved = l.servedWeights();
+    const again = new Learner(spec, l.getWeights(), { ...config.train, ema_decay: 0.9 });
+    again.restoreAverage(saved);
+    expect(again.servedWeights()).toEqual(saved);
+    for (const x of [l, plain, again]) x.dispose();
+  });
 });

@@ -132,6 +132,8 @@ interface TrainState {
 const STATE_FILE = 'train_state.json';
 const REPLAY_FILE = 'replay.bin';
 const ACTOR_FILE = 'actor_weights.bin';
+/** The learner's own weights when the checkpoint's are their moving average (train.ema_decay > 0). */
+const LEARNER_FILE = 'learner_weights.bin';
 
 function packWeights(spec: NetworkSpec, w: Weights): Uint8Array {
   const ps = parameters(spec);
@@ -343,7 +345,11 @@ const muzeroDriver: DriverFactory = {
       const replayBytes = await readCheckpointFile(ck, REPLAY_FILE);
       const actorBytes = await readCheckpointFile(ck, ACTOR_FILE);
       if (!replayBytes || !actorBytes || !ck.optimizer) throw new UsageError(`--resume: checkpoint ${ck.meta.id} holds no training state (not saved by swt train)`);
-      learner = new Learner(spec, ck.weights, tc);
+      // with a moving average the checkpoint's weights are the average; the learner's own ride beside them
+      const learnerBytes = tc.ema_decay > 0 ? await readCheckpointFile(ck, LEARNER_FILE) : null;
+      if (tc.ema_decay > 0 && !learnerBytes) throw new UsageError(`--resume: checkpoint ${ck.meta.id} holds no ${LEARNER_FILE} (saved without train.ema_decay)`);
+      learner = new Learner(spec, learnerBytes ? unpackWeights(spec, learnerBytes) : ck.weights, tc);
+      learner.restoreAverage(ck.weights);
       await learner.restore(ck.optimizer, Number(state.updates));
       replay = ReplayBuffer.deserialize(replayBytes, tc.replay, tc.td_steps, config.mcts.discount);
       actorWeights = unpackWeights(spec, actorBytes);
@@ -416,11 +422,12 @@ const muzeroDriver: DriverFactory = {
           extra: { replay: replay.stats(), selfplay_seconds: c.seconds, collect_env_steps: c.envSteps },
         };
       },
-      weights: () => learner.getWeights(),
+      weights: () => learner.servedWeights(),
       optimizerState: () => learner.optimizerState(),
       saved: () => {
         const r = { sessions: sessionRng.state(), sample: sampleRng.state() };
-        return { state: { last_refresh: lastRefresh, rng: r }, rng: r, files: { [REPLAY_FILE]: replay.serialize(), [ACTOR_FILE]: packWeights(spec, actorWeights) } };
+        const own: Record<string, Uint8Array> = learner.averaging ? { [LEARNER_FILE]: packWeights(spec, learner.getWeights()) } : {};
+        return { state: { last_refresh: lastRefresh, rng: r }, rng: r, files: { [REPLAY_FILE]: replay.serialize(), [ACTOR_FILE]: packWeights(spec, actorWeights), ...own } };
       },
       evaluate: (weights, sessions) => evaluateWeights(spec, weights, market, sessions, env, config, seed),
       dispose: () => learner.dispose(),

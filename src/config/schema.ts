@@ -142,6 +142,7 @@ const train = z.strictObject({
   eval_simulations: z.number().int().min(0).max(400),
   eval_c_scale: z.number().nonnegative(),
   eval_min_trades: z.number().int().min(2),
+  ema_decay: z.number().min(0).lt(1),
   holdout_fraction: z.number().gt(0).lt(1),
   seed: z.number().int().nonnegative(),
   hindsight: z.strictObject({ horizon: z.number().int().min(2).max(100000) }),

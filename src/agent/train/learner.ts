@@ -144,6 +144,10 @@ export interface Losses {
   lr: number;
 }
 
+function copyWeights(w: Weights): Weights {
+  return new Map([...w].map(([k, v]) => [k, new Float32Array(v)]));
+}
+
 const LOSS_NAMES = ['policy', 'value', 'reward', 'chance', 'q', 'commitment', 'hindsight', 'entropy', 'weight_decay'] as const;
 
 /** Cross-entropy per row of a target distribution against logits. */
@@ -162,6 +166,8 @@ export class Learner {
   /** Updates applied so far (the learning-rate schedule's clock). */
   steps = 0;
   private readonly kernels: tf.Variable[];
+  /** The moving average of the weights (train.ema_decay > 0), else null. */
+  private ema: Weights | null;
 
   constructor(
     readonly spec: NetworkSpec,
@@ -174,6 +180,12 @@ export class Learner {
     this.kernels = parameters(spec)
       .filter((p) => p.name.endsWith('/kernel'))
       .map((p) => this.net.variables.get(p.name)!);
+    this.ema = cfg.ema_decay > 0 ? copyWeights(weights) : null;
+  }
+
+  /** The decay of the average at update `step` (TensorFlow's ExponentialMovingAverage with num_updates: early updates weigh more, so the initial weights fade fast). */
+  emaDecayAt(step: number): number {
+    return Math.min(this.cfg.ema_decay, (1 + step) / (10 + step));
   }
 
   /** Learning rate of update `step`: linear warm-up, then exponential decay, floored at min_lr. */
@@ -282,12 +294,36 @@ export class Learner {
       return terms.total;
     }, this.net.trainable());
     const norm = applyClippedGradients(this.optimizer, grads, this.cfg.optimizer.max_grad_norm);
+    if (this.ema) {
+      // in float32 on the CPU, in spec order: the same bits whatever the backend's kernels do
+      const d = Math.fround(this.emaDecayAt(this.steps));
+      for (const [name, v] of this.net.variables) {
+        const w = v.dataSync() as Float32Array;
+        const e = this.ema.get(name)!;
+        for (let i = 0; i < e.length; i++) e[i] = d * e[i] + (1 - d) * w[i];
+      }
+    }
     this.steps++;
     return { ...takeScalars(kept), grad_norm: norm, lr } as Losses;
   }
 
   getWeights(): Weights {
     return this.net.getWeights();
+  }
+
+  /** What evaluations and checkpoints use: the moving average of the weights (copies), or the weights when it is off. */
+  servedWeights(): Weights {
+    return this.ema ? copyWeights(this.ema) : this.getWeights();
+  }
+
+  /** Whether the learner keeps a moving average (train.ema_decay > 0). */
+  get averaging(): boolean {
+    return this.ema !== null;
+  }
+
+  /** Restores the moving average a checkpoint saved (its served weights). */
+  restoreAverage(weights: Weights): void {
+    if (this.ema) this.ema = copyWeights(weights);
   }
 
   optimizerState(): Promise<NamedArray[]> {
